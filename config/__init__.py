@@ -1,0 +1,1 @@
+"""EPyMARL algorithm configs of epymarl-llm (installed as `epymarl_llm.configs`)."""

@@ -1,0 +1,53 @@
+"""The `epymarl-llm` command: one subcommand per module in `epymarl_llm.commands`.
+
+Each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+Modules are imported only when their subcommand runs, so `epymarl-llm layout` never pays for
+importing torch or transformers.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> module under epymarl_llm.commands, with a one-line help kept here so that
+# `epymarl-llm --help` does not import every command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "layout": ("layout", "print the observation/state layout of a map (and an example prompt)"),
+    "make-tiny-model": ("make_tiny_model", "write a small random Qwen3-architecture model and tokenizer"),
+    "install": ("install", "register the plugin's configs with an EPyMARL checkout"),
+    "uninstall": ("uninstall", "remove what `install` added to an EPyMARL checkout"),
+    "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
+    "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="epymarl-llm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        if argv and argv[0] not in ("-h", "--help"):
+            parser.print_usage(sys.stderr)
+            print(f"epymarl-llm: unknown command {argv[0]!r}; choose from {', '.join(COMMANDS)}", file=sys.stderr)
+            return 2
+        parser.print_help()
+        return 0
+    name, rest = argv[0], argv[1:]
+    module_name, help_text = COMMANDS[name]
+    module = importlib.import_module(f"epymarl_llm.commands.{module_name}")
+    sub = argparse.ArgumentParser(prog=f"epymarl-llm {name}", description=getattr(module, "HELP", help_text))
+    module.add_arguments(sub)
+    args = sub.parse_args(rest)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
