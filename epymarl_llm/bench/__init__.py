@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints its figures (they are measurements, never timed tests)."""
