@@ -39,8 +39,8 @@ def _lazy(target: str, name: str) -> Callable[..., Any]:
 TARGETS: dict[str, str] = {
     names.MAC: "epymarl_llm.epymarl.controller:LolmMAC",
     names.AGENT: "epymarl_llm.epymarl.agent:LolmAgent",
-    names.LEARNER: "epymarl_llm.epymarl.learner_adapter:build_learner",
-    names.CRITIC: "epymarl_llm.epymarl.critic_adapter:LolmCritic",
+    names.LEARNER: "epymarl_llm.learner:LolmPPOLearner",
+    names.CRITIC: "epymarl_llm.critic:EpymarlTransformerCritic",
     # Runner classes subclass EPyMARL's own runners, imported from the user's checkout at use time.
     names.EPISODE_RUNNER: "epymarl_llm.epymarl.runners:make_episode_runner",
     names.PARALLEL_RUNNER: "epymarl_llm.epymarl.runners:make_parallel_runner",

@@ -26,6 +26,22 @@ PARTS: dict[str, str] = {
     "integration": "epymarl_llm.epymarl.run_config:IntegrationConfig",
 }
 
+# Top-level keys of EPyMARL's default.yaml, algs/mappo.yaml and envs/*.yaml (uoe-agents/epymarl
+# cbc38c0); tests check this list against the checkout in EPYMARL_PATH when there is one.
+EPYMARL_KEYS = frozenset({
+    "action_selector", "add_value_last_step", "agent", "agent_output_type", "batch_size", "batch_size_run",
+    "buffer_cpu_only", "buffer_size", "checkpoint_path", "common_reward", "critic_type", "entropy_coef", "env",
+    "env_args", "epochs", "eps_clip", "evaluate", "gamma", "grad_norm_clip", "hidden_dim", "hypergroup", "label",
+    "learner", "learner_log_interval", "load_step", "local_results_path", "log_interval", "lr", "mac",
+    "mask_before_softmax", "name", "obs_agent_id", "obs_individual_obs", "obs_last_action", "optim_alpha",
+    "optim_eps", "q_nstep", "render", "repeat_id", "reward_scalarisation", "runner", "runner_log_interval",
+    "save_model", "save_model_interval", "save_replay", "standardise_returns", "standardise_rewards", "t_max",
+    "target_update_interval_or_tau", "test_greedy", "test_interval", "test_nepisode", "use_cuda", "use_rnn",
+    "use_tensorboard", "use_wandb", "wandb_mode", "wandb_project", "wandb_save_model", "wandb_team",
+})
+# Set on args by EPyMARL's run.py from the env before the controller is built (never in a yaml).
+EPYMARL_RUNTIME_KEYS = frozenset({"n_agents", "n_actions", "state_shape", "device", "unique_token"})
+
 # EPyMARL keys whose value the plugin's components depend on.
 REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
     "mac": (names.MAC,),
@@ -107,17 +123,26 @@ def part_class(part: str) -> type:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def plugin_keys() -> dict[str, tuple[str, Any]]:
-    """{key: (part, dataclass default)} for every plugin key; MISSING when a field has no default."""
+def field_defaults() -> dict[str, tuple[str, Any]]:
+    """{key: (first part, dataclass default)} over every field of every part (MISSING: no default).
+
+    A key may be a field of two parts (both read `max_prompts_per_forward`) only with one default.
+    """
     keys: dict[str, tuple[str, Any]] = {}
     for part in PARTS:
         for f in fields(part_class(part)):
-            if f.name in keys:
-                raise RunConfigError(f"config key {f.name!r} is a field of both {keys[f.name][0]} and {part}")
             default = f.default if f.default is not MISSING else (
                 f.default_factory() if f.default_factory is not MISSING else MISSING)
-            keys[f.name] = (part, default)
+            if f.name in keys and keys[f.name][1] != default:
+                raise RunConfigError(f"config key {f.name!r} has default {keys[f.name][1]!r} in {keys[f.name][0]} "
+                                     f"but {default!r} in {part}: one key, one default")
+            keys.setdefault(f.name, (part, default))
     return keys
+
+
+def plugin_keys() -> dict[str, tuple[str, Any]]:
+    """The keys the plugin adds to EPyMARL (not EPyMARL's own): every one needs a yaml default."""
+    return {k: v for k, v in field_defaults().items() if k not in EPYMARL_KEYS | EPYMARL_RUNTIME_KEYS}
 
 
 def _as_mapping(args: Mapping[str, Any] | SimpleNamespace) -> Mapping[str, Any]:
