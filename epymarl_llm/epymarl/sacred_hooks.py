@@ -11,6 +11,7 @@ both in place, and checked, before the start.
 from __future__ import annotations
 
 import functools
+import logging
 
 _WRAPPED_FLAG = "_epymarl_llm_wrapped"
 
@@ -31,6 +32,10 @@ def install() -> None:
         mongo.attach_from_config(run)
         return run
 
+    # EPyMARL's get_logger() sets the root logger to DEBUG, which turns pymongo's per-heartbeat
+    # structured debug records into console noise for a Mongo-observed run.
+    if logging.getLogger("pymongo").level == logging.NOTSET:
+        logging.getLogger("pymongo").setLevel(logging.WARNING)
     setattr(_create_run, _WRAPPED_FLAG, True)
     Experiment._create_run = _create_run
 
