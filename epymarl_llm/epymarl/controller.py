@@ -79,7 +79,8 @@ class LolmMAC:
         if bool(live.any()):
             agent_ids = torch.arange(n, device=avail.device).expand(b, n)[live]
             live_avail = avail[live]
-            tokens = self.prompt_encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu())
+            # entity_spans are for inspection only: skip them on the rollout's hot path.
+            tokens = self.prompt_encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu(), entity_spans=False)
             logits = self.agent(tokens, live_avail.to(self.policy.device))
             probs[live] = torch.softmax(logits.float(), dim=-1).to(avail.device)
         return probs
@@ -140,4 +141,4 @@ class LolmMAC:
 def _prompt_encoder(layout: Any, tokenizer: Any, prompt_config: Any):
     from epymarl_llm.prompts import PromptEncoder
 
-    return PromptEncoder(layout, tokenizer, dynamic=prompt_config.dynamic_prompt)
+    return PromptEncoder(layout, tokenizer, config=prompt_config)

@@ -14,6 +14,9 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 YAMLS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
 # What EPyMARL's run.py adds to args before the controller is built (3s5z-sized).
 RUNTIME = {"n_agents": 8, "n_actions": 14, "state_shape": 216, "device": "cpu", "unique_token": "t"}
+# EPyMARL default.yaml values of the keys the parts read (the real merge has them all).
+EPYMARL_DEFAULTS = {"gamma": 0.99, "add_value_last_step": True, "grad_norm_clip": 10, "common_reward": True,
+                    "learner_log_interval": 2000, "use_cuda": False, "test_greedy": True}
 
 
 def _parts_available() -> None:
@@ -31,8 +34,8 @@ def _load(stem: str) -> dict:
 def _args(stem: str, **overrides) -> dict:
     """EPyMARL's merge for `--config=<stem> --env-config=smaclite`, without EPyMARL (its defaults
     for the keys the plugin checks are those of default.yaml)."""
-    return {"test_greedy": True, "use_cuda": False, "env": "smaclite", "env_args": {"map_name": "3s5z"},
-            "learner_log_interval": 10000, **_load(stem), **RUNTIME, **overrides}
+    return {**EPYMARL_DEFAULTS, "env": "smaclite", "env_args": {"map_name": "3s5z"}, **_load(stem), **RUNTIME,
+            **overrides}
 
 
 def test_every_config_is_the_main_one_or_a_generated_ablation():

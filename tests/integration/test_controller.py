@@ -40,7 +40,8 @@ def setup(epymarl_src, tiny_model_dir):
     args = SimpleNamespace(**{**config, "llm_model": str(tiny_model_dir), "env": "smaclite", "env_args": env_args,
                               "use_cuda": False, "device": "cpu", "test_greedy": True, "n_agents": info["n_agents"],
                               "n_actions": info["n_actions"], "state_shape": info["state_shape"],
-                              "learner_log_interval": 1000, "llm_cpu_threads": 1})
+                              "learner_log_interval": 1000, "llm_cpu_threads": 1, "gamma": 0.99,
+                              "add_value_last_step": True, "grad_norm_clip": 10, "common_reward": True})
     args.lolm_layout = load_map_layout("3s5z", env="smaclite", env_args=env_args)
     scheme = {"state": {"vshape": info["state_shape"]}, "obs": {"vshape": info["obs_shape"], "group": "agents"},
               "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
@@ -75,7 +76,7 @@ def test_one_encode_per_step_for_every_env_and_agent_and_dead_agents_skip_the_ba
     batch.update({"avail_actions": avail, "obs": batch["obs"][:, 0]}, ts=1)
     calls = []
     real_encode = mac.prompt_encoder.encode
-    monkeypatch.setattr(mac.prompt_encoder, "encode", lambda o, a, ids: calls.append(len(ids)) or real_encode(o, a, ids))
+    monkeypatch.setattr(mac.prompt_encoder, "encode", lambda o, a, ids, **kw: calls.append(len(ids)) or real_encode(o, a, ids, **kw))
     probs = mac.forward(batch, t=1)
     assert calls == [3 * args.n_agents - 1]
     assert probs[1, 2, 0] == 1 and probs[1, 2, 1:].sum() == 0
