@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 SHARED = ["env_args.time_limit=40", "batch_size_run=2", "batch_size=2", "buffer_size=2", "test_nepisode=2",
-          "test_interval=100000", "log_interval=500", "runner_log_interval=500", "learner_log_interval=500",
+          "test_interval=100000", "log_interval=20", "runner_log_interval=20", "learner_log_interval=20",
           "use_cuda=False"]
 
 
