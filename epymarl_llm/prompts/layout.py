@@ -108,6 +108,9 @@ class MapLayout:
         self.ally_feats = len(self.ally_features)
         self.own_offset = self.ally_offset + (spec.n_agents - 1) * self.ally_feats
         self.own_feats = len(self.own_features)
+        # SMAC counts the timestep among the own features (get_obs_own_feats_size) and places it last.
+        # Its get_obs_agent actually zero-fills that column and appends the timestep after it, one
+        # column beyond get_obs_size(); the encoder accepts such rows (see `normalise_obs`).
         self.timestep_column: int | None = self.own_offset + self.own_feats if f.obs_timestep_number else None
         self.obs_size = self.own_offset + self.own_feats + (1 if f.obs_timestep_number else 0)
         self.obs = self.obs_for_agent(0)

@@ -39,7 +39,10 @@ def test_columns_hold_what_smac_writes_there():
     assert row[a2.column("shield")] == pytest.approx(0.4)
     a3 = ents[("ally", 2)]
     assert a3.unit_name == "Zealot" and row[a3.column("type_Zealot")] == 1  # ally Zealot is bit 1
-    assert row[layout.timestep_column] == pytest.approx(17 / 170)
+    # SMAC quirk: get_obs_own_feats_size counts the timestep, get_obs_agent zero-fills that own column
+    # and then appends the timestep, so its rows are one wider than get_obs_size() says.
+    assert row.shape == (layout.obs_size + 1,) and env.get_obs_size() == layout.obs_size
+    assert row[layout.timestep_column] == 0 and row[-1] == pytest.approx(17 / 170)
     assert avail[0, 6 + 0] == 1 and avail[0, 6 + 1] == 0
 
 
