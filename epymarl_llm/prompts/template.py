@@ -34,7 +34,7 @@ GOAL = (
     "fire and stay together with your allies. A Medivac heals allies instead of attacking."
 )
 STATE_HEADER = "\n\nCurrent game state:\n"
-NUMBER_LABELS = (" distance", ", x", ", y", ", health", ", shield", "Elapsed time")
+NUMBER_LABELS = (" distance", ", x", ", y", " health", ", health", ", shield", "Elapsed time")
 
 
 def action_name(action: int, healer: bool) -> str:
@@ -93,8 +93,12 @@ class PromptTemplate:
                 t.add(f"{label} {config.number(v)}")
         assert len(t.texts) == 2 + n_vals * len(NUMBER_LABELS), "number pieces must be distinct"
         na, ne = spec.n_agents, spec.n_enemies
-        self.self_header = np.array([[t.add(f"Self: Ally {a} ({n})") for n in dec.ally_names] for a in range(na)])
-        self.self_dead = np.array([[t.add(f"Self: Ally {a} ({n}), dead") for n in dec.ally_names] for a in range(na)])
+        # a line never ends in punctuation (it would merge with the newline piece): with no own
+        # numbers to follow (obs_own_health=False) the header has no colon
+        own_numbers = "health" in layout.own_features
+        self.self_header = np.array([[t.add(f"Self: Ally {a} ({n}):" if own_numbers else f"Self: Ally {a}, {n}")
+                                      for n in dec.ally_names] for a in range(na)])
+        self.self_dead = np.array([[t.add(f"Self: Ally {a} ({n}): dead") for n in dec.ally_names] for a in range(na)])
         self.ally_header = np.array([[t.add(f"Ally {a} ({n}):") for n in dec.ally_names] for a in range(na)])
         self.enemy_header = np.array([[t.add(f"Enemy {j} ({n}):") for n in dec.enemy_names] for j in range(ne)])
         self.ally_unseen = np.array([t.add(f"Ally {a}: dead or out of sight") for a in range(na)])
@@ -152,7 +156,7 @@ class PromptTemplate:
         add(self.p_prefix)
         header = np.where(d.alive, self.self_header[d.agent_ids, d.self_type], self.self_dead[d.agent_ids, d.self_type])
         c0 = add(header)
-        labels = [", health", ", shield"][: len(self.own_cols)]
+        labels = [" health", ", shield"][: len(self.own_cols)]
         c1 = c0
         for label, col in zip(labels, self.own_cols):
             c1 = add(np.where(d.alive, self._numbers(q, label, col), absent))
