@@ -152,7 +152,7 @@ def semantic_observation(layout: MapLayout, obs_row, agent_id: int, avail_row=No
     q = d.q[0]
 
     def value(entity, feature):
-        return q[entity.column(feature)] / 100 if feature in entity.features else None
+        return float(q[entity.column(feature)] / 100) if feature in entity.features else None
 
     row = layout.obs_for_agent(agent_id)
     own = row.by_side("self")[0]
@@ -176,6 +176,6 @@ def semantic_observation(layout: MapLayout, obs_row, agent_id: int, avail_row=No
                 "enemy", j, dec.enemy_names[t] if t >= 0 else None, vis,
                 *(value(ent, f) for f in ("distance", "rel_x", "rel_y", "health", "shield")),
                 attackable=bool(q[ent.column("attackable")]) if not d.healer[0] else None))
-    ts = q[layout.timestep_column] / 100 if layout.timestep_column is not None else None
+    ts = float(q[layout.timestep_column] / 100) if layout.timestep_column is not None else None
     return SemanticObservation(self_unit, tuple(allies), tuple(enemies),
                                dict(zip(MOVE_DIRECTIONS, map(bool, d.moves[0]))), ts)

@@ -129,13 +129,12 @@ class PromptTemplate:
         return self.table.texts
 
     def _numbers(self, q: np.ndarray, label: str, columns) -> np.ndarray:
-        vals = q[:, columns]
+        vals = q[:, columns]  # (M,) for one column
         bad = np.abs(vals) > VALUE_LIMIT
         if bad.any():
-            r, c = np.argwhere(bad)[0]
-            col = np.asarray(columns).reshape(-1)[c] if np.ndim(columns) else columns
+            r = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"map {self.layout.map_name!r}: observation value {vals[r, c] / 100} in column {col} is outside "
+                f"map {self.layout.map_name!r}: observation value {vals[r] / 100} in column {columns} is outside "
                 "[-1, 1]; SMAC rows are normalised, so this row does not follow the layout (check env and env_args)")
         return self.number_base[label] + VALUE_LIMIT + vals
 
