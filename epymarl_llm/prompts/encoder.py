@@ -83,10 +83,11 @@ class PromptEncoder:
         from .examples import random_observations
 
         obs, avail, agent_ids = random_observations(self.layout, N_CHECK_ROWS, seed=20250)
-        fast = self.encode(obs, avail, agent_ids, entity_spans=False)
-        full = tok(self.texts(obs, avail, agent_ids))["input_ids"]
+        plan, _ = self._plan(obs, avail, agent_ids)
+        joined, lengths, _, _ = self._assemble(plan.pieces)  # numpy only: building needs no torch
+        full = tok(self.template.texts_of(plan.pieces))["input_ids"]
         for r, want in enumerate(full):
-            if fast.input_ids[r, : int(fast.lengths[r])].tolist() != list(want):
+            if joined[r, : lengths[r]].tolist() != list(want):
                 self.fast = False
                 warnings.warn(
                     f"{type(tok).__name__}: joined piece ids differ from tokenizing whole prompts (its "
@@ -193,13 +194,14 @@ class PromptEncoder:
             heal[:, :k] = ally_by_agent[:, :k]
             targets = np.where(d.healer[:, None, None], heal, targets)
         entity = []
-        if with_entities:
-            own = spans([plan.self_cols])[:, 0]
+        if with_entities:  # plain lists: one .tolist() per array instead of int() per value
+            own = spans([plan.self_cols])[:, 0].tolist()
+            agents, ally_ids = d.agent_ids.tolist(), d.ally_ids.tolist()
+            ally_l, enemy_l = ally_slots.tolist(), enemy.tolist()
             for r in range(m):
-                row = [("self", int(d.agent_ids[r]), int(own[r, 0]), int(own[r, 1]))]
-                row += [("ally", int(d.ally_ids[r, s]), int(a), int(b))
-                        for s, (a, b) in enumerate(ally_slots[r]) if b > a]
-                row += [("enemy", j, int(a), int(b)) for j, (a, b) in enumerate(enemy[r]) if b > a]
+                row = [("self", agents[r], own[r][0], own[r][1])]
+                row += [("ally", a, s, e) for a, (s, e) in zip(ally_ids[r], ally_l[r]) if e > s]
+                row += [("enemy", j, s, e) for j, (s, e) in enumerate(enemy_l[r]) if e > s]
                 entity.append(row)
         width = ids.shape[1]
         mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)

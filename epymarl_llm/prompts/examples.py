@@ -15,13 +15,19 @@ from .map_spec import EnvName
 SIGHT_RANGE, SHOOT_RANGE = 9.0, 6.0  # StarCraft2Env.unit_sight_range / unit_shoot_range
 
 
-def random_observations(layout: MapLayout, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """n random rows: (obs (n, obs_size) float32, avail (n, n_actions) int64, agent_ids (n,) int64)."""
+def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n random rows: (obs (n, obs_size) float32, avail (n, n_actions) int64, agent_ids (n,) int64).
+
+    Observers are drawn at random, or all `agent_id`.
+    """
     rng = np.random.default_rng(seed)
     spec = layout.spec
     obs = np.zeros((n, layout.obs_size), dtype=np.float32)
     avail = np.zeros((n, layout.n_actions), dtype=np.int64)
     agent_ids = rng.integers(0, spec.n_agents, size=n)
+    if agent_id is not None:
+        agent_ids[:] = agent_id
     p_alive, p_seen = rng.uniform(0.3, 1.0, size=n), rng.uniform(0.2, 1.0, size=n)  # battle stage per row
     for r, a in enumerate(agent_ids):
         row = obs[r]

@@ -143,12 +143,12 @@ class PromptTemplate:
         lay, cfg = self.layout, self.config
         m = d.q.shape[0]
         q = d.q
-        cols: list[np.ndarray] = []
+        cols: list[np.ndarray | int] = []
         ally_cols: list[tuple[int, int]] = []
         enemy_cols: list[tuple[int, int]] = []
 
         def add(column) -> int:
-            cols.append(np.broadcast_to(np.asarray(column, dtype=np.int64), (m,)))
+            cols.append(column)  # an (M,) array or one piece for every row
             return len(cols) - 1
 
         absent = np.full(m, -1, dtype=np.int64)
@@ -206,7 +206,11 @@ class PromptTemplate:
         # exactly the actions avail_actions allows, named; a Medivac's target actions heal allies
         names = self.actions[d.healer.astype(int)]  # (M, n_actions)
         acts = np.where(np.asarray(avail) > 0, names, -1)
-        pieces = np.concatenate([np.stack(cols, axis=1), acts, np.full((m, 1), self.p_end)], axis=1)
+        pieces = np.empty((m, len(cols) + acts.shape[1] + 1), dtype=np.int64)
+        for k, column in enumerate(cols):
+            pieces[:, k] = column
+        pieces[:, len(cols):-1] = acts
+        pieces[:, -1] = self.p_end
         return Plan(pieces, self_cols, ally_cols, enemy_cols)
 
     def texts_of(self, pieces: np.ndarray) -> list[str]:

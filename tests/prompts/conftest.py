@@ -8,13 +8,6 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 import pytest  # noqa: E402
 
-# Qwen2/Qwen3's pre-tokenizer pattern (tokenizer.json of Qwen/Qwen3-0.6B): single digits, a word may
-# carry one leading non-letter, punctuation runs swallow following newlines.
-QWEN_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-
-
 def _corpus() -> list[str]:
     from epymarl_llm.prompts import PromptConfig, example_prompts
 
@@ -39,18 +32,9 @@ def corpus() -> list[str]:
 @pytest.fixture(scope="session")
 def qwen_like_tokenizer(corpus):
     """A small byte-level BPE trained here with Qwen's pre-tokenizer (no download)."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from epymarl_llm.bench.prompt_speed import build_qwen_like_tokenizer
 
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=1200, special_tokens=["<pad>", "<eos>", "<unk>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return _wrap(tok)
+    return build_qwen_like_tokenizer(corpus)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +46,7 @@ def gpt2_like_tokenizer(corpus):
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=900, special_tokens=["<pad>", "<eos>", "<unk>"],
+        vocab_size=900, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     return _wrap(tok)
 
@@ -74,7 +58,7 @@ def word_level_tokenizer(corpus):
 
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<eos>", "<unk>", "<s>"]))
+    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<eos>", "<unk>", "<s>"], show_progress=False))
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
     return _wrap(tok)
 
@@ -87,5 +71,5 @@ def metaspace_tokenizer(corpus):
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
     tok.decoder = decoders.Metaspace(prepend_scheme="first")
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<pad>", "<eos>", "<unk>"]))
+    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False))
     return _wrap(tok)
