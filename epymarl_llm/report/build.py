@@ -109,8 +109,9 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
         else:
             result.messages.append(f"{map_name}: no run logged {metric!r}; no figure")
         entropy = _series_curves(groups, m.ENTROPY, map_name)
-        lacking = sorted({k.label() for k in groups if k.map_name == map_name and k not in entropy
-                          and k.mode is not RunMode.ZERO_SHOT})
+        # Series that logged nothing (crashed at start) are reported once, by `diagnose`.
+        lacking = sorted({k.label() for k, rs in groups.items() if k.map_name == map_name and k not in entropy
+                          and k.mode is not RunMode.ZERO_SHOT and any(r.metrics for r in rs)})
         if entropy:
             result.files += plot_metric(entropy, m.ENTROPY, f"{map_name}: policy entropy",
                                         out_dir / f"entropy_{slug}", colors, options.formats)

@@ -106,13 +106,11 @@ def plot_panels(
             _finish_axes(ax, metric)
             if not series:
                 ax.text(0.5, 0.5, "not logged", transform=ax.transAxes, ha="center", color="0.5")
-        handles, labels = {}, {}
+        # One legend, in the first panel that has lines: every panel shows the same series.
         for ax in axes[0]:
-            for handle, text in zip(*ax.get_legend_handles_labels()):
-                handles.setdefault(text, handle)
-        labels = list(handles)
-        fig.legend([handles[t] for t in labels], labels, loc="upper center", ncol=min(len(labels), 3),
-                   frameon=False, bbox_to_anchor=(0.5, 1.08))
-        fig.suptitle(title, y=1.14 if labels else 1.0)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best", frameon=False)
+                break
+        fig.suptitle(title)
         fig.tight_layout()
         return _save(fig, stem, formats)

@@ -84,7 +84,7 @@ def diagnose(run: Run, metric: str) -> list[str]:
         )
     elif run.status != FINISHED:
         messages.append(f"{run.describe()}: incomplete (status {run.status}); {used}")
-    if curve is None or len(curve) == 0:
+    if (curve is None or len(curve) == 0) and not (run.status == "FAILED" and not run.metrics):
         logged = ", ".join(sorted(run.metrics)[:8]) or "nothing"
         messages.append(f"{run.describe()}: lacks metric {metric!r} (it logged: {logged}); left out of that figure and table")
     return messages

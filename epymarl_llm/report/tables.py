@@ -113,7 +113,7 @@ def _row(groups, metric, settings, prefixes, source, target, algorithm) -> Trans
             row.speed_up = SpeedUp(None, reason=f"no from-scratch run on {target}")
     if attempted and not zero_curves and not few_curves and NOT_TRANSFERABLE not in row.notes:
         row.notes.append("no usable transfer run (see problems)")
-    unfinished = sum(r.status != "COMPLETED" for r in attempted)
+    unfinished = sum(r.status != "COMPLETED" and not r.crashed_on_input_size for r in attempted)
     if unfinished:
         row.notes.append(f"{unfinished} of {len(attempted)} runs not completed")
     return row

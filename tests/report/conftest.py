@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ def file_run() -> Callable[..., Path]:
     Folders follow EPyMARL's main.py: results/sacred/<name>/<map_name>/<id>. `status` overwrites
     run.json's status afterwards (what a run killed without notice leaves: RUNNING).
     """
-    from sacred.observers import FileStorageObserver
+    with warnings.catch_warnings():  # sacred 0.8.7 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        from sacred.observers import FileStorageObserver
 
     def make(results: Path, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None,
              status: str | None = None) -> Path:

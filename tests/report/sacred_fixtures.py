@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 Metrics = Mapping[str, tuple[Sequence[int], Sequence[float]]]
 
@@ -24,7 +23,9 @@ def epymarl_config(name: str, map_name: str, seed: int, **extra: Any) -> dict[st
 
 def run_sacred(observer: Any, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None) -> None:
     """Run a tiny Sacred experiment that logs `metrics`, then fails with `fail_with` if given."""
-    from sacred import Experiment
+    with warnings.catch_warnings():  # sacred 0.8.7 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        from sacred import Experiment
 
     ex = Experiment("pymarl", save_git_info=False, interactive=True)  # EPyMARL's experiment name
     ex.add_config(config)
