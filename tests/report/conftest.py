@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.report.sacred_fixtures import Metrics, run_sacred
+from tests.report.sacred_fixtures import Metrics, quiet_sacred_import, run_sacred
 
 
 @pytest.fixture
@@ -19,8 +18,7 @@ def file_run() -> Callable[..., Path]:
     Folders follow EPyMARL's main.py: results/sacred/<name>/<map_name>/<id>. `status` overwrites
     run.json's status afterwards (what a run killed without notice leaves: RUNNING).
     """
-    with warnings.catch_warnings():  # sacred 0.8.7 imports the deprecated pkg_resources
-        warnings.simplefilter("ignore")
+    with quiet_sacred_import():
         from sacred.observers import FileStorageObserver
 
     def make(results: Path, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None,

@@ -3,14 +3,20 @@ EPyMARL's: its config keys (`name`, `env_args.map_name`, `seed`, `checkpoint_pat
 its metric names logged with `log_scalar(name, value, t_env)` as EPyMARL's Logger does."""
 from __future__ import annotations
 
-import json
+import contextlib
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-
 Metrics = Mapping[str, tuple[Sequence[int], Sequence[float]]]
+
+
+@contextlib.contextmanager
+def quiet_sacred_import() -> Iterator[None]:
+    """sacred 0.8.7 imports the deprecated pkg_resources: keep its warnings out of the test log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def epymarl_config(name: str, map_name: str, seed: int, **extra: Any) -> dict[str, Any]:
@@ -23,8 +29,7 @@ def epymarl_config(name: str, map_name: str, seed: int, **extra: Any) -> dict[st
 
 def run_sacred(observer: Any, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None) -> None:
     """Run a tiny Sacred experiment that logs `metrics`, then fails with `fail_with` if given."""
-    with warnings.catch_warnings():  # sacred 0.8.7 imports the deprecated pkg_resources
-        warnings.simplefilter("ignore")
+    with quiet_sacred_import():
         from sacred import Experiment
 
     ex = Experiment("pymarl", save_git_info=False, interactive=True)  # EPyMARL's experiment name
