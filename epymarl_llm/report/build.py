@@ -111,7 +111,7 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
         entropy = _series_curves(groups, m.ENTROPY, map_name)
         # Series that logged nothing (crashed at start) are reported once, by `diagnose`.
         lacking = sorted({k.label() for k, rs in groups.items() if k.map_name == map_name and k not in entropy
-                          and k.mode is not RunMode.ZERO_SHOT and any(r.metrics for r in rs)})
+                          and k.mode not in (RunMode.ZERO_SHOT, RunMode.EVALUATION) and any(r.metrics for r in rs)})
         if entropy:
             result.files += plot_metric(entropy, m.ENTROPY, f"{map_name}: policy entropy",
                                         out_dir / f"entropy_{slug}", colors, options.formats)

@@ -24,7 +24,7 @@ from epymarl_llm.report.runs import RunMode  # noqa: E402
 # Red first: the paper draws LoLM-MARL in red, and plugin series are ordered first.
 _PALETTE = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple",
             "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
-_LINESTYLE = {RunMode.SINGLE: "-", RunMode.FEW_SHOT: "--", RunMode.RESUMED: ":", RunMode.ZERO_SHOT: "-"}
+_LINESTYLE = {RunMode.SINGLE: "-", RunMode.FEW_SHOT: "--", RunMode.RESUMED: ":"}
 _STYLE = {
     "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
     "axes.spines.top": False, "axes.spines.right": False, "savefig.bbox": "tight",
@@ -39,10 +39,13 @@ def series_colors(keys: Iterable[SeriesKey], first_prefixes: Sequence[str] = ("l
 
 def _draw(ax: Axes, key: SeriesKey, curves: Sequence[Curve], color: str, scale: float) -> None:
     label_text = f"{key.label()} (n={len(curves)})"
-    if key.mode is RunMode.ZERO_SHOT:
-        # A zero-shot run is one evaluation: a marker at step 0 with its std over seeds.
+    if key.mode in (RunMode.ZERO_SHOT, RunMode.EVALUATION) or all(len(c) == 1 for c in curves):
+        # An evaluation is one point per seed (zero-shot: at step 0 on the target): a marker with
+        # its std over seeds.
         values = np.array([float(np.mean(c.values)) for c in curves]) * scale
-        ax.errorbar([0.0], [values.mean()], yerr=[values.std()], fmt="D", color=color, capsize=3, label=label_text)
+        step = float(np.mean([c.steps[0] for c in curves]))
+        ax.errorbar([step], [values.mean()], yerr=[values.std()], fmt="D", color=color, capsize=3,
+                    clip_on=False, label=label_text)
         return
     band = seed_band(curves)
     mean, std = band.mean * scale, band.std * scale

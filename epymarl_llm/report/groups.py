@@ -25,8 +25,8 @@ class SeriesKey:
     def label(self) -> str:
         if self.mode is RunMode.SINGLE:
             return self.algorithm
-        if self.mode is RunMode.RESUMED:
-            return f"{self.algorithm} (resumed)"
+        if self.mode in (RunMode.RESUMED, RunMode.EVALUATION):
+            return f"{self.algorithm} ({self.mode})"
         return f"{self.algorithm} {self.mode} from {self.source_map}"
 
 

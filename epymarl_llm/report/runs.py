@@ -36,6 +36,7 @@ class RunMode(str, Enum):
     ZERO_SHOT = "zero-shot"
     FEW_SHOT = "few-shot"
     RESUMED = "resumed"  # a checkpoint of the same map: training continued, not transfer
+    EVALUATION = "evaluation"  # a checkpoint of the same map evaluated (evaluate=True)
 
     def __str__(self) -> str:
         return self.value
@@ -153,7 +154,7 @@ def run_from_config(
     if checkpoint_path:
         source_map = _get(config, SOURCE_MAP_KEY) or source_map_from_checkpoint(checkpoint_path) or UNKNOWN_SOURCE
         if source_map == map_name:
-            mode = RunMode.RESUMED
+            mode = RunMode.EVALUATION if _get(config, "evaluate") else RunMode.RESUMED
         else:
             mode = RunMode.ZERO_SHOT if _get(config, "evaluate") else RunMode.FEW_SHOT
     return Run(
