@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
     if not runs:
         print("epymarl-llm report: no runs found; " + "; ".join(messages), file=sys.stderr)
         return 1
+    if not any(args.metric in r.metrics for r in runs):
+        logged = sorted({name for r in runs for name in r.metrics})
+        print(f"epymarl-llm report: no run logged {args.metric!r}; pass --metric with one of: "
+              f"{', '.join(logged) or '(no metrics at all)'}", file=sys.stderr)
+        return 1
     result = write_report(runs, args.out, options, messages)
     print(f"{result.n_runs} runs -> {args.out} ({len(result.files)} files)")
     for message in result.messages:

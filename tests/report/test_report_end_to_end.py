@@ -101,3 +101,13 @@ def test_report_without_inputs_is_an_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
     assert "no runs found" in capsys.readouterr().err
+
+
+def test_bad_options_and_unknown_metric_are_clear_errors(tmp_path, file_run, capsys):
+    file_run(tmp_path, epymarl_config("mappo", "3s5z", 1), {"test_return_mean": ([0, 10], [1.0, 2.0])})
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--last-k", "0"]) == 2
+    assert "last_k must be >= 1" in capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert "no run logged 'test_battle_won_mean'; pass --metric with one of: test_return_mean" in capsys.readouterr().err
+    assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--metric", "test_return_mean"]) == 0
+    assert (tmp_path / "o" / "test_return_mean_3s5z.png").exists()
