@@ -23,8 +23,10 @@ def normalise_unit_name(name: str) -> str:
     return _PLURALS.get(key, key)
 
 
-def unit_type_id(name: str) -> int:
-    """Embedding id of a unit name; 0 (`other`) for names outside the vocabulary."""
+def unit_type_id(name: str | None) -> int:
+    """Embedding id of a unit name; 0 (`other`) for names outside the vocabulary or unknown (None)."""
+    if name is None:
+        return 0
     key = normalise_unit_name(name)
     return UNIT_TYPES.index(key) if key in UNIT_TYPES else 0
 
