@@ -20,7 +20,9 @@ CRITIC_TYPE = "transformer_critic"
 
 
 def layout_from_args(args: Any):
-    """The MapLayout of the run's map, from EPyMARL's `env` and `env_args`."""
+    """The MapLayout of the run: the runner's `args.lolm_layout`, else loaded from `env`/`env_args`."""
+    if getattr(args, "lolm_layout", None) is not None:
+        return args.lolm_layout
     from epymarl_llm.prompts import load_map_layout  # lazy: the prompts package loads the env registries
 
     env_args = dict(getattr(args, "env_args", {}) or {})

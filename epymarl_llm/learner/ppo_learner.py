@@ -43,7 +43,7 @@ class LolmPPOLearner:
             raise ValueError("the controller has no trainable parameters: is the LoRA adapter attached?")
         self.agent_optimiser = torch.optim.Adam(self.agent_params, lr=self.config.lr)
         if critic is None:
-            layout = getattr(mac.prompt_encoder, "layout", None)
+            layout = getattr(mac.prompt_encoder, "layout", None) or getattr(args, "lolm_layout", None)
             critic = EpymarlTransformerCritic(scheme, args, layout=layout)
         self.critic = critic
         self.target_critic = copy.deepcopy(critic)
