@@ -74,7 +74,7 @@ def collect_episodes(map_name: str, episodes: int, seed: int) -> dict[str, torch
     n, obs_size = runs[0][1][0].shape
     n_actions, state_size = runs[0][1][2].shape[1], runs[0][1][1].shape[0]
     out = {"obs": torch.zeros(episodes, t_max, n, obs_size), "state": torch.zeros(episodes, t_max, state_size),
-           "avail_actions": torch.zeros(episodes, t_max, n, n_actions),
+           "avail_actions": torch.zeros(episodes, t_max, n, n_actions, dtype=torch.int32),  # EPyMARL: th.int
            "actions": torch.zeros(episodes, t_max, n, 1, dtype=torch.long), "reward": torch.zeros(episodes, t_max, 1),
            "terminated": torch.zeros(episodes, t_max, 1), "filled": torch.zeros(episodes, t_max, 1)}
     for e, (steps, final) in enumerate(runs):
@@ -107,13 +107,13 @@ class StockStyleLearner:
         b, n, a = avail.shape
         empty = avail.sum(-1) == 0
         avail[..., 0][empty] = 1.0  # finished episodes: a no-op-only row, as a dead agent
-        flat_avail = avail.reshape(b * n, a)
+        flat_avail = avail.reshape(b * n, a) > 0
         ids = torch.arange(n).repeat(b)
         tokens = self.b.mac.prompt_encoder.encode(obs.reshape(b * n, -1).cpu(), flat_avail.cpu(), ids)
         device = self.b._policy_device()
         tokens, flat_avail = tokens.to(device), flat_avail.to(device)
         logits = policy.reference_logits(tokens, flat_avail) if reference else policy(tokens, flat_avail)
-        return logits.reshape(b, n, a), avail.to(device)
+        return logits.reshape(b, n, a), (avail > 0).to(device)
 
     def _all_logp(self, policy, batch, reference=False) -> torch.Tensor:
         from epymarl_llm.learner import losses
@@ -132,7 +132,7 @@ class StockStyleLearner:
         masks = team_masks(batch, b.n_agents)
         live = masks.live.to(b._policy_device())
         rewards = b._team_rewards(batch)
-        avail = batch["avail_actions"][:, :-1].to(live.device)
+        avail = batch["avail_actions"][:, :-1].to(live.device) > 0
         actions = batch["actions"][:, :-1].to(live.device)
         policy = b.mac.policy
         policy.eval()

@@ -45,7 +45,7 @@ class LiveSteps:
     Args:
         index: (M, 3) long, (episode, timestep, agent) of each step.
         obs: (M, obs_size) float.
-        avail: (M, n_actions) 0/1.
+        avail: (M, n_actions) bool (the policy takes bool or 0/1 integers, never floats).
         actions: (M,) long, the actions taken.
     """
 
@@ -74,7 +74,7 @@ def gather_live_steps(batch: Any, live: torch.Tensor) -> LiveSteps:
     return LiveSteps(
         index=index,
         obs=batch["obs"][:, :-1][b, t, n],
-        avail=batch["avail_actions"][:, :-1][b, t, n],
+        avail=batch["avail_actions"][:, :-1][b, t, n] > 0,
         actions=batch["actions"][:, :-1][b, t, n, 0].long(),
     )
 
