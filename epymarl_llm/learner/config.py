@@ -1,0 +1,87 @@
+"""The learner's typed configuration, read once from EPyMARL's flat `args`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from epymarl_llm.learner.kl_schedule import KL_MODES, KlBetaSchedule
+
+
+@dataclass
+class LearnerConfig:
+    """Keys of the KL-annealed MAPPO learner; EPyMARL's own keys keep their names and meaning.
+
+    Defaults of EPyMARL's keys are those of its `default.yaml` + `algs/mappo.yaml`, so the learner
+    trains like `--config=mappo` unless told otherwise.
+    """
+
+    # EPyMARL's keys (default.yaml, algs/mappo.yaml).
+    n_agents: int
+    n_actions: int
+    lr: float = 0.0003
+    gamma: float = 0.99
+    q_nstep: int = 5
+    add_value_last_step: bool = True
+    standardise_rewards: bool = True
+    standardise_returns: bool = False
+    target_update_interval_or_tau: float = 0.01
+    grad_norm_clip: float = 10.0
+    learner_log_interval: int = 2000
+    common_reward: bool = True
+    use_cuda: bool = False
+    epochs: int = 4
+    eps_clip: float = 0.2
+    entropy_coef: float = 0.001
+    # The KL term (eqs. 8-10).
+    kl_mode: str = "anneal"
+    kl_lambda: float = 1.0
+    kl_eps: float = 1e-3
+    kl_beta_max: float = 1.0
+    kl_beta_init: float | None = None
+    kl_anneal_steps: int = 1_000_000
+    # Memory bound: at most this many prompts go through the backbone in one forward.
+    max_prompts_per_forward: int = 64
+
+    def __post_init__(self) -> None:
+        positive = {"n_agents": self.n_agents, "n_actions": self.n_actions, "lr": self.lr,
+                    "grad_norm_clip": self.grad_norm_clip, "epochs": self.epochs,
+                    "max_prompts_per_forward": self.max_prompts_per_forward,
+                    "target_update_interval_or_tau": self.target_update_interval_or_tau}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value!r}")
+        non_negative = {"q_nstep": self.q_nstep, "entropy_coef": self.entropy_coef,
+                        "learner_log_interval": self.learner_log_interval, "kl_lambda": self.kl_lambda,
+                        "kl_beta_max": self.kl_beta_max}
+        for name, value in non_negative.items():
+            if not value >= 0:
+                raise ValueError(f"{name} must be >= 0, got {value!r}")
+        if not 0 <= self.gamma <= 1:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+        if not 0 < self.eps_clip < 1:
+            raise ValueError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
+        if self.kl_mode not in KL_MODES:
+            raise ValueError(f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
+                             f"kl_beta_init, none: no KL term), got {self.kl_mode!r}")
+        if not self.common_reward:
+            raise ValueError("the Transformer critic values the global state once for the team, so the "
+                             "learner needs common_reward=True (SMAC's reward is common anyway)")
+        self.kl_schedule()  # validates the KL keys with the schedule's own messages
+
+    @classmethod
+    def from_args(cls, args: Any) -> "LearnerConfig":
+        """Read the learner's keys from EPyMARL's `args` (a SimpleNamespace or a dict).
+
+        `n_agents`/`n_actions` are required (EPyMARL's run.py sets them); the others fall back to the
+        defaults above when absent.
+        """
+        source = vars(args) if not isinstance(args, dict) else args
+        missing = [k for k in ("n_agents", "n_actions") if k not in source]
+        if missing:
+            raise ValueError(f"args lack {missing}: EPyMARL's run.py sets them from the env info")
+        values = {f.name: source[f.name] for f in fields(cls) if f.name in source}
+        return cls(**values)
+
+    def kl_schedule(self) -> KlBetaSchedule:
+        return KlBetaSchedule(mode=self.kl_mode, lam=self.kl_lambda, eps=self.kl_eps, beta_max=self.kl_beta_max,
+                              beta_init=self.kl_beta_init, anneal_steps=self.kl_anneal_steps)

@@ -1,0 +1,209 @@
+"""The KL-annealed MAPPO learner of LoLM-MARL behind EPyMARL's learner interface (spec section 6).
+
+Returns, advantages and the critic update follow EPyMARL's `src/learners/ppo_learner.py` (n-step
+returns, reward/return standardisation, a target critic, one critic step per epoch whose TD error is
+that epoch's advantage), so that runs compare fairly with `--config=mappo`. The policy side differs
+where a 0.6B-parameter policy demands it: no deepcopy old policy, all live agent-steps in large
+length-sorted forwards, and the KL term to the adapter-off reference policy (eqs. 6-10).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+from typing import Any
+
+import torch
+
+from epymarl_llm import metric_names as M
+from epymarl_llm.critic import EpymarlTransformerCritic
+from epymarl_llm.learner import losses
+from epymarl_llm.learner.agent_steps import gather_live_steps, length_sorted_chunks, team_masks
+from epymarl_llm.learner.config import LearnerConfig
+from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
+from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
+
+_STATE_FILE = "learner_state.th"
+
+
+class LolmPPOLearner:
+    """`__init__(mac, scheme, logger, args)`, `train(batch, t_env, episode_num)`, `cuda`,
+    `save_models(path)`, `load_models(path)`, as EPyMARL's learners.
+
+    Reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) and trains the
+    parameters of `mac.parameters()` that require gradients (LoRA and the action head).
+    """
+
+    def __init__(self, mac: Any, scheme: dict, logger: Any, args: Any, critic: torch.nn.Module | None = None):
+        self.config = LearnerConfig.from_args(args)
+        self.args, self.mac, self.logger = args, mac, logger
+        self.n_agents = self.config.n_agents
+        self.agent_params = [p for p in mac.parameters() if p.requires_grad]
+        if not self.agent_params:
+            raise ValueError("the controller has no trainable parameters: is the LoRA adapter attached?")
+        self.agent_optimiser = torch.optim.Adam(self.agent_params, lr=self.config.lr)
+        if critic is None:
+            layout = getattr(mac.prompt_encoder, "layout", None) or getattr(args, "lolm_layout", None)
+            critic = EpymarlTransformerCritic(scheme, args, layout=layout)
+        self.critic = critic
+        self.target_critic = copy.deepcopy(critic)
+        self.critic_params = list(self.critic.parameters())
+        self.critic_optimiser = torch.optim.Adam(self.critic_params, lr=self.config.lr)
+        self.kl_schedule = self.config.kl_schedule()
+        self.critic_training_steps = 0
+        self.last_target_update_step = 0
+        self.log_stats_t = -self.config.learner_log_interval - 1
+        device = "cuda" if self.config.use_cuda else "cpu"
+        self.ret_ms = RunningMeanStd(shape=(self.n_agents,), device=device)
+        self.rew_ms = RunningMeanStd(shape=(1,), device=device)
+
+    # --- the update -------------------------------------------------------------------------------
+    def train(self, batch: Any, t_env: int, episode_num: int) -> None:
+        started = time.perf_counter()
+        policy, device = self.mac.policy, self._policy_device()
+        masks = team_masks(batch, self.n_agents)
+        rewards = self._team_rewards(batch)
+        steps = gather_live_steps(batch, masks.live)
+        tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
+        chunks = length_sorted_chunks(tokens.lengths, self.config.max_prompts_per_forward)
+        avail, actions = steps.avail.to(device), steps.actions.to(device)
+        with_reference = self.kl_schedule.enabled and (
+            self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
+        was_training = policy.training
+        policy.eval()  # PPO forwards without dropout: the first epoch's ratio is exactly 1 (PERF_NOTES)
+        try:
+            old = old_and_reference(policy, tokens, avail, actions, chunks, with_reference, device)
+            target_values = self._target_values(batch)
+            for _ in range(self.config.epochs):
+                advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
+                live_advantages = steps.take(advantages).to(device)
+                if self.kl_schedule.needs_start:
+                    # Eq. 10 at the first update: at ratio 1, L_MAPPO = -mean[A + c_ent * H(pi_old)].
+                    mappo_at_start = -(float(live_advantages.mean()) + self.config.entropy_coef * old.entropy_mean)
+                    self.kl_schedule.start(mappo_at_start, old.kl_mean)
+                beta = self.kl_schedule.beta(t_env)
+                policy_stats, grad_norm = None, torch.zeros(())
+                if len(steps):
+                    self.agent_optimiser.zero_grad()
+                    policy_stats = policy_gradient_step(
+                        policy, tokens, avail, actions, live_advantages, old, chunks, beta,
+                        self.config.eps_clip, self.config.entropy_coef, device)
+                    grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
+                    self.agent_optimiser.step()
+        finally:
+            policy.train(was_training)
+        self._update_target_critic()
+        if t_env - self.log_stats_t >= self.config.learner_log_interval:
+            self._log(t_env, critic_stats, policy_stats, grad_norm, live_advantages, beta, old,
+                      len(steps) / (time.perf_counter() - started))
+            self.log_stats_t = t_env
+
+    def _team_rewards(self, batch: Any) -> torch.Tensor:
+        """(B, T-1, N) rewards, standardised as EPyMARL's `standardise_rewards` does."""
+        rewards = batch["reward"][:, :-1].float()
+        if self.config.standardise_rewards:
+            self.rew_ms.update(rewards)
+            rewards = self.rew_ms.normalise(rewards)
+        if rewards.shape[-1] != 1:
+            raise ValueError(f"expected one common reward per step, got {rewards.shape[-1]}: set common_reward=True")
+        return rewards.expand(-1, -1, self.n_agents)
+
+    def _target_values(self, batch: Any) -> torch.Tensor:
+        """(B, T, N) target-critic values; constant during an update, so computed once."""
+        with torch.no_grad():
+            return self.target_critic(batch).squeeze(-1)
+
+    def _critic_step(self, batch: Any, rewards: torch.Tensor, mask: torch.Tensor,
+                     target_values: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """One critic step; returns the masked TD error (the advantage, as EPyMARL) (B, T-1, N) and stats."""
+        if self.config.standardise_returns:
+            target_values = self.ret_ms.denormalise(target_values)
+        returns = nstep_returns(rewards, mask, target_values, self.config.q_nstep, self.config.gamma,
+                                self.config.add_value_last_step)
+        if self.config.standardise_returns:
+            self.ret_ms.update(returns)
+            returns = self.ret_ms.normalise(returns)
+        values = self.critic(batch)[:, :-1].squeeze(-1)
+        td_error = (returns.detach() - values) * mask
+        loss = td_error.square().sum() / mask.sum().clamp(min=1.0)
+        self.critic_optimiser.zero_grad()
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.critic_params, self.config.grad_norm_clip)
+        self.critic_optimiser.step()
+        stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
+                 "explained_variance": losses.explained_variance(values.detach(), returns, mask)}
+        return td_error.detach(), stats
+
+    def _update_target_critic(self) -> None:
+        """Hard copy every `target_update_interval_or_tau` updates (> 1), else Polyak with tau (as EPyMARL)."""
+        self.critic_training_steps += 1
+        every = self.config.target_update_interval_or_tau
+        if every > 1:
+            if (self.critic_training_steps - self.last_target_update_step) / every >= 1.0:
+                self.target_critic.load_state_dict(self.critic.state_dict())
+                self.last_target_update_step = self.critic_training_steps
+            return
+        with torch.no_grad():
+            for target, source in zip(self.target_critic.parameters(), self.critic.parameters()):
+                target.mul_(1.0 - every).add_(source, alpha=every)
+
+    def _log(self, t_env, critic_stats, policy_stats, grad_norm, advantages, beta, old, samples_per_s) -> None:
+        log = self.logger.log_stat
+        log(M.VALUE_LOSS, critic_stats["loss"], t_env)
+        log(M.CRITIC_GRAD_NORM, critic_stats["grad_norm"], t_env)
+        log(M.EXPLAINED_VARIANCE, critic_stats["explained_variance"], t_env)
+        log(M.KL_BETA, beta, t_env)
+        log(M.LEARNER_SAMPLES_PER_S, samples_per_s, t_env)
+        if policy_stats is None:  # no live agent-step in the batch
+            return
+        log(M.POLICY_LOSS, policy_stats.mappo_loss, t_env)
+        log(M.ENTROPY, policy_stats.entropy, t_env)
+        log(M.CLIP_FRACTION, policy_stats.clip_fraction, t_env)
+        log(M.APPROX_KL_OLD, policy_stats.approx_kl_old, t_env)
+        log(M.AGENT_GRAD_NORM, float(grad_norm), t_env)
+        log(M.ADVANTAGE_MEAN, float(advantages.mean()), t_env)
+        if old.ref_log_probs is not None:
+            log(M.KL_TO_REFERENCE, policy_stats.kl, t_env)
+
+    def _policy_device(self) -> torch.device:
+        return self.agent_params[0].device
+
+    # --- EPyMARL's housekeeping -------------------------------------------------------------------
+    def cuda(self) -> None:
+        self.mac.cuda()
+        self.critic.cuda()
+        self.target_critic.cuda()
+        self.ret_ms.to("cuda")
+        self.rew_ms.to("cuda")
+
+    def save_models(self, path: str) -> None:
+        """Trainable policy weights (through the mac), critic, target critic, optimisers, schedule."""
+        self.mac.save_models(path)
+        torch.save(self.critic.state_dict(), os.path.join(path, "critic.th"))
+        torch.save(self.target_critic.state_dict(), os.path.join(path, "target_critic.th"))
+        torch.save(self.agent_optimiser.state_dict(), os.path.join(path, "agent_opt.th"))
+        torch.save(self.critic_optimiser.state_dict(), os.path.join(path, "critic_opt.th"))
+        torch.save({"kl_schedule": self.kl_schedule.state_dict(), "rew_ms": self.rew_ms.state_dict(),
+                    "ret_ms": self.ret_ms.state_dict(), "critic_training_steps": self.critic_training_steps,
+                    "last_target_update_step": self.last_target_update_step},
+                   os.path.join(path, _STATE_FILE))
+
+    def load_models(self, path: str) -> None:
+        """Load what `save_models` wrote; a resumed run continues the beta schedule where it stopped."""
+        self.mac.load_models(path)
+
+        def load(name: str):
+            return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
+
+        self.critic.load_state_dict(load("critic.th"))
+        target = "target_critic.th" if os.path.exists(os.path.join(path, "target_critic.th")) else "critic.th"
+        self.target_critic.load_state_dict(load(target))
+        self.agent_optimiser.load_state_dict(load("agent_opt.th"))
+        self.critic_optimiser.load_state_dict(load("critic_opt.th"))
+        if os.path.exists(os.path.join(path, _STATE_FILE)):
+            state = load(_STATE_FILE)
+            self.kl_schedule.load_state_dict(state["kl_schedule"])
+            self.rew_ms.load_state_dict(state["rew_ms"])
+            self.ret_ms.load_state_dict(state["ret_ms"])
+            self.critic_training_steps = state["critic_training_steps"]
+            self.last_target_update_step = state["last_target_update_step"]
