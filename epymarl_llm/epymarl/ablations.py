@@ -1,0 +1,53 @@
+"""The ablation yamls, generated from `config/lolm_mappo.yaml`.
+
+EPyMARL's `main.py` loads one algorithm yaml with no inheritance, so each ablation must be a complete
+file. To keep every default in one place, the ablations are `lolm_mappo.yaml` with only the ablated
+keys (and `name`) rewritten; `python -m epymarl_llm.epymarl.ablations` regenerates them and
+`tests/integration/test_configs.py` checks the files are up to date.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+BASE = "lolm_mappo"
+# file stem -> (what it ablates, {key: yaml value}); paper section 5.4 and LOLM_SPEC sections 3-4.
+ABLATIONS: dict[str, tuple[str, dict[str, str]]] = {
+    "lolm_mappo_no_kl": ("no KL regularisation to the pre-trained policy (paper fig. 9)", {"kl_mode": '"none"'}),
+    "lolm_mappo_fixed_prompt": ("fixed prompt: every unit slot kept, dead / not visible marked (paper fig. 8)",
+                                {"dynamic_prompt": "False"}),
+    "lolm_mappo_random_init": ("randomly initialised backbone of the same architecture (paper fig. 10)",
+                               {"llm_init": '"random"'}),
+    "lolm_mappo_shared_keys": ("the paper's replicated attack key instead of per-target keys",
+                               {"attack_keys": '"shared"'}),
+}
+
+
+def render(base_text: str, stem: str) -> str:
+    """`base_text` with `name` and the ablated keys rewritten (comments and order kept)."""
+    what, overrides = ABLATIONS[stem]
+    text = base_text
+    for key, value in {"name": f'"{stem}"', **overrides}.items():
+        pattern = re.compile(rf"^{re.escape(key)}:[ \t]*[^#\n]*?(?=[ \t]*(#|$))", re.MULTILINE)
+        text, count = pattern.subn(f"{key}: {value}", text)
+        if count != 1:
+            raise KeyError(f"{BASE}.yaml must declare {key!r} exactly once at top level (found {count})")
+    header = f"# Ablation {stem}: {what}.\n# Generated from {BASE}.yaml by `python -m epymarl_llm.epymarl.ablations`; do not edit.\n"
+    return header + text
+
+
+def write_all(config_dir: Path) -> list[Path]:
+    base_text = (config_dir / f"{BASE}.yaml").read_text(encoding="utf-8")
+    written = []
+    for stem in ABLATIONS:
+        path = config_dir / f"{stem}.yaml"
+        path.write_text(render(base_text, stem), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "config"
+    for p in write_all(folder):
+        print(f"wrote {p}")

@@ -1,0 +1,144 @@
+"""`lolm_mac`: EPyMARL's multi-agent controller for the LLM policy (spec section 1, paper figure 2).
+
+One forward per environment step: the prompts of every live agent of every running env are built
+from `batch["obs"]` and `batch["avail_actions"]` (EPyMARL's scheme holds nothing else the prompt
+needs; the map layout comes from the runner as `args.lolm_layout`) and go through the backbone
+together. Dead agents (SMAC lets them take only no-op) skip the backbone and get probability 1 on
+no-op. Probabilities are a float32 softmax (bf16 log-probs corrupt PPO ratios: EPYMARL_NOTES).
+Actions come from EPyMARL's own action selector (`soft_policies` samples); in test mode with
+`test_greedy` (EPyMARL's key, default True) the most probable action is taken, as the
+`multinomial` selector does (`soft_policies` itself ignores test mode).
+
+The learner reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) only.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import torch
+
+from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
+
+NO_OP = 0  # SMAC's action 0: the only action a dead unit may take
+META_FILE = "lolm_run.json"  # written beside the policy's checkpoint: what the run trained on
+
+
+def dead_agents(avail: torch.Tensor) -> torch.Tensor:
+    """avail (..., n_actions) -> (...) bool: only no-op is available (SMAC's dead units)."""
+    return (avail[..., NO_OP] > 0) & (avail.sum(-1) == avail[..., NO_OP])
+
+
+class LolmMAC:
+    """EPyMARL's mac interface: `select_actions`, `forward`, `init_hidden`, `parameters`,
+    `load_state`, `cuda`, `save_models`, `load_models`."""
+
+    def __init__(self, scheme: dict, groups: dict, args: Any):
+        from components.action_selectors import REGISTRY as action_registry  # EPyMARL's, from its src/
+        from modules.agents import REGISTRY as agent_registry
+
+        self.args = args
+        self.n_agents = args.n_agents
+        self.config = LolmRunConfig.from_args(args)
+        # EPyMARL's main.py pins torch to one thread; an LLM on CPU needs the cores (llm_cpu_threads).
+        torch.set_num_threads(self.config.integration.cpu_threads)
+        self.layout = getattr(args, "lolm_layout", None)
+        if self.layout is None:
+            raise RunConfigError("the map layout is missing: set runner to lolm_parallel or lolm_episode")
+        self.agent = agent_registry[args.agent](scheme["obs"]["vshape"], args)
+        self.policy = self.agent.policy
+        self.prompt_encoder = _prompt_encoder(self.layout, self.policy.tokenizer, self.config.prompt)
+        self.agent_output_type = args.agent_output_type
+        self.action_selector = action_registry[args.action_selector](args)
+        self.test_greedy = getattr(args, "test_greedy", True)
+        self.hidden_states = None
+        self.checkpoint_meta: dict | None = None  # what a loaded checkpoint was trained on (transfer)
+
+    # --- acting ------------------------------------------------------------------------------------
+    def select_actions(self, ep_batch, t_ep: int, t_env: int, bs=slice(None), test_mode: bool = False):
+        """(len(bs), n_agents) long actions for the envs in `bs` at step `t_ep`."""
+        avail = ep_batch["avail_actions"][bs, t_ep]
+        probs = self._probabilities(ep_batch["obs"][bs, t_ep], avail)
+        if test_mode and self.test_greedy:
+            return probs.argmax(dim=-1)
+        return self.action_selector.select_action(probs, avail, t_env, test_mode=test_mode)
+
+    def forward(self, ep_batch, t: int, test_mode: bool = False) -> torch.Tensor:
+        """(batch_size, n_agents, n_actions) action probabilities at step t (EPyMARL's `pi_logits` output)."""
+        return self._probabilities(ep_batch["obs"][:, t], ep_batch["avail_actions"][:, t])
+
+    @torch.no_grad()
+    def _probabilities(self, obs: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+        """obs (B, N, obs_size), avail (B, N, A) -> (B, N, A) float32 probabilities on obs' device."""
+        b, n, a = avail.shape
+        probs = torch.zeros(b, n, a, dtype=torch.float32, device=avail.device)
+        dead = dead_agents(avail)
+        probs[..., NO_OP][dead] = 1.0
+        live = ~dead
+        if bool(live.any()):
+            agent_ids = torch.arange(n, device=avail.device).expand(b, n)[live]
+            live_avail = avail[live]
+            # entity_spans are for inspection only: skip them on the rollout's hot path.
+            tokens = self.prompt_encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu(), entity_spans=False)
+            logits = self.agent(tokens, live_avail.to(self.policy.device))
+            probs[live] = torch.softmax(logits.float(), dim=-1).to(avail.device)
+        return probs
+
+    def sample_prompts(self, obs: torch.Tensor, avail: torch.Tensor, max_prompts: int, max_chars: int) -> list[str]:
+        """The prompt texts the backbone reads for up to `max_prompts` live agents of one step.
+
+        obs (N, obs_size), avail (N, A) of one env. Decoded from the token ids, so it is exactly
+        what the model sees; each cut to `max_chars` characters.
+        """
+        live = (~dead_agents(avail)).nonzero().flatten()[:max_prompts]
+        if len(live) == 0:
+            return []
+        tokens = self.prompt_encoder.encode(obs[live].cpu(), avail[live].cpu(), live.cpu())
+        texts = []
+        for row, length in enumerate(tokens.lengths.tolist()):
+            text = self.policy.tokenizer.decode(tokens.input_ids[row, :length].tolist())
+            texts.append(text if len(text) <= max_chars else text[:max_chars] + f"... [{len(text) - max_chars} more chars]")
+        return texts
+
+    # --- EPyMARL's housekeeping --------------------------------------------------------------------
+    def init_hidden(self, batch_size: int) -> None:
+        self.hidden_states = None  # not recurrent
+
+    def parameters(self):
+        return self.agent.parameters()
+
+    def load_state(self, other_mac: "LolmMAC") -> None:
+        self.agent.load_state_dict(other_mac.agent.state_dict())
+
+    def cuda(self) -> None:
+        """The policy's device is fixed at build time (`device`, auto = follow `use_cuda`)."""
+        if self.policy.device.type != "cuda":
+            raise RunConfigError(f"use_cuda is set but the policy was built on {self.policy.device}; set device: auto or cuda")
+
+    def save_models(self, path: str) -> None:
+        """LoRA adapter + head (small: never the backbone), and what this run trained on."""
+        self.policy.save_trainable(path)
+        env_args = getattr(self.args, "env_args", {}) or {}
+        meta = {"map_name": env_args.get("map_name"), "env": getattr(self.args, "env", None),
+                "n_agents": self.n_agents, "n_actions": self.args.n_actions,
+                "llm_model": self.config.policy.llm_model,
+                "transfer_source_map": (self.checkpoint_meta or {}).get("map_name")}
+        with open(os.path.join(path, META_FILE), "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2)
+
+    def load_models(self, path: str) -> None:
+        self.policy.load_trainable(path)
+        meta_path = os.path.join(path, META_FILE)
+        if os.path.isfile(meta_path):
+            with open(meta_path, encoding="utf-8") as f:
+                self.checkpoint_meta = json.load(f)
+        else:
+            self.checkpoint_meta = {"map_name": None}
+        self.checkpoint_meta["path"] = os.path.abspath(path)
+
+
+def _prompt_encoder(layout: Any, tokenizer: Any, prompt_config: Any):
+    from epymarl_llm.prompts import PromptEncoder
+
+    return PromptEncoder(layout, tokenizer, config=prompt_config)

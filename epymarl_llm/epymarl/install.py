@@ -1,0 +1,141 @@
+"""`epymarl-llm install` / `uninstall`: what is written where, and how it is undone.
+
+Install writes three things, each tagged so that uninstall removes only what install wrote:
+1. `DIR/src/config/algs/<name>.yaml` for every plugin yaml, first line `MARKER_LINE`;
+   a file of the same name without that line is the user's and is never overwritten;
+2. `DIR/src/.epymarl_llm`, the marker that switches the import hook on for this checkout;
+3. `<site-packages>/epymarl_llm_hook.pth`, one `import` line that adds the hook at Python start-up.
+   The hook is inert in checkouts without the marker, so uninstall keeps the `.pth` while another
+   checkout still lists it (the `.pth` file's comment lines record the checkouts) and removes it with
+   the last one.
+Both commands are idempotent: a second install rewrites the same files, a second uninstall finds nothing.
+"""
+from __future__ import annotations
+
+import sysconfig
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from epymarl_llm.epymarl.checkout import algs_dir, epymarl_root, marker_path
+
+MARKER_LINE = "# installed by epymarl-llm: `epymarl-llm uninstall` removes this file; edits are lost on reinstall"
+PTH_NAME = "epymarl_llm_hook.pth"
+# One line, run by `site` at start-up. Guarded: if epymarl_llm is uninstalled while the .pth stays,
+# Python starts normally instead of printing an error for every process.
+PTH_IMPORT_LINE = (
+    "import importlib.util as _u; "
+    "_u.find_spec('epymarl_llm') is not None and __import__('epymarl_llm.epymarl.hook', fromlist=['install']).install()"
+)
+PTH_CHECKOUT_PREFIX = "# checkout: "
+
+
+class InstallError(RuntimeError):
+    """Install would overwrite a file that the plugin did not write."""
+
+
+@dataclass
+class InstallReport:
+    root: Path
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"EPyMARL checkout: {self.root}"]
+        out += [f"  wrote    {p}" for p in self.written]
+        out += [f"  removed  {p}" for p in self.removed]
+        out += [f"  kept     {p} (unchanged)" for p in self.unchanged]
+        return out
+
+
+def configs_dir():
+    """The plugin's yaml folder: `epymarl_llm.configs` once pip-installed (setup.py maps `config/`
+    there), else the source tree's `config/` (running from a clone without installing)."""
+    try:
+        return resources.files("epymarl_llm.configs")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "config"
+
+
+def plugin_yamls() -> dict[str, str]:
+    """{file name: text} of the plugin's EPyMARL algorithm yamls."""
+    return {p.name: p.read_text(encoding="utf-8") for p in configs_dir().iterdir() if p.name.endswith(".yaml")}
+
+
+def default_site_dir() -> Path:
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def _written_by_us(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as f:
+            return f.readline().rstrip("\n") == MARKER_LINE
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _write_if_changed(path: Path, text: str, report: InstallReport) -> None:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        report.unchanged.append(path)
+        return
+    path.write_text(text, encoding="utf-8")
+    report.written.append(path)
+
+
+def _pth_checkouts(pth: Path) -> list[str]:
+    if not pth.is_file():
+        return []
+    return [ln[len(PTH_CHECKOUT_PREFIX):] for ln in pth.read_text(encoding="utf-8").splitlines()
+            if ln.startswith(PTH_CHECKOUT_PREFIX)]
+
+
+def _pth_text(checkouts: list[str]) -> str:
+    lines = ["# epymarl-llm: EPyMARL registration hook (see `epymarl-llm uninstall`)"]
+    lines += [PTH_CHECKOUT_PREFIX + c for c in sorted(set(checkouts))]
+    return "\n".join(lines + [PTH_IMPORT_LINE, ""])
+
+
+def install(path: str | Path, site_dir: str | Path | None = None) -> InstallReport:
+    """Make `--config=lolm_mappo` (and the ablations) available to the checkout's `src/main.py`."""
+    root = epymarl_root(path)
+    report = InstallReport(root)
+    target = algs_dir(root)
+    yamls = plugin_yamls()
+    clashes = [target / n for n in yamls if (target / n).exists() and not _written_by_us(target / n)]
+    if clashes:  # check all before writing anything: no half-done install
+        raise InstallError(
+            f"refusing to overwrite {', '.join(map(str, clashes))}: not written by epymarl-llm; "
+            "rename or remove them, then run install again"
+        )
+    for name, text in sorted(yamls.items()):
+        _write_if_changed(target / name, f"{MARKER_LINE}\n{text}", report)
+    site = Path(site_dir) if site_dir is not None else default_site_dir()
+    pth = site.resolve() / PTH_NAME
+    _write_if_changed(marker_path(root), f"epymarl-llm is installed here; import hook: {pth}\n", report)
+    site.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(pth, _pth_text(_pth_checkouts(pth) + [str(root)]), report)
+    return report
+
+
+def uninstall(path: str | Path, site_dir: str | Path | None = None) -> InstallReport:
+    """Remove what `install` wrote into the checkout; drop the `.pth` when no checkout uses it."""
+    root = epymarl_root(path)
+    report = InstallReport(root)
+    for yaml_path in sorted(algs_dir(root).glob("*.yaml")):
+        if _written_by_us(yaml_path):
+            yaml_path.unlink()
+            report.removed.append(yaml_path)
+    marker = marker_path(root)
+    if marker.is_file():
+        marker.unlink()
+        report.removed.append(marker)
+    pth = (Path(site_dir) if site_dir is not None else default_site_dir()) / PTH_NAME
+    if pth.is_file():
+        remaining = [c for c in _pth_checkouts(pth) if c != str(root) and Path(c, "src", ".epymarl_llm").is_file()]
+        if remaining:
+            _write_if_changed(pth, _pth_text(remaining), report)
+        else:
+            pth.unlink()
+            report.removed.append(pth)
+    return report

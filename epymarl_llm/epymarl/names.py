@@ -1,0 +1,24 @@
+"""The stable names under which the plugin registers in EPyMARL's registries.
+
+These strings appear in user yamls (`mac: lolm_mac`, `runner: lolm_parallel`, ...): never rename them.
+"""
+from __future__ import annotations
+
+MAC = "lolm_mac"
+AGENT = "lolm_llm"
+LEARNER = "lolm_ppo_learner"
+CRITIC = "lolm_transformer_critic"
+EPISODE_RUNNER = "lolm_episode"
+PARALLEL_RUNNER = "lolm_parallel"
+
+# EPyMARL registry module (imported from its `src/`) -> the plugin names it receives.
+REGISTRY_NAMES: dict[str, tuple[str, ...]] = {
+    "controllers": (MAC,),
+    "learners": (LEARNER,),
+    "runners": (EPISODE_RUNNER, PARALLEL_RUNNER),
+    "modules.agents": (AGENT,),
+    "modules.critics": (CRITIC,),
+}
+
+# The plugin's algorithm configs (file stems in `config/`, installed into `src/config/algs/`).
+MAIN_CONFIG = "lolm_mappo"

@@ -1,0 +1,197 @@
+"""EPyMARL's flat `args` read once into the plugin's typed configs, with clear errors.
+
+Every plugin key is flat in EPyMARL's args (so `with key=value` works) and is a field, of the same
+name, of exactly one dataclass: `PolicyConfig`, `PromptConfig`, `LearnerConfig`, `CriticConfig`
+(owned by their packages) or `IntegrationConfig` (here). Where defaults live: the dataclasses hold
+them; `config/lolm_mappo.yaml` repeats them because Sacred rejects `with key=value` for undeclared
+keys, and `tests/integration/test_configs.py` asserts that the yaml equals the dataclass defaults.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
+from types import SimpleNamespace
+from typing import Any
+
+from epymarl_llm.epymarl import names
+
+# part -> "module:DataclassName"; one dataclass per part of the plugin.
+PARTS: dict[str, str] = {
+    "policy": "epymarl_llm.policy:PolicyConfig",
+    "prompt": "epymarl_llm.prompts:PromptConfig",
+    "learner": "epymarl_llm.learner:LearnerConfig",
+    "critic": "epymarl_llm.critic:CriticConfig",
+    "integration": "epymarl_llm.epymarl.run_config:IntegrationConfig",
+}
+
+# Top-level keys of EPyMARL's default.yaml, algs/mappo.yaml and envs/*.yaml (uoe-agents/epymarl
+# cbc38c0); tests check this list against the checkout in EPYMARL_PATH when there is one.
+EPYMARL_KEYS = frozenset({
+    "action_selector", "add_value_last_step", "agent", "agent_output_type", "batch_size", "batch_size_run",
+    "buffer_cpu_only", "buffer_size", "checkpoint_path", "common_reward", "critic_type", "entropy_coef", "env",
+    "env_args", "epochs", "eps_clip", "evaluate", "gamma", "grad_norm_clip", "hidden_dim", "hypergroup", "label",
+    "learner", "learner_log_interval", "load_step", "local_results_path", "log_interval", "lr", "mac",
+    "mask_before_softmax", "name", "obs_agent_id", "obs_individual_obs", "obs_last_action", "optim_alpha",
+    "optim_eps", "q_nstep", "render", "repeat_id", "reward_scalarisation", "runner", "runner_log_interval",
+    "save_model", "save_model_interval", "save_replay", "standardise_returns", "standardise_rewards", "t_max",
+    "target_update_interval_or_tau", "test_greedy", "test_interval", "test_nepisode", "use_cuda", "use_rnn",
+    "use_tensorboard", "use_wandb", "wandb_mode", "wandb_project", "wandb_save_model", "wandb_team",
+})
+# Set on args by EPyMARL's run.py from the env before the controller is built (never in a yaml).
+EPYMARL_RUNTIME_KEYS = frozenset({"n_agents", "n_actions", "state_shape", "device", "unique_token"})
+
+# EPyMARL keys whose value the plugin's components depend on.
+REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
+    "mac": (names.MAC,),
+    "agent": (names.AGENT,),
+    "runner": (names.EPISODE_RUNNER, names.PARALLEL_RUNNER),
+    # EPyMARL's own selector samples from the mac's probabilities (greedy at test time: see controller).
+    "action_selector": ("soft_policies",),
+    "agent_output_type": ("pi_logits",),
+}
+
+
+class RunConfigError(ValueError):
+    """A plugin key is missing from EPyMARL's args or has an invalid value."""
+
+
+def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        extra = " or null" if allow_none else ""
+        raise RunConfigError(f"{name} must be a positive integer{extra}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class IntegrationConfig:
+    """How the plugin runs inside EPyMARL.
+
+    Args:
+        llm_cpu_threads: torch CPU threads for the plugin (EPyMARL's `main.py` sets 1, which throttles
+            an LLM on CPU); null = every core of the machine (`os.cpu_count()`).
+        mongo_url: full `mongodb://user:password@host:port/?authSource=...` URL for Sacred's
+            MongoObserver (credentials allowed; the password is masked in the stored config);
+            null = no extra observer (Sacred's `-m HOST:PORT:DB` still works).
+        mongo_db_name: database of that observer.
+        mongo_timeout_s: seconds the pre-flight ping waits for any MongoDB observer before the run
+            stops with a clear error.
+        log_sample_prompts: how many sample prompts the runner records (Sacred artifact
+            `sample_prompts.txt` and run info `lolm_sample_prompts`); 0 = none.
+        log_sample_prompt_chars: each recorded prompt is cut to this many characters (MongoDB caps a
+            run document at 16 MB).
+    """
+
+    llm_cpu_threads: int | None = None
+    mongo_url: str | None = None
+    mongo_db_name: str = "sacred"
+    mongo_timeout_s: float = 5.0
+    log_sample_prompts: int = 3
+    log_sample_prompt_chars: int = 4000
+
+    def __post_init__(self) -> None:
+        _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
+        if self.mongo_url is not None:
+            from epymarl_llm.epymarl.mongo import check_url
+
+            try:
+                check_url(self.mongo_url)
+            except ValueError as err:
+                raise RunConfigError(str(err)) from None
+        if not isinstance(self.mongo_db_name, str) or not self.mongo_db_name:
+            raise RunConfigError(f"mongo_db_name must be a non-empty database name; got {self.mongo_db_name!r}")
+        if isinstance(self.mongo_timeout_s, bool) or not isinstance(self.mongo_timeout_s, (int, float)) \
+                or not 0 < self.mongo_timeout_s <= 120:
+            raise RunConfigError(f"mongo_timeout_s must be a number of seconds in (0, 120]; got {self.mongo_timeout_s!r}")
+        if isinstance(self.log_sample_prompts, bool) or not isinstance(self.log_sample_prompts, int) \
+                or not 0 <= self.log_sample_prompts <= 32:
+            raise RunConfigError(f"log_sample_prompts must be an integer from 0 to 32; got {self.log_sample_prompts!r}")
+        if isinstance(self.log_sample_prompt_chars, bool) or not isinstance(self.log_sample_prompt_chars, int) \
+                or not 100 <= self.log_sample_prompt_chars <= 100_000:
+            raise RunConfigError(
+                f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}")
+
+    @property
+    def cpu_threads(self) -> int:
+        return self.llm_cpu_threads or os.cpu_count() or 1
+
+
+def part_class(part: str) -> type:
+    module_name, attr = PARTS[part].split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def field_defaults() -> dict[str, tuple[str, Any]]:
+    """{key: (first part, dataclass default)} over every field of every part (MISSING: no default).
+
+    A key may be a field of two parts (both read `max_prompts_per_forward`) only with one default.
+    """
+    keys: dict[str, tuple[str, Any]] = {}
+    for part in PARTS:
+        for f in fields(part_class(part)):
+            default = f.default if f.default is not MISSING else (
+                f.default_factory() if f.default_factory is not MISSING else MISSING)
+            if f.name in keys and keys[f.name][1] != default:
+                raise RunConfigError(f"config key {f.name!r} has default {keys[f.name][1]!r} in {keys[f.name][0]} "
+                                     f"but {default!r} in {part}: one key, one default")
+            keys.setdefault(f.name, (part, default))
+    return keys
+
+
+def plugin_keys() -> dict[str, tuple[str, Any]]:
+    """The keys the plugin adds to EPyMARL (not EPyMARL's own): every one needs a yaml default."""
+    return {k: v for k, v in field_defaults().items() if k not in EPYMARL_KEYS | EPYMARL_RUNTIME_KEYS}
+
+
+def _as_mapping(args: Mapping[str, Any] | SimpleNamespace) -> Mapping[str, Any]:
+    return args if isinstance(args, Mapping) else vars(args)
+
+
+def _yaml_value(value: Any) -> Any:
+    """yaml gives lists where the dataclasses hold tuples (immutable, hashable)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class LolmRunConfig:
+    """The plugin's whole run configuration, read from EPyMARL's args."""
+
+    policy: Any
+    prompt: Any
+    learner: Any
+    critic: Any
+    integration: IntegrationConfig
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any] | SimpleNamespace, check_epymarl: bool = True) -> "LolmRunConfig":
+        """Build every part; raise RunConfigError naming the key and the fix.
+
+        A plugin key absent from args means the algorithm yaml in `src/config/algs/` is older than
+        the installed plugin (or hand-written): `epymarl-llm install` refreshes it.
+        """
+        values = _as_mapping(args)
+        if check_epymarl:
+            for key, allowed in REQUIRED_EPYMARL_VALUES.items():
+                if values.get(key) not in allowed:
+                    choices = " or ".join(repr(a) for a in allowed)
+                    raise RunConfigError(
+                        f"LoLM-MARL needs {key}: {choices} (got {values.get(key)!r}); use --config=lolm_mappo "
+                        "or one of its ablations, or fix the key in your yaml")
+        parts = {}
+        for part in PARTS:
+            klass = part_class(part)
+            names_ = [f.name for f in fields(klass)]
+            missing = [n for n in names_ if n not in values]
+            if missing:
+                raise RunConfigError(
+                    f"missing LoLM-MARL config key(s) {', '.join(missing)} ({klass.__name__}); your algorithm "
+                    "yaml is older than the plugin: run `epymarl-llm install EPYMARL_DIR` to refresh it")
+            try:
+                parts[part] = klass(**{n: _yaml_value(values[n]) for n in names_})
+            except RunConfigError:
+                raise
+            except (ValueError, TypeError) as err:
+                raise RunConfigError(f"invalid {klass.__name__} value: {err}") from err
+        return cls(**parts)

@@ -1,0 +1,114 @@
+"""`lolm_episode` and `lolm_parallel`: EPyMARL's own runners plus what the prompts need.
+
+The classes subclass `EpisodeRunner` / `ParallelRunner` imported from the user's checkout when the
+run starts (never copied), so they keep EPyMARL's stepping, logging and env handling. They add:
+- the map layout (`prompts.load_map_layout`) checked against the live env's `obs_shape`,
+  `state_shape` and `n_actions`, published as `args.lolm_layout` for the controller and critic
+  (as EPyMARL's run.py publishes `args.n_agents`); a mismatch stops the run before any training;
+- a few sample prompts of the run, recorded once as Sacred artifact `sample_prompts.txt` and as
+  run info `lolm_sample_prompts` (bounded by `log_sample_prompts` x `log_sample_prompt_chars`);
+- `transfer_source_map` in run info when the run starts from a checkpoint (zero/few-shot transfer).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import lru_cache
+from typing import Any
+
+SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
+
+
+class LolmRunnerMixin:
+    """Goes before an EPyMARL runner class in the bases."""
+
+    def __init__(self, args: Any, logger: Any):
+        super().__init__(args=args, logger=logger)
+        self.layout = _checked_layout(args, self.get_env_info())
+        args.lolm_layout = self.layout
+        self._prompts_recorded = False
+        self._transfer_recorded = False
+        _put_info(logger, "lolm_map", {"map_name": self.layout_map_name, "n_agents": self.layout.n_agents,
+                                       "n_enemies": self.layout.n_enemies,
+                                       "ally_units": list(self.layout.ally_unit_names),
+                                       "enemy_units": list(self.layout.enemy_unit_names)})
+
+    @property
+    def layout_map_name(self) -> str:
+        return (self.args.env_args or {}).get("map_name")
+
+    def run(self, test_mode: bool = False):
+        if not self._transfer_recorded:
+            self._record_transfer_source()
+        batch = super().run(test_mode=test_mode)
+        if not self._prompts_recorded and not test_mode:
+            self._record_sample_prompts(batch)
+        return batch
+
+    def _record_transfer_source(self) -> None:
+        self._transfer_recorded = True
+        meta = getattr(self.mac, "checkpoint_meta", None)
+        if meta is not None:
+            _put_info(self.logger, "transfer_source_map", meta.get("map_name"))
+            _put_info(self.logger, "transfer_checkpoint", meta.get("path"))
+
+    def _record_sample_prompts(self, batch) -> None:
+        """Prompts of env 0 at its first step and at the middle of its episode (dynamic prompts shrink)."""
+        self._prompts_recorded = True
+        cfg = self.mac.config.integration
+        if cfg.log_sample_prompts == 0:
+            return
+        steps = max(1, int(batch["filled"][0].sum()))
+        picks = [(0, (cfg.log_sample_prompts + 1) // 2), (steps // 2, cfg.log_sample_prompts // 2)]
+        records = []
+        for t, k in picks:
+            if k == 0:
+                continue
+            texts = self.mac.sample_prompts(batch["obs"][0, t], batch["avail_actions"][0, t],
+                                            k, cfg.log_sample_prompt_chars)
+            records += [{"t": t, "text": text} for text in texts]
+        _put_info(self.logger, "lolm_sample_prompts", records)
+        run = getattr(self.logger, "_run_obj", None)
+        if run is not None and records:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, SAMPLE_PROMPTS_ARTIFACT)
+                with open(path, "w", encoding="utf-8") as f:
+                    for r in records:
+                        f.write(f"===== map {self.layout_map_name}, env 0, step {r['t']} =====\n{r['text']}\n\n")
+                run.add_artifact(path, name=SAMPLE_PROMPTS_ARTIFACT)
+
+
+def _put_info(logger: Any, key: str, value: Any) -> None:
+    """Into Sacred's run info (saved in info.json / the Mongo run document), when Sacred is on."""
+    info = getattr(logger, "sacred_info", None)
+    if info is not None:
+        info[key] = value
+
+
+def _checked_layout(args: Any, env_info: dict):
+    from epymarl_llm.prompts import load_map_layout
+
+    env_args = dict(args.env_args or {})
+    map_name = env_args.get("map_name")
+    if not map_name:
+        raise ValueError("env_args.map_name is not set: LoLM-MARL builds its prompts from the map's layout")
+    layout = load_map_layout(map_name, env=args.env, env_args=env_args, map_file=env_args.get("map_file"))
+    layout.check_env(env_info["obs_shape"], env_info["state_shape"], env_info["n_actions"])
+    return layout
+
+
+@lru_cache(maxsize=None)
+def _runner_class(base: type) -> type:
+    return type(f"Lolm{base.__name__}", (LolmRunnerMixin, base), {"__module__": __name__})
+
+
+def make_episode_runner(args: Any, logger: Any):
+    from runners.episode_runner import EpisodeRunner  # EPyMARL's, from the user's checkout
+
+    return _runner_class(EpisodeRunner)(args=args, logger=logger)
+
+
+def make_parallel_runner(args: Any, logger: Any):
+    from runners.parallel_runner import ParallelRunner
+
+    return _runner_class(ParallelRunner)(args=args, logger=logger)

@@ -1,0 +1,67 @@
+"""Fixtures for the EPyMARL integration tests: a private copy of the user's EPyMARL checkout.
+
+Tests never install into the checkout named by EPYMARL_PATH, nor into the real site-packages:
+they copy the checkout into tmp_path and point the import hook's `.pth` at a private user site
+(PYTHONUSERBASE), which Python's `site` processes like site-packages.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def epymarl_source() -> Path:
+    path = os.environ.get("EPYMARL_PATH")
+    if not path:
+        pytest.skip("EPYMARL_PATH is not set: point it at an EPyMARL clone to run the EPyMARL tests")
+    root = Path(path)
+    if not (root / "src" / "main.py").is_file():
+        pytest.skip(f"EPYMARL_PATH={path} holds no src/main.py")
+    return root
+
+
+@pytest.fixture(scope="session")
+def epymarl_master_copy(tmp_path_factory) -> Path:
+    """One pristine copy per session (sources only: no .git, no results)."""
+    dest = tmp_path_factory.mktemp("epymarl") / "epymarl"
+    shutil.copytree(epymarl_source(), dest, ignore=shutil.ignore_patterns(".git", "results", "__pycache__"))
+    return dest
+
+
+@pytest.fixture
+def epymarl_copy(epymarl_master_copy, tmp_path) -> Path:
+    dest = tmp_path / "epymarl"
+    shutil.copytree(epymarl_master_copy, dest)
+    return dest
+
+
+@pytest.fixture
+def user_base(tmp_path) -> Path:
+    return tmp_path / "userbase"
+
+
+def user_site(user_base: Path) -> Path:
+    """The user site-packages Python derives from PYTHONUSERBASE (processed for .pth files)."""
+    env = dict(os.environ, PYTHONUSERBASE=str(user_base))
+    out = subprocess.run([sys.executable, "-c", "import site; print(site.getusersitepackages())"],
+                         env=env, capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def subprocess_env(user_base: Path, **extra: str) -> dict[str, str]:
+    """Env for a child Python that sees this worktree's package and the private user site."""
+    env = dict(os.environ)
+    env["PYTHONUSERBASE"] = str(user_base)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.pop("PYTHONNOUSERSITE", None)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+    env.update(extra)
+    return env
