@@ -1,0 +1,104 @@
+"""Prompt speed: build and tokenize one step of prompts (10 parallel envs x all agents) and print ms/step.
+
+    python -m epymarl_llm.bench.prompt_speed [--map 3s5z_vs_3s6z] [--envs 10] [--tokenizer DIR]
+
+Without --tokenizer a byte-level BPE with Qwen's pre-tokenizer (digits split one by one) is trained here
+on example prompts, so token counts are Qwen-like and nothing is downloaded. Prints one figure per line.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+# Qwen2/Qwen3's pre-tokenizer pattern (tokenizer.json of Qwen/Qwen3-0.6B).
+QWEN_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+
+def build_qwen_like_tokenizer(texts: list[str], vocab_size: int = 1200):
+    """A `PreTrainedTokenizerFast`: byte-level BPE trained on `texts` with Qwen's pre-tokenizer."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
+
+
+def step_rows(layout, n_envs: int, seed: int):
+    """One env step of `n_envs` parallel envs: rows in env-major order, every agent of each env."""
+    from epymarl_llm.prompts import random_observations
+
+    parts = [random_observations(layout, n_envs, seed=seed * 1000 + a, agent_id=a) for a in range(layout.n_agents)]
+    obs = np.stack([p[0] for p in parts], axis=1).reshape(-1, layout.obs_size)
+    avail = np.stack([p[1] for p in parts], axis=1).reshape(-1, layout.n_actions)
+    ids = np.tile(np.arange(layout.n_agents), n_envs)
+    return obs, avail, ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    from epymarl_llm.prompts import PromptConfig, PromptEncoder, example_prompts, load_map_layout
+
+    parser = argparse.ArgumentParser(prog="python -m epymarl_llm.bench.prompt_speed", description=__doc__.splitlines()[0])
+    parser.add_argument("--map", default="3s5z_vs_3s6z")
+    parser.add_argument("--env", default="sc2", choices=("sc2", "smaclite"))
+    parser.add_argument("--envs", type=int, default=10, help="parallel envs (rows = envs x agents)")
+    parser.add_argument("--steps", type=int, default=30, help="distinct steps timed")
+    parser.add_argument("--tokenizer", default=None, help="a saved Hugging Face tokenizer directory (offline)")
+    parser.add_argument("--number-format", default="percent", choices=("percent", "decimal"))
+    parser.add_argument("--fixed-prompt", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.tokenizer:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
+        name = args.tokenizer
+    else:
+        corpus = [t for i, m in enumerate(("3s5z_vs_3s6z", "MMM2", "8m_vs_9m", "corridor")) for t in example_prompts(m, 100, seed=i)]
+        tokenizer = build_qwen_like_tokenizer(corpus)
+        name = "Qwen-like byte-level BPE (trained here, vocab 1200)"
+    layout = load_map_layout(args.map, env=args.env)
+    config = PromptConfig(dynamic_prompt=not args.fixed_prompt, number_format=args.number_format)
+    t0 = time.perf_counter()
+    encoder = PromptEncoder(layout, tokenizer, config=config)
+    build_s = time.perf_counter() - t0
+    steps = [step_rows(layout, args.envs, seed=s) for s in range(args.steps)]
+    encoder.encode(*steps[0])  # warm-up (imports torch)
+    times, whole, lengths = [], [], []
+    for obs, avail, ids in steps:
+        t = time.perf_counter()
+        batch = encoder.encode(obs, avail, ids)
+        times.append(time.perf_counter() - t)
+        lengths += batch.lengths.tolist()
+    for obs, avail, ids in steps[:5]:
+        texts = encoder.texts(obs, avail, ids)
+        t = time.perf_counter()
+        tokenizer(texts, return_offsets_mapping=True)
+        whole.append(time.perf_counter() - t)
+    rows = len(steps[0][2])
+    print(f"map {layout.map_name} ({layout.env}), {args.envs} envs x {layout.n_agents} agents = {rows} prompts per step")
+    print(f"tokenizer: {name}; joined-piece fast path: {encoder.fast}; "
+          f"{'dynamic' if config.dynamic_prompt else 'fixed'} prompt, {config.number_format} numbers")
+    print(f"encoder build (piece table + check): {build_s * 1000:.0f} ms, once per map")
+    print(f"build + tokenize one step: {statistics.median(times) * 1000:.2f} ms median "
+          f"(min {min(times) * 1000:.2f}, max {max(times) * 1000:.2f}) over {len(times)} steps")
+    print(f"for comparison, tokenizer(texts) on whole prompts: {statistics.median(whole) * 1000:.2f} ms per step")
+    print(f"prompt length in tokens: min {min(lengths)}, median {int(statistics.median(lengths))}, max {max(lengths)}; "
+          f"shared prefix {encoder.prefix_len} tokens")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

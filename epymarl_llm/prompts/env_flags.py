@@ -1,0 +1,69 @@
+"""The env args that change SMAC's observation/state layout, read into a typed record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from .map_spec import EnvName
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class EnvFlags:
+    """Layout flags of SMAC's `StarCraft2Env`, with its constructor defaults.
+
+    EPyMARL's `sc2.yaml` differs from these defaults in `state_last_action: False`; pass the run's
+    `env_args` to get its layout. SMAClite has no such options: its layout equals SMAC's with these
+    defaults (state last actions included, never a timestep).
+    """
+
+    obs_all_health: bool = True
+    obs_own_health: bool = True
+    obs_last_action: bool = False
+    obs_pathing_grid: bool = False
+    obs_terrain_height: bool = False
+    obs_timestep_number: bool = False
+    state_last_action: bool = True
+    state_timestep_number: bool = False
+    obs_instead_of_state: bool = False
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not isinstance(getattr(self, f.name), bool):
+                raise TypeError(f"env arg {f.name} must be a bool, got {getattr(self, f.name)!r}")
+
+    @property
+    def own_health(self) -> bool:
+        # StarCraft2Env.__init__: "if self.obs_all_health: self.obs_own_health = True".
+        return self.obs_all_health or self.obs_own_health
+
+    @classmethod
+    def from_env_args(cls, env_args: Mapping[str, Any] | None, env: EnvName) -> "EnvFlags":
+        """Pick the layout flags out of a full `env_args` mapping (other keys are ignored)."""
+        env_args = dict(env_args or {})
+        values = {f.name: _as_bool(f.name, env_args[f.name]) for f in fields(cls) if f.name in env_args}
+        if env == "smaclite":
+            fixed = cls()
+            wrong = {k: v for k, v in values.items() if v != getattr(fixed, k)}
+            if wrong:
+                raise ValueError(
+                    f"SMAClite has no layout options, its layout is fixed; remove {sorted(wrong)} from env_args "
+                    f"(SMAClite behaves as {', '.join(f'{k}={getattr(fixed, k)}' for k in sorted(wrong))})"
+                )
+            return fixed
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"env arg {key} must be True or False, got {value!r}")

@@ -1,0 +1,104 @@
+"""Plausible random observation rows of a map, and the prompts made from them.
+
+Rows are built the way SMAC's `get_obs_agent` fills them (zeros for dead or unseen units, distances
+and positions divided by the sight range 9, attack range 6, type bits from the map's composition), so
+their prompts look like real ones: for tokenizer training, tests and the `layout` command.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .config import PromptConfig
+from .layout import MapLayout, load_map_layout
+from .map_spec import EnvName
+
+SIGHT_RANGE, SHOOT_RANGE = 9.0, 6.0  # StarCraft2Env.unit_sight_range / unit_shoot_range
+
+
+def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int | None = None,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n random rows: (obs (n, obs_size) float32, avail (n, n_actions) int64, agent_ids (n,) int64).
+
+    Observers are drawn at random, or all `agent_id`.
+    """
+    rng = np.random.default_rng(seed)
+    spec = layout.spec
+    obs = np.zeros((n, layout.obs_size), dtype=np.float32)
+    avail = np.zeros((n, layout.n_actions), dtype=np.int64)
+    agent_ids = rng.integers(0, spec.n_agents, size=n)
+    if agent_id is not None:
+        agent_ids[:] = agent_id
+    p_alive, p_seen = rng.uniform(0.3, 1.0, size=n), rng.uniform(0.2, 1.0, size=n)  # battle stage per row
+    for r, a in enumerate(agent_ids):
+        row = obs[r]
+        if rng.random() > max(p_alive[r], 0.85):  # dead: SMAC zero-fills the row, only no-op is available
+            avail[r, 0] = 1
+            continue
+        healer = spec.is_healer(a)
+        moves = rng.random(4) < 0.85
+        row[:4] = moves
+        avail[r, 1], avail[r, 2:6] = 1, moves
+        extra = layout.move_features[4:]
+        for k, name in enumerate(extra, start=4):
+            row[k] = float(rng.random() < 0.8) if name.startswith("pathing") else round(rng.random(), 2)
+        enemy_names = list(spec.enemy_units)
+        if not spec.enemy_order_known:
+            rng.shuffle(enemy_names)
+        for j in range(spec.n_enemies):
+            if rng.random() > p_alive[r] * p_seen[r]:
+                continue
+            base = layout.enemy_offset + j * layout.enemy_feats
+            dist = _fill_unit(rng, row, base, layout.enemy_features, enemy_names[j], spec.enemy_type_names)
+            in_range = dist * SIGHT_RANGE <= SHOOT_RANGE
+            if not healer:
+                avail[r, 6 + j] = in_range
+        for s in range(spec.n_agents - 1):
+            if rng.random() > p_alive[r] * p_seen[r]:
+                continue
+            ally = MapLayout.ally_id(int(a), s)
+            base = layout.ally_offset + s * layout.ally_feats
+            dist = _fill_unit(rng, row, base, layout.ally_features, spec.ally_units[ally], spec.ally_type_names)
+            if layout.flags.obs_last_action and rng.random() < 0.8:
+                k = int(rng.integers(1, min(layout.n_actions, 6 + spec.n_enemies)))
+                row[base + layout.ally_features.index(f"last_action_{k}")] = 1
+            if healer and not spec.is_healer(ally) and dist * SIGHT_RANGE <= SHOOT_RANGE:
+                avail[r, 6 + ally] = 1
+        if healer:  # SMAC writes the heal-target avail bits into the enemy "attackable" column
+            for j in range(spec.n_enemies):
+                base = layout.enemy_offset + j * layout.enemy_feats
+                if row[base:base + layout.enemy_feats].any():
+                    row[base] = avail[r, 6 + j]
+        own = layout.own_offset
+        for f in layout.own_features:
+            if f in ("health", "shield"):
+                row[own] = round(rng.uniform(0.05, 1.0), 2)
+            elif f == "type_" + spec.ally_units[a].replace(" ", "_"):
+                row[own] = 1
+            own += 1
+        if layout.timestep_column is not None:
+            row[layout.timestep_column] = round(rng.random(), 2)
+    return obs, avail, agent_ids
+
+
+def _fill_unit(rng, row, base, features, name, type_names) -> float:
+    dist = rng.uniform(0.05, 0.99)
+    angle = rng.uniform(0, 2 * np.pi)
+    values = {"attackable": dist * SIGHT_RANGE <= SHOOT_RANGE, "visible": 1.0, "distance": dist,
+              "rel_x": dist * np.cos(angle), "rel_y": dist * np.sin(angle),
+              "health": rng.uniform(0.05, 1.0), "shield": rng.uniform(0.0, 1.0)}
+    for k, f in enumerate(features):
+        if f in values:
+            row[base + k] = values[f]
+        elif f == "type_" + name.replace(" ", "_") and type_names:
+            row[base + k] = 1
+    return dist
+
+
+def example_prompts(map_name: str, n: int, seed: int = 0, env: EnvName = "sc2",
+                    config: PromptConfig | None = None, map_file: str | None = None) -> list[str]:
+    """n prompts of `map_name` from plausible random observations (deterministic in `seed`)."""
+    from .encoder import PromptEncoder
+
+    layout = load_map_layout(map_name, env=env, map_file=map_file)
+    obs, avail, agent_ids = random_observations(layout, n, seed)
+    return PromptEncoder(layout, None, config=config).texts(obs, avail, agent_ids)

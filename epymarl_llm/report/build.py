@@ -1,0 +1,163 @@
+"""Write the whole report for a list of runs: figures per map, tables, and the problems found.
+
+Output folder layout:
+    win_rate_<map>.png/.svg     every algorithm on the map (figures 5 and 7 of the paper)
+    entropy_<map>.png/.svg      policy entropy (figure 11), runs that log it
+    kl_<map>.png/.svg           KL to the reference policy and beta
+    transfer.md / transfer.csv  one row per source -> target pair and algorithm (table 6)
+    single_task.md              final win rate and steps to reach it, per map and algorithm
+    report.md                   index: runs read, files written, problems
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from epymarl_llm.report import metric_names as m
+from epymarl_llm.report.curves import Curve
+from epymarl_llm.report.figures import plot_metric, plot_panels, series_colors
+from epymarl_llm.report.groups import DEFAULT_TRANSFERABLE_PREFIXES, SeriesKey, diagnose, group_runs
+from epymarl_llm.report.runs import Run, RunMode
+from epymarl_llm.report.tables import Stat, format_stat, format_steps_stat, transfer_markdown, transfer_rows, write_transfer_csv
+from epymarl_llm.report.transfer_metrics import TransferSettings, asymptotic_performance, steps_to_asymptote
+
+_FORMATS = ("png", "svg", "pdf")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the report plots and how it computes the transfer metrics."""
+
+    metric: str = m.TEST_WIN_RATE
+    settings: TransferSettings = TransferSettings()
+    formats: tuple[str, ...] = ("png", "svg")
+    completed_only: bool = False
+    transferable_prefixes: tuple[str, ...] = DEFAULT_TRANSFERABLE_PREFIXES
+
+    def __post_init__(self) -> None:
+        bad = [f for f in self.formats if f not in _FORMATS]
+        if bad or not self.formats:
+            raise ValueError(f"figure formats must be among {', '.join(_FORMATS)} (got {', '.join(self.formats) or 'none'})")
+
+
+@dataclass
+class ReportResult:
+    files: list[Path] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    n_runs: int = 0
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name)
+
+
+def _series_curves(groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_name: str) -> dict[SeriesKey, list[Curve]]:
+    out = {}
+    for key, runs in groups.items():
+        if key.map_name != map_name:
+            continue
+        curves = [c for c in (r.curve(metric) for r in runs) if c is not None]
+        if curves:
+            out[key] = curves
+    return out
+
+
+def _single_task_markdown(groups: Mapping[SeriesKey, Sequence[Run]], metric: str, settings: TransferSettings) -> str:
+    scale = m.display_scale(metric)
+    unit = " (%)" if scale == 100.0 else ""
+    lines = [
+        f"| map | algorithm | seeds | final{unit} (mean of last {settings.last_k} evaluations) "
+        f"| steps to {settings.fraction:g} x final |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in sorted(k for k in groups if k.mode is RunMode.SINGLE):
+        curves = [c for c in (r.curve(metric) for r in groups[key]) if c is not None]
+        if not curves:
+            continue
+        final = Stat.of_values([asymptotic_performance(c, settings.last_k) for c in curves])
+        steps = Stat.of_values([steps_to_asymptote(c, settings) for c in curves])
+        lines.append(f"| {key.map_name} | {key.algorithm} | {len(curves)} | {format_stat(final, scale)} | {format_steps_stat(steps)} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = ReportOptions(),
+                 read_messages: Sequence[str] = ()) -> ReportResult:
+    """Figures, tables and report.md for `runs` in `out_dir`; problems become messages, not errors."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = ReportResult(messages=list(read_messages), n_runs=len(runs))
+    metric = options.metric
+    for run in runs:
+        result.messages.extend(diagnose(run, metric))
+    if options.completed_only:
+        kept = [r for r in runs if r.status == "COMPLETED"]
+        if len(kept) < len(runs):
+            result.messages.append(f"--completed-only: {len(runs) - len(kept)} runs not COMPLETED are left out")
+        runs = kept
+    groups, duplicate_messages = group_runs(runs, metric)
+    result.messages.extend(duplicate_messages)
+    colors = series_colors(groups, options.transferable_prefixes)
+    maps = sorted({k.map_name for k in groups})
+
+    for map_name in maps:
+        slug = _slug(map_name)
+        series = _series_curves(groups, metric, map_name)
+        prefix = "win_rate" if m.is_win_rate(metric) else _slug(metric)
+        if series:
+            result.files += plot_metric(series, metric, map_name, out_dir / f"{prefix}_{slug}", colors, options.formats)
+        else:
+            result.messages.append(f"{map_name}: no run logged {metric!r}; no figure")
+        entropy = _series_curves(groups, m.ENTROPY, map_name)
+        # Series that logged nothing (crashed at start) are reported once, by `diagnose`.
+        lacking = sorted({k.label() for k, rs in groups.items() if k.map_name == map_name and k not in entropy
+                          and k.mode not in (RunMode.ZERO_SHOT, RunMode.EVALUATION) and any(r.metrics for r in rs)})
+        if entropy:
+            result.files += plot_metric(entropy, m.ENTROPY, f"{map_name}: policy entropy",
+                                        out_dir / f"entropy_{slug}", colors, options.formats)
+        if lacking:
+            result.messages.append(
+                f"{map_name}: entropy curve missing for {', '.join(lacking)} (no {m.ENTROPY!r} logged; "
+                "EPyMARL's built-in learners do not log policy entropy)"
+            )
+        panels = [(key, _series_curves(groups, key, map_name)) for key in m.KL_PANEL_METRICS]
+        if any(series for _, series in panels):
+            result.files += plot_panels(panels, f"{map_name}: KL to the reference policy",
+                                        out_dir / f"kl_{slug}", colors, options.formats)
+
+    rows = transfer_rows(groups, metric, options.settings, options.transferable_prefixes)
+    transfer_md = out_dir / "transfer.md"
+    transfer_md.write_text(
+        "# Transfer\n\n" + (transfer_markdown(rows, metric, options.settings) if rows else
+                            "No transfer runs (runs with a `checkpoint_path`) were found.\n"),
+        encoding="utf-8",
+    )
+    write_transfer_csv(rows, out_dir / "transfer.csv")
+    single_md = out_dir / "single_task.md"
+    single_md.write_text("# Single task\n\n" + _single_task_markdown(groups, metric, options.settings), encoding="utf-8")
+    result.files += [transfer_md, out_dir / "transfer.csv", single_md]
+
+    index = out_dir / "report.md"
+    index.write_text(_index_markdown(result, groups, options), encoding="utf-8")
+    result.files.append(index)
+    return result
+
+
+def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Run]], options: ReportOptions) -> str:
+    s = options.settings
+    lines = [
+        "# Report", "",
+        f"{result.n_runs} runs read; metric `{options.metric}`; asymptote = mean of the last {s.last_k} "
+        f"evaluations; steps = first step where the trailing mean over {s.smooth} evaluations reaches "
+        f"{s.fraction:g} x asymptote.", "",
+        "## Series", "",
+        "| map | series | seeds | statuses |", "| --- | --- | --- | --- |",
+    ]
+    for key in sorted(groups):
+        runs = groups[key]
+        statuses = ", ".join(sorted({r.status for r in runs}))
+        seeds = ", ".join(str(r.seed) for r in runs)
+        lines.append(f"| {key.map_name} | {key.label()} | {seeds} | {statuses} |")
+    lines += ["", "## Files", ""] + [f"- {p.name}" for p in result.files] + ["- report.md", ""]
+    lines += ["## Problems", ""] + ([f"- {msg}" for msg in result.messages] or ["None."]) + [""]
+    return "\n".join(lines)

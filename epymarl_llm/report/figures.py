@@ -1,0 +1,119 @@
+"""Paper-style figures: a metric over environment steps, mean line and shaded std over seeds.
+
+One figure per map with every algorithm (paper figures 5 and 7), policy entropy (figure 11) and
+the KL term with its coefficient beta. matplotlib runs on the Agg backend (no display needed).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.ticker import EngFormatter  # noqa: E402
+
+from epymarl_llm.report.curves import Curve, seed_band  # noqa: E402
+from epymarl_llm.report.groups import SeriesKey  # noqa: E402
+from epymarl_llm.report.metric_names import display_scale, is_win_rate, label  # noqa: E402
+from epymarl_llm.report.runs import RunMode  # noqa: E402
+
+# Red first: the paper draws LoLM-MARL in red, and plugin series are ordered first.
+_PALETTE = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple",
+            "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+_LINESTYLE = {RunMode.SINGLE: "-", RunMode.FEW_SHOT: "--", RunMode.RESUMED: ":"}
+_STYLE = {
+    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
+    "axes.spines.top": False, "axes.spines.right": False, "savefig.bbox": "tight",
+}
+
+
+def series_colors(keys: Iterable[SeriesKey], first_prefixes: Sequence[str] = ("lolm",)) -> dict[str, str]:
+    """One color per series label, the same in every figure of a report."""
+    labels = sorted({k.label() for k in keys}, key=lambda s: (not s.startswith(tuple(first_prefixes)), s))
+    return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(labels)}
+
+
+def _draw(ax: Axes, key: SeriesKey, curves: Sequence[Curve], color: str, scale: float) -> None:
+    label_text = f"{key.label()} (n={len(curves)})"
+    if key.mode in (RunMode.ZERO_SHOT, RunMode.EVALUATION) or all(len(c) == 1 for c in curves):
+        # An evaluation is one point per seed (zero-shot: at step 0 on the target): a marker with
+        # its std over seeds.
+        values = np.array([float(np.mean(c.values)) for c in curves]) * scale
+        step = float(np.mean([c.steps[0] for c in curves]))
+        ax.errorbar([step], [values.mean()], yerr=[values.std()], fmt="D", color=color, capsize=3,
+                    clip_on=False, label=label_text)
+        return
+    band = seed_band(curves)
+    mean, std = band.mean * scale, band.std * scale
+    ax.plot(band.steps, mean, _LINESTYLE[key.mode], color=color, linewidth=1.6, label=label_text)
+    ax.fill_between(band.steps, mean - std, mean + std, color=color, alpha=0.18, linewidth=0)
+
+
+def _finish_axes(ax: Axes, metric: str) -> None:
+    ax.set_xlabel("Environment steps")
+    ax.set_ylabel(label(metric))
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.grid(True, alpha=0.3, linewidth=0.6)
+    if is_win_rate(metric):
+        ax.set_ylim(-2, 102)
+    ax.set_xlim(left=0)
+
+
+def _save(fig: plt.Figure, stem: Path, formats: Sequence[str]) -> list[Path]:
+    written = []
+    for fmt in formats:
+        path = stem.with_suffix(f".{fmt}")
+        fig.savefig(path, dpi=200 if fmt == "png" else None)
+        written.append(path)
+    plt.close(fig)
+    return written
+
+
+def plot_metric(
+    series: Mapping[SeriesKey, Sequence[Curve]],
+    metric: str,
+    title: str,
+    stem: Path,
+    colors: Mapping[str, str],
+    formats: Sequence[str] = ("png", "svg"),
+) -> list[Path]:
+    """One panel: every series' mean over seeds with a shaded +-1 std band. Returns the files."""
+    scale = display_scale(metric)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(5.6, 3.8))
+        for key in sorted(series, key=lambda k: (k.mode is not RunMode.SINGLE, k.label())):
+            _draw(ax, key, series[key], colors[key.label()], scale)
+        _finish_axes(ax, metric)
+        ax.set_title(title)
+        ax.legend(loc="best", frameon=False)
+        return _save(fig, stem, formats)
+
+
+def plot_panels(
+    panels: Sequence[tuple[str, Mapping[SeriesKey, Sequence[Curve]]]],
+    title: str,
+    stem: Path,
+    colors: Mapping[str, str],
+    formats: Sequence[str] = ("png", "svg"),
+) -> list[Path]:
+    """Side-by-side panels, one metric each (the KL term and beta), one shared legend."""
+    with plt.rc_context(_STYLE):
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.6), squeeze=False)
+        for ax, (metric, series) in zip(axes[0], panels):
+            for key in sorted(series, key=lambda k: k.label()):
+                _draw(ax, key, series[key], colors[key.label()], display_scale(metric))
+            _finish_axes(ax, metric)
+            if not series:
+                ax.text(0.5, 0.5, "not logged", transform=ax.transAxes, ha="center", color="0.5")
+        # One legend, in the first panel that has lines: every panel shows the same series.
+        for ax in axes[0]:
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best", frameon=False)
+                break
+        fig.suptitle(title)
+        fig.tight_layout()
+        return _save(fig, stem, formats)

@@ -1,0 +1,185 @@
+"""A Sacred run of EPyMARL as the report sees it: who ran what, where, how it ended, its metrics.
+
+Identity comes from the run's config (EPyMARL's merged config, saved by Sacred): `name` is the
+algorithm (`mappo`, `qmix`, `lolm_mappo`, ...), `env_args.map_name` (or `env_args.key`, as
+EPyMARL's main.py reads it) the map, `seed` the seed. A non-empty `checkpoint_path` makes it a
+transfer run (EPyMARL run.py loads the checkpoint before training or evaluating): with
+`evaluate=True` a zero-shot evaluation, otherwise few-shot training on the new map.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from epymarl_llm.report.curves import Curve
+
+# The plugin records the map its checkpoint was trained on under this config key.
+SOURCE_MAP_KEY = "transfer_source_map"
+UNKNOWN_SOURCE = "unknown source"
+UNKNOWN_MAP = "unknown map"
+
+# EPyMARL run.py names checkpoint folders f"{name}_seed{seed}_{map_name}_{datetime.now()}".
+_CHECKPOINT_TOKEN = re.compile(r"^(?P<name>.+?)_seed(?P<seed>\d+)_(?P<map>.+)_(?P<time>\d{4}-\d{2}-\d{2}[ _T][\d:.\-_]+)$")
+
+# What torch says when a checkpoint's layers do not fit the new map's sizes.
+_SIZE_MISMATCH = re.compile(r"size mismatch|shape mismatch|shapes cannot be multiplied|must match the size", re.I)
+
+FINISHED = "COMPLETED"
+
+
+class RunMode(str, Enum):
+    SINGLE = "single-task"
+    ZERO_SHOT = "zero-shot"
+    FEW_SHOT = "few-shot"
+    RESUMED = "resumed"  # a checkpoint of the same map: training continued, not transfer
+    EVALUATION = "evaluation"  # a checkpoint of the same map evaluated (evaluate=True)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Run:
+    """One Sacred run.
+
+    Attributes:
+        origin: where it was read from (a folder, or "<mongo url> run <id>"), for messages.
+        status: Sacred's status (COMPLETED, RUNNING, FAILED, INTERRUPTED, QUEUED) or UNKNOWN.
+        source_map: the map the checkpoint was trained on (transfer runs), UNKNOWN_SOURCE if unknown.
+        metrics: every metric Sacred stored, with raw EPyMARL steps.
+        problems: what was wrong when reading it (a missing or unreadable file, ...).
+    """
+
+    origin: str
+    run_id: str
+    algorithm: str
+    map_name: str
+    seed: int | None
+    status: str
+    mode: RunMode
+    source_map: str | None = None
+    checkpoint_path: str = ""
+    metrics: dict[str, Curve] = field(default_factory=dict)
+    fail_trace: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.mode in (RunMode.ZERO_SHOT, RunMode.FEW_SHOT)
+
+    @property
+    def step_offset(self) -> int:
+        """Steps to subtract so that a transfer run's curves count steps on the target task.
+
+        EPyMARL sets `runner.t_env` to the loaded checkpoint's step (run.py), so a few-shot run
+        starts logging there; its first logged step is where learning on the target began.
+        """
+        if not self.is_transfer:
+            return 0
+        firsts = [int(c.steps[0]) for c in self.metrics.values() if len(c)]
+        return min(firsts) if firsts else 0
+
+    def curve(self, metric: str) -> Curve | None:
+        """The metric with steps on the target task, or None when the run did not log it."""
+        curve = self.metrics.get(metric)
+        if curve is None or len(curve) == 0:
+            return None
+        return curve.shifted(self.step_offset)
+
+    @property
+    def crashed_on_input_size(self) -> bool:
+        """A transfer run that failed because the checkpoint's layer sizes do not fit the map."""
+        return self.status == "FAILED" and bool(_SIZE_MISMATCH.search(self.fail_trace or ""))
+
+    def describe(self) -> str:
+        seed = "?" if self.seed is None else self.seed
+        what = f"{self.algorithm} on {self.map_name}, seed {seed}"
+        if self.is_transfer:
+            what += f", {self.mode} from {self.source_map}"
+        return f"{what} ({self.origin})"
+
+
+def _get(config: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def source_map_from_checkpoint(checkpoint_path: str) -> str | None:
+    """The source map from an EPyMARL checkpoint folder name, None when it does not parse.
+
+    Accepts the token folder (`results/models/lolm_mappo_seed1_3s_vs_4z_2025-01-01 10:00:00.1`)
+    or one of its numbered step folders below it.
+    """
+    for part in reversed(PurePath(checkpoint_path.rstrip("/\\")).parts):
+        if part.isdigit():
+            continue
+        match = _CHECKPOINT_TOKEN.match(part)
+        return match.group("map") if match else None
+    return None
+
+
+def run_from_config(
+    config: Mapping[str, Any],
+    *,
+    origin: str,
+    run_id: str,
+    status: str,
+    metrics: dict[str, Curve],
+    fail_trace: str = "",
+    problems: list[str] | None = None,
+) -> Run:
+    """Build a `Run` from EPyMARL's config as Sacred stored it."""
+    problems = list(problems or [])
+    algorithm = _get(config, "name")
+    if not algorithm:
+        problems.append("config has no `name` (EPyMARL's algorithm name); shown as 'unknown'")
+        algorithm = "unknown"
+    map_name = _get(config, "env_args.map_name") or _get(config, "env_args.key")
+    if not map_name:
+        problems.append("config has no env_args.map_name or env_args.key; shown as 'unknown map'")
+        map_name = UNKNOWN_MAP
+    seed = _get(config, "seed")
+    seed = int(seed) if isinstance(seed, (int, float)) and not isinstance(seed, bool) else None
+
+    checkpoint_path = str(_get(config, "checkpoint_path") or "")
+    mode, source_map = RunMode.SINGLE, None
+    if checkpoint_path:
+        source_map = _get(config, SOURCE_MAP_KEY) or source_map_from_checkpoint(checkpoint_path) or UNKNOWN_SOURCE
+        if source_map == map_name:
+            mode = RunMode.EVALUATION if _get(config, "evaluate") else RunMode.RESUMED
+        else:
+            mode = RunMode.ZERO_SHOT if _get(config, "evaluate") else RunMode.FEW_SHOT
+    return Run(
+        origin=origin,
+        run_id=str(run_id),
+        algorithm=str(algorithm),
+        map_name=str(map_name),
+        seed=seed,
+        status=str(status or "UNKNOWN"),
+        mode=mode,
+        source_map=source_map,
+        checkpoint_path=checkpoint_path,
+        metrics=metrics,
+        fail_trace=fail_trace if isinstance(fail_trace, str) else "".join(fail_trace or []),
+        problems=problems,
+    )
+
+
+def metrics_from_sacred(raw: Mapping[str, Any]) -> tuple[dict[str, Curve], list[str]]:
+    """{name: {"steps": [...], "values": [...], ...}} (metrics.json's layout) -> curves, problems."""
+    curves: dict[str, Curve] = {}
+    problems: list[str] = []
+    for name, entry in raw.items():
+        try:
+            curves[name] = Curve.from_lists(entry["steps"], entry["values"])
+        except (KeyError, TypeError, ValueError) as err:
+            problems.append(f"metric {name!r} is malformed ({err}); skipped")
+    return curves, problems
