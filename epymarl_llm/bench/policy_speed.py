@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -26,69 +25,19 @@ import time
 from pathlib import Path
 
 MAP = "3s5z_vs_3s6z"  # 8 agents (3 Stalkers, 5 Zealots) vs 9 enemies (3 Stalkers, 6 Zealots)
-ALLIES = ("Stalker",) * 3 + ("Zealot",) * 5
-ENEMIES = ("Stalker",) * 3 + ("Zealot",) * 6
 
 
-# ---------------------------------------------------------------- prompts of 3s5z_vs_3s6z
-def prompt_segments(rng: random.Random, agent: int) -> tuple[str, list[tuple[str, int | None]]]:
-    """(shared prefix, [(segment, target index or None)]) of one agent's dynamic prompt.
-
-    The layout follows spec section 3 (instruction, goal, self, allies, enemies, available
-    actions) with values rounded to two decimals; dead/invisible units are left out.
-    """
-    prefix = (
-        "You are a StarCraft II unit in a team of 8 controlled by cooperating agents. You control exactly one "
-        "unit and must choose exactly one action from the list of available actions.\n"
-        "Long-term goal: defeat every enemy unit while keeping your team alive. Short-term goal: focus fire on "
-        "damaged enemies in range, keep damaged allies out of danger and stay in formation.\n"
-    )
-    f = lambda: f"{rng.uniform(-1, 1):.2f}"  # noqa: E731
-    segs: list[tuple[str, int | None]] = [
-        (f"Current state. Self: {ALLIES[agent]}, health {rng.random():.2f}, shield {rng.random():.2f}.\n", None)
-    ]
-    for i, unit in enumerate(ALLIES):
-        if i != agent and rng.random() < 0.9:
-            segs.append((f"Ally {i}: {unit}, distance {rng.random():.2f}, x {f()}, y {f()}, health {rng.random():.2f}, shield {rng.random():.2f}.\n", None))
-    visible = []
-    for j, unit in enumerate(ENEMIES):
-        if rng.random() < 0.85:
-            visible.append(j)
-            segs.append((f"Enemy {j}: {unit}, distance {rng.random():.2f}, x {f()}, y {f()}, health {rng.random():.2f}, shield {rng.random():.2f}, attackable {rng.choice(['yes', 'no'])}.\n", j))
-    actions = ["stop", "move north", "move south", "move east", "move west"] + [f"attack enemy {j}" for j in visible]
-    segs.append(("Available actions: " + "; ".join(actions) + ".\nChoose one action.", None))
-    return prefix, segs
-
-
-def bench_batch(tokenizer, rows: int, seed: int = 0):
-    """(TokenBatch, avail) of `rows` agent-steps of 3s5z_vs_3s6z (10 steps x 8 agents for 80)."""
+def bench_batch(tokenizer, rows: int, seed: int = 0, map_name: str = MAP):
+    """(TokenBatch, avail (rows, 6 + n_targets) bool): dynamic prompts of `map_name` built by
+    `epymarl_llm.prompts` from plausible random observations (80 rows = 10 steps x 8 agents)."""
     import torch
 
-    from epymarl_llm.token_batch import TokenBatch
+    from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
-    rng = random.Random(seed)
-    n_targets = len(ENEMIES)
-    ids_rows, spans = [], torch.zeros(rows, n_targets, 2, dtype=torch.long)
-    avail = torch.zeros(rows, 6 + n_targets, dtype=torch.bool)
-    prefix_len = 0
-    for r in range(rows):
-        prefix, segs = prompt_segments(rng, r % len(ALLIES))
-        ids = tokenizer(prefix, add_special_tokens=False)["input_ids"]
-        prefix_len = len(ids)
-        for text, target in segs:
-            piece = tokenizer(text, add_special_tokens=False)["input_ids"]
-            if target is not None:
-                spans[r, target] = torch.tensor([len(ids), len(ids) + len(piece)])
-                avail[r, 6 + target] = "attackable yes" in text
-            ids += piece
-        ids_rows.append(ids)
-    avail[:, 1:6] = True
-    lengths = torch.tensor([len(x) for x in ids_rows])
-    input_ids = torch.full((rows, int(lengths.max())), tokenizer.pad_token_id, dtype=torch.long)
-    for r, ids in enumerate(ids_rows):
-        input_ids[r, : len(ids)] = torch.tensor(ids)
-    mask = (torch.arange(input_ids.shape[1]) < lengths[:, None]).long()
-    return TokenBatch(input_ids, mask, lengths, prefix_len, spans, tokenizer.pad_token_id), avail
+    layout = load_map_layout(map_name, env="sc2")
+    obs, avail, agent_ids = random_observations(layout, rows, seed)
+    batch = PromptEncoder(layout, tokenizer).encode(obs, avail, agent_ids)
+    return batch, torch.as_tensor(avail) != 0
 
 
 # ---------------------------------------------------------------- workers (one per subprocess)

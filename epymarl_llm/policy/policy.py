@@ -45,13 +45,18 @@ class LlmPolicy(nn.Module):
             raise PolicyConfigError(f"n_targets_hint must be None or a non-negative integer; got {n_targets_hint!r}")
         self.cfg = cfg
         self.n_targets_hint = n_targets_hint
-        self.device = resolve_device(cfg.device)
-        self.backbone_dtype = resolve_dtype(cfg.llm_dtype, self.device)
-        body, self.tokenizer = load_backbone(cfg, self.device, self.backbone_dtype)
+        device = resolve_device(cfg.device)
+        self.backbone_dtype = resolve_dtype(cfg.llm_dtype, device)
+        body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         self.hidden_size = int(body.config.hidden_size)
         # The head stays float32 whatever the body's dtype (PERF_NOTES "Precision").
-        self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(self.device)
+        self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the policy lives now (follows `.to(...)` / `.cuda()`)."""
+        return self.head.query.weight.device
 
     # ------------------------------------------------------------------ forward passes
     def forward(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:

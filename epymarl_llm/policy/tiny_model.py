@@ -6,9 +6,7 @@ pre-tokenizer rule (every digit its own token), so prompt lengths are Qwen-like 
 """
 from __future__ import annotations
 
-import itertools
 import json
-import random
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,7 +49,7 @@ def make_tiny_model(
 
     Args:
         shape: a name in `SHAPES` or a `ModelShape`.
-        texts: the tokenizer's training corpus; default `smac_corpus()`.
+        texts: the tokenizer's training corpus; default `smac_corpus()`, prompts of 8 SMAC maps.
         tokenizer_vocab_size: BPE vocabulary size (at most the shape's `vocab_size`).
         with_weights: False writes only config and tokenizer (load with llm_init=random), which is
             how the benchmark builds the 0.6B shape without writing gigabytes.
@@ -111,47 +109,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 1024):
 
 
 def smac_corpus(n_per_map: int = 40, seed: int = 0) -> list[str]:
-    """Generated SMAC prompts of several maps: `epymarl_llm.prompts.example_prompts` when available.
+    """Dynamic SMAC prompts of several maps from random observations (`epymarl_llm.prompts`)."""
+    from epymarl_llm.prompts import example_prompts
 
-    Without that package (it is another part of this project) a small built-in generator writes
-    prompt-like texts from SMAC's unit names, actions and numbers.
-    """
-    try:
-        from epymarl_llm.prompts import example_prompts
-    except ImportError:
-        return _fallback_corpus(n_per_map * len(CORPUS_MAPS), seed)
-    texts: list[str] = []
-    for map_name in CORPUS_MAPS:
-        try:
-            texts.extend(example_prompts(map_name, n_per_map, seed))
-        except Exception:  # a map the prompt registry lacks must not stop the tokenizer
-            continue
-    return texts or _fallback_corpus(n_per_map * len(CORPUS_MAPS), seed)
-
-
-_UNITS = ("Marine", "Marauder", "Medivac", "Stalker", "Zealot", "Colossus", "Zergling", "Hydralisk", "Baneling")
-
-
-def _fallback_corpus(n: int, seed: int) -> list[str]:
-    rng = random.Random(seed)
-    texts = []
-    for _ in range(n):
-        allies = [rng.choice(_UNITS) for _ in range(rng.randint(2, 10))]
-        enemies = [rng.choice(_UNITS) for _ in range(rng.randint(2, 12))]
-        lines = [
-            "You control one unit of a StarCraft II team. Choose exactly one of the available actions.",
-            "Goal: defeat every enemy unit. Focus fire and keep damaged units alive.",
-            f"Self: {allies[0]}, health {rng.randint(1, 100)}%, shield {rng.randint(0, 100)}%.",
-        ]
-        for i, unit in enumerate(allies[1:], 1):
-            lines.append(f"Ally {i}: {unit}, distance {rng.randint(0, 99)}, x {rng.randint(-99, 99)}, y {rng.randint(-99, 99)}, health {rng.randint(1, 100)}%.")
-        for j, unit in enumerate(enemies):
-            lines.append(f"Enemy {j}: {unit}, distance {rng.randint(0, 99)}, x {rng.randint(-99, 99)}, y {rng.randint(-99, 99)}, health {rng.randint(1, 100)}%, attackable {rng.choice(['yes', 'no'])}.")
-        actions = ["stop", "move north", "move south", "move east", "move west"]
-        actions += [f"attack enemy {j}" for j in range(len(enemies))] + [f"heal ally {i}" for i in range(1, 3)]
-        lines.append("Available actions: " + "; ".join(itertools.islice(actions, 20)) + ".")
-        texts.append("\n".join(lines))
-    return texts
+    return [text for map_name in CORPUS_MAPS for text in example_prompts(map_name, n_per_map, seed)]
 
 
 def describe(directory: str | Path) -> dict:

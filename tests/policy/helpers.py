@@ -68,3 +68,12 @@ def perturb_lora(policy: LlmPolicy, scale: float = 0.5, seed: int = 1) -> None:
         for name, p in policy.model.named_parameters():
             if "lora_B" in name:
                 p.copy_(torch.randn(p.shape, generator=g) * scale)
+
+
+def encoded_batch(tokenizer, map_name: str, rows: int, seed: int = 0, agent_id: int | None = None):
+    """(TokenBatch, avail bool) of real dynamic prompts of a SMAC map (`epymarl_llm.prompts`)."""
+    from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
+
+    layout = load_map_layout(map_name, env="sc2")
+    obs, avail, agent_ids = random_observations(layout, rows, seed, agent_id=agent_id)
+    return PromptEncoder(layout, tokenizer).encode(obs, avail, agent_ids), torch.as_tensor(avail) != 0

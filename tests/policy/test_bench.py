@@ -1,14 +1,14 @@
 """The policy benchmark's batch and worker (smoke: the figures themselves are never asserted)."""
 import torch
 
-from epymarl_llm.bench.policy_speed import ENEMIES, bench_batch, worker
+from epymarl_llm.bench.policy_speed import bench_batch, worker
 
 
 def test_bench_batch_is_a_consistent_3s5z_vs_3s6z_batch(tiny_model_dir):
     from transformers import AutoTokenizer
 
     batch, avail = bench_batch(AutoTokenizer.from_pretrained(tiny_model_dir), rows=10)
-    assert avail.shape == (10, 6 + len(ENEMIES)) and batch.target_spans.shape == (10, len(ENEMIES), 2)
+    assert avail.shape == (10, 6 + 9) and batch.target_spans.shape == (10, 9, 2)  # 9 enemies
     assert torch.equal(batch.attention_mask.sum(1), batch.lengths)
     assert (batch.input_ids[:, : batch.prefix_len] == batch.input_ids[:1, : batch.prefix_len]).all()
     attackable = avail[:, 6:]

@@ -4,7 +4,7 @@ import torch
 
 from epymarl_llm.policy import BatchError, PolicyConfigError, TargetModulesError
 from epymarl_llm.token_batch import TokenBatch
-from tests.policy.helpers import build_batch, perturb_lora, random_avail, smac_rows
+from tests.policy.helpers import build_batch, encoded_batch, perturb_lora, random_avail, smac_rows
 
 
 def test_only_lora_and_head_parameters_train(make_policy):
@@ -51,6 +51,35 @@ def test_the_same_weights_run_maps_with_3_6_and_12_enemies(make_policy, attack_k
         logits = policy(batch, avail)
         assert logits.shape == (5, 6 + n_enemies) and logits.dtype == torch.float32
         assert (logits.softmax(-1)[~avail] == 0).all()
+
+
+def test_one_policy_reads_real_prompts_of_3m_5m_vs_6m_and_MMM2(make_policy):
+    # 3, 6 and 12 enemies; MMM2's Medivac rows have ally target slots (prompts section 3)
+    policy = make_policy(prefix_cache=True)
+    perturb_lora(policy)
+    for map_name, n_targets in (("3m", 3), ("5m_vs_6m", 6), ("MMM2", 12)):
+        batch, avail = encoded_batch(policy.tokenizer, map_name, rows=6, seed=n_targets)
+        logits = policy(batch, avail)
+        assert logits.shape == (6, 6 + n_targets)
+        assert (logits.softmax(-1)[~avail] == 0).all() and torch.isfinite(logits).all()
+        torch.testing.assert_close(policy.reference_logits(batch, avail).shape, logits.shape)
+
+
+def test_medivac_target_spans_are_allies_and_reach_the_head(make_policy):
+    from epymarl_llm.prompts import load_map_layout
+
+    medivac = load_map_layout("MMM2", env="sc2").ally_unit_names.index("Medivac")
+    policy = make_policy()
+    batch, avail = encoded_batch(policy.tokenizer, "MMM2", rows=4, seed=1, agent_id=medivac)
+    spans = [(r, int(s), int(e)) for r in range(4) for s, e in batch.target_spans[r].tolist() if e > s]
+    assert spans, "random observations should show some allies to heal"
+    assert all("Ally" in policy.tokenizer.decode(batch.input_ids[r, s:e]) for r, s, e in spans)
+    with torch.no_grad():
+        policy.head.target_key.weight.normal_()
+    shown = batch.target_spans[..., 1] > batch.target_spans[..., 0]
+    logits = policy(batch, torch.ones_like(avail))[:, 6:]
+    row = int(shown.sum(1).argmax())
+    assert shown[row].sum() >= 2 and logits[row][shown[row]].unique().numel() == int(shown[row].sum())
 
 
 def test_entity_keys_follow_the_target_spans_healer_slots_point_at_allies(make_policy):
