@@ -10,6 +10,10 @@ CUDA) belongs to that measurement alone; "delta" subtracts the process's memory 
 On CPU the 0.6B shape runs `--large-cpu-rows` prompts (a forward of 80 would take minutes on a
 small CPU) and the 80-prompt time is extrapolated linearly, and says so. On a CUDA GPU every shape
 runs 80 prompts in bfloat16 (llm_dtype=auto).
+
+Memory: the policy holds no second backbone, but peft's unmerged LoRA forward adds one temporary
+the size of each adapted layer's output; where activations outweigh weights (the small shape, many
+long prompts) that shows in the ratio. `max_prompts_per_forward` chunks bound it.
 """
 from __future__ import annotations
 
@@ -54,8 +58,7 @@ def _timed(fn, device, repeats: int) -> tuple[float, object]:
     import torch
 
     times, out = [], None
-    if repeats > 1:
-        fn()  # warm-up (allocator, kernels): not timed
+    fn()  # warm-up (allocator growth, page faults, kernel selection): not timed
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=80, help="prompts per forward (default 80: 10 steps x 8 agents)")
     parser.add_argument("--large-cpu-rows", type=int, default=4, help="prompts for the 0.6B shape on CPU (default 4)")
     parser.add_argument("--repeats", type=int, default=2,
-                        help="timed repeats after one warm-up when > 1; the median is printed (0.6B on CPU: 1, no warm-up)")
+                        help="timed repeats after one untimed warm-up; the median is printed (0.6B on CPU: 1)")
     parser.add_argument("--prefix-cache", action="store_true", help="also time the shared-prefix KV cache path")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
     parser.add_argument("--worker", choices=["backbone", "policy"], help=argparse.SUPPRESS)
