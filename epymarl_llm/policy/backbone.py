@@ -1,0 +1,148 @@
+"""The causal-LM body: loading, and the last real token's final hidden state (spec section 4).
+
+Only the transformer body runs (`AutoModel`, no vocabulary projection: that projection alone is
+about a third of Qwen3-0.6B's forward cost, PERF_NOTES "Cost model").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from packaging.version import Version
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
+
+from epymarl_llm.policy.config import PolicyConfig
+from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+# transformers renamed `torch_dtype` to `dtype` in 4.56; setup.py allows >= 4.51.
+_DTYPE_KWARG = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+_LOCAL_HINT = (
+    "If you are offline or the model is not in the Hugging Face cache, download it on a machine with "
+    "network access (`hf download {name} --local-dir DIR`) and set llm_model=DIR, or write a small "
+    "random model with `epymarl-llm make-tiny-model DIR` and set llm_model=DIR."
+)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; an unavailable CUDA device is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise PolicyConfigError(f"device={name!r} but torch sees no CUDA GPU: set device=cpu (or use_cuda=False)")
+    return device
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """"auto" is bfloat16 on CUDA and float32 elsewhere (bf16 matmuls are slow on most CPUs)."""
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return _DTYPES[name]
+
+
+def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -> tuple[PreTrainedModel, Any]:
+    """The frozen body of `cfg.llm_model` (pretrained or randomly initialised) and its tokenizer.
+
+    Raises:
+        ModelLoadError: the folder does not exist, or the hub name cannot be resolved offline.
+    """
+    name = cfg.llm_model
+    path = Path(name).expanduser()
+    if path.exists():
+        name = str(path)
+    elif name.startswith(("/", "./", "../", "~")):
+        raise ModelLoadError(f"llm_model={cfg.llm_model!r} is not an existing folder. " + _LOCAL_HINT.format(name="Qwen/Qwen3-0.6B"))
+    kwargs: dict[str, Any] = {_DTYPE_KWARG: dtype}
+    if cfg.llm_attn_implementation is not None:
+        kwargs["attn_implementation"] = cfg.llm_attn_implementation
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        if cfg.llm_init == "pretrained":
+            model = AutoModel.from_pretrained(name, **kwargs)
+        else:
+            # Figure-10 ablation: the same architecture and size, random weights.
+            model = AutoModel.from_config(AutoConfig.from_pretrained(name), **kwargs)
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"cannot load llm_model={cfg.llm_model!r}: {err}\n" + _LOCAL_HINT.format(name=cfg.llm_model)) from err
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token_id is None:
+            raise ModelLoadError(f"the tokenizer of {cfg.llm_model!r} has neither a pad nor an eos token: add a pad token")
+        tokenizer.pad_token = tokenizer.eos_token
+    model.requires_grad_(False)
+    if cfg.gradient_checkpointing:
+        _enable_checkpointing(model)
+    return model.to(device), tokenizer
+
+
+def _enable_checkpointing(model: PreTrainedModel) -> None:
+    # Non-reentrant checkpointing; transformers >= 5 prefers activation_checkpointing_enable and also
+    # makes the (frozen) embedding output require grad so gradients reach the LoRA layers.
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable()
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+
+
+def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
+    """(M, L) 0/1 mask -> (M,) position of each row's last real token; left or right padding."""
+    positions = torch.arange(1, attention_mask.shape[1] + 1, device=attention_mask.device)
+    return (attention_mask.long() * positions).argmax(dim=1)
+
+
+def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(M, L) ids and mask -> (M, L, H) final-norm hidden states, in the body's dtype.
+
+    Positions count real tokens only, so a left-padded row reads exactly like its unpadded self.
+    """
+    position_ids = (attention_mask.long().cumsum(dim=1) - 1).clamp_min(0)
+    # use_cache=False: with the default an eval forward builds a cache and skips packing checks
+    # (PERF_NOTES "Padding and packing").
+    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
+    return out.last_hidden_state
+
+
+def body_hidden_prefix_cached(
+    model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix_len: int
+) -> torch.Tensor:
+    """As `body_hidden`, running the shared first `prefix_len` tokens once (right padding only).
+
+    The prefix runs at batch 1 with a cache; its keys/values are expanded (views, no copy) to the
+    batch and the suffixes attend to them (PERF_NOTES "Shared-prefix KV cache"). A fresh cache is
+    built per call because every forward appends to the cache it is given.
+    Returns (M, L, H): the prefix states broadcast to every row, then the suffix states.
+    """
+    from transformers import DynamicCache
+
+    rows = input_ids.shape[0]
+    prefix = model(
+        input_ids=input_ids[:1, :prefix_len],
+        attention_mask=attention_mask[:1, :prefix_len],
+        use_cache=True,
+    )
+    layers = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v, *_ in prefix.past_key_values]
+    cache = DynamicCache(ddp_cache_data=layers)
+    # No position_ids: positions continue from the cache length, which is right for right padding.
+    suffix = model(
+        input_ids=input_ids[:, prefix_len:],
+        attention_mask=attention_mask,
+        past_key_values=cache,
+        use_cache=True,
+    )
+    prefix_states = prefix.last_hidden_state.expand(rows, -1, -1)
+    return torch.cat([prefix_states, suffix.last_hidden_state], dim=1)
+
+
+def pool_spans(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:
+    """(M, L, H) states and (M, T, 2) [start, end) spans -> (M, T, H) float32 mean over each span.
+
+    An empty span ((0, 0): the target is not in the prompt) pools to zeros.
+    """
+    positions = torch.arange(hidden.shape[1], device=hidden.device)
+    start, end = spans[..., :1], spans[..., 1:]
+    inside = (positions >= start) & (positions < end)  # (M, T, L)
+    sums = torch.einsum("mtl,mlh->mth", inside.to(hidden.dtype), hidden).float()
+    return sums / inside.sum(dim=-1, keepdim=True).clamp_min(1).float()

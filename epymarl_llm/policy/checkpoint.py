@@ -1,0 +1,96 @@
+"""Checkpoints of what trains: the LoRA adapter (peft format) and the action head (spec section 4).
+
+A folder holds `adapter_config.json` + `adapter_model.safetensors` (readable by
+`PeftModel.from_pretrained`), `action_head.safetensors`, and `policy_meta.json` with the
+architecture facts that must match on load. The head has no per-map weights, so a checkpoint
+trained on one map loads into a policy for any other map (paper section 4.4).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from epymarl_llm.policy.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from epymarl_llm.policy.policy import LlmPolicy
+
+HEAD_FILE = "action_head.safetensors"
+META_FILE = "policy_meta.json"
+FORMAT = "epymarl_llm.policy/1"
+# fact -> the config key that fixes a mismatch
+_FIX = {
+    "model_type": "llm_model",
+    "hidden_size": "llm_model",
+    "num_hidden_layers": "llm_model",
+    "action_dim": "action_dim",
+    "attack_keys": "attack_keys",
+    "lora_rank": "lora_rank",
+    "lora_target_modules": "lora_target_modules",
+}
+
+
+def architecture_facts(policy: "LlmPolicy") -> dict[str, Any]:
+    """What a checkpoint's tensors depend on (the map does not appear: any map loads)."""
+    config = policy.model.get_base_model().config
+    lora = policy.model.peft_config["default"]
+    return {
+        "model_type": config.model_type,
+        "hidden_size": int(config.hidden_size),
+        "num_hidden_layers": int(config.num_hidden_layers),
+        "action_dim": policy.head.action_dim,
+        "attack_keys": policy.head.attack_keys,
+        "lora_rank": int(lora.r),
+        "lora_target_modules": sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else lora.target_modules,
+    }
+
+
+def save_trainable(policy: "LlmPolicy", directory: Path) -> Path:
+    """Write adapter, head and facts to `directory` (created if needed); returns it."""
+    from safetensors.torch import save_file
+
+    directory.mkdir(parents=True, exist_ok=True)
+    policy.model.save_pretrained(directory)
+    save_file({k: v.detach().contiguous().cpu() for k, v in policy.head.state_dict().items()}, directory / HEAD_FILE)
+    meta = {
+        "format": FORMAT,
+        "llm_model": policy.cfg.llm_model,  # informational: a local copy of the same model loads too
+        "lora_alpha": policy.cfg.lora_alpha,
+        "facts": architecture_facts(policy),
+    }
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return directory
+
+
+def load_trainable(policy: "LlmPolicy", directory: Path) -> None:
+    """Load adapter and head weights written by `save_trainable` into `policy`.
+
+    Raises:
+        CheckpointError: missing files, or a checkpoint of another backbone, head width or LoRA shape.
+    """
+    from peft.utils import load_peft_weights, set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    for name in (META_FILE, HEAD_FILE, "adapter_config.json"):
+        if not (directory / name).is_file():
+            raise CheckpointError(f"{directory} has no {name}: point at a folder written by LlmPolicy.save_trainable")
+    meta = json.loads((directory / META_FILE).read_text())
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{directory / META_FILE} has format {meta.get('format')!r}; this version reads {FORMAT!r}")
+    saved, current = meta["facts"], architecture_facts(policy)
+    diffs = [f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})" for k, v in current.items() if saved.get(k) != v]
+    if diffs:
+        raise CheckpointError(
+            f"checkpoint {directory} (trained with llm_model={meta.get('llm_model')!r}) does not fit this policy: "
+            + "; ".join(diffs)
+        )
+    adapter = load_peft_weights(str(directory), device=str(policy.device))
+    result = set_peft_model_state_dict(policy.model, adapter, adapter_name="default")
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if result.unexpected_keys or missing:
+        raise CheckpointError(
+            f"adapter in {directory} does not match the policy's LoRA layers "
+            f"(unexpected {list(result.unexpected_keys)[:3]}, missing {missing[:3]})"
+        )
+    policy.head.load_state_dict(load_file(str(directory / HEAD_FILE), device=str(policy.device)), strict=True)

@@ -1,0 +1,69 @@
+"""The attention action head (paper section 4.4; spec section 4).
+
+A query from the last token's hidden state scores a key per action: six base-action keys
+(`E_base`: no-op, stop, north, south, east, west) and one attack key per target slot. The number
+of target slots is read from each batch, so one head serves every map.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+N_BASE_ACTIONS = 6  # SMAC: 0 no-op, 1 stop, 2-5 move north/south/east/west, then one per target
+# Finite, so masked entries give probability exactly 0 (exp underflows in float32) and
+# p * log p stays 0 instead of 0 * -inf = nan in entropies and KL terms.
+MASKED_LOGIT = -1.0e9
+
+
+class AttentionActionHead(nn.Module):
+    """Logits over `6 + n_targets` actions from hidden states; float32 throughout.
+
+    Args:
+        hidden_size: H, the backbone's hidden width.
+        action_dim: d_a, the key/query width (paper: 1024).
+        attack_keys: "shared": the paper's single attack embedding `e_att` replicated per target;
+            "entity": `e_att + W_t pool(target span)`, so each target has its own key. `W_t` starts
+            at zero, so an untrained entity head equals the paper's head.
+    """
+
+    def __init__(self, hidden_size: int, action_dim: int, attack_keys: str = "entity") -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.action_dim = action_dim
+        self.attack_keys = attack_keys
+        self.query = nn.Linear(hidden_size, action_dim)
+        self.base_keys = nn.Parameter(torch.randn(N_BASE_ACTIONS, action_dim) * 0.02)
+        self.attack_key = nn.Parameter(torch.randn(action_dim) * 0.02)
+        self.target_key = nn.Linear(hidden_size, action_dim, bias=False) if attack_keys == "entity" else None
+        if self.target_key is not None:
+            nn.init.zeros_(self.target_key.weight)
+
+    def forward(self, h: torch.Tensor, n_targets: int, target_features: torch.Tensor | None = None) -> torch.Tensor:
+        """Unmasked logits.
+
+        Args:
+            h: (M, H) hidden state of each prompt's last token.
+            n_targets: number of attack/heal target slots of the map.
+            target_features: (M, n_targets, H) pooled hidden states of each target's description;
+                required when `attack_keys == "entity"`.
+        Returns:
+            (M, 6 + n_targets) float32 logits `q K^T / sqrt(d_a)`.
+        """
+        q = self.query(h.float())  # (M, d_a)
+        base = q @ self.base_keys.T  # (M, 6)
+        if self.target_key is None:
+            # Paper: e_att replicated n_targets times -> identical attack logits for all targets.
+            attack = (q @ self.attack_key).unsqueeze(1).expand(-1, n_targets)
+        else:
+            if target_features is None or target_features.shape[:2] != (h.shape[0], n_targets):
+                raise ValueError(f"attack_keys='entity' needs target_features of shape ({h.shape[0]}, {n_targets}, H)")
+            keys = self.attack_key + self.target_key(target_features.float())  # (M, T, d_a)
+            attack = torch.einsum("md,mtd->mt", q, keys)
+        return torch.cat([base, attack], dim=1) / math.sqrt(self.action_dim)
+
+
+def mask_logits(logits: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    """(M, A) logits with unavailable actions (avail False) set to `MASKED_LOGIT`."""
+    return logits.masked_fill(~avail, MASKED_LOGIT)

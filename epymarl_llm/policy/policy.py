@@ -1,0 +1,161 @@
+"""`LlmPolicy`: LoRA-tuned causal-LM body + attention action head, and its reference policy.
+
+Spec section 4 / paper sections 4.1 and 4.4. One backbone lives in memory: the acting policy runs
+it with the LoRA adapter on, the frozen reference policy (KL term only, never acts) with the
+adapter off through the same head (TRL's `null_ref_context` pattern, not a deepcopy).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from epymarl_llm.policy.backbone import (
+    body_hidden,
+    body_hidden_prefix_cached,
+    last_token_index,
+    load_backbone,
+    pool_spans,
+    resolve_device,
+    resolve_dtype,
+)
+from epymarl_llm.policy.config import PolicyConfig
+from epymarl_llm.policy.errors import BatchError, PolicyConfigError
+from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
+from epymarl_llm.policy.inputs import check_inputs
+from epymarl_llm.policy.lora import apply_lora
+from epymarl_llm.token_batch import TokenBatch
+
+
+class LlmPolicy(nn.Module):
+    """pi_theta(a | prompt) over `6 + n_targets` actions, for any map.
+
+    Args:
+        cfg: the policy's configuration.
+        n_targets_hint: the first map's number of target slots, if known. The head's weights do not
+            depend on it (the width comes from each batch); it is kept as `self.n_targets_hint` for
+            callers that must size buffers before the first batch.
+    """
+
+    def __init__(self, cfg: PolicyConfig, n_targets_hint: int | None = None) -> None:
+        super().__init__()
+        if n_targets_hint is not None and (isinstance(n_targets_hint, bool) or not isinstance(n_targets_hint, int) or n_targets_hint < 0):
+            raise PolicyConfigError(f"n_targets_hint must be None or a non-negative integer; got {n_targets_hint!r}")
+        self.cfg = cfg
+        self.n_targets_hint = n_targets_hint
+        device = resolve_device(cfg.device)
+        self.backbone_dtype = resolve_dtype(cfg.llm_dtype, device)
+        body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
+        self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
+        self.hidden_size = int(body.config.hidden_size)
+        # The head stays float32 whatever the body's dtype (PERF_NOTES "Precision").
+        self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the policy lives now (follows `.to(...)` / `.cuda()`)."""
+        return self.head.query.weight.device
+
+    # ------------------------------------------------------------------ forward passes
+    def forward(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+        """(M, 6 + n_targets) float32 logits of the LoRA policy; unavailable actions = MASKED_LOGIT.
+
+        Args:
+            batch: M right-padded prompts with `target_spans` of shape (M, n_targets, 2).
+            avail: (M, 6 + n_targets) bool (or 0/1) availability, SMAC's `avail_actions` rows.
+        """
+        return self._logits(batch, avail)
+
+    @torch.no_grad()
+    def reference_logits(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+        """As `forward`, with the LoRA adapter disabled: the frozen pre-trained policy (KL term).
+
+        Runs under no_grad; peft's `disable_adapter` restores the adapter (and its requires_grad)
+        in a finally block, so an exception here leaves the acting policy intact.
+        """
+        with self.model.disable_adapter():
+            return self._logits(batch, avail)
+
+    def hidden(self, batch: TokenBatch) -> torch.Tensor:
+        """(M, H) float32 final hidden state of each prompt's last real token (adapter on)."""
+        batch = batch.to(self.device)
+        states = self._body_states(batch)
+        return states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask)].float()
+
+    def _logits(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+        avail = check_inputs(batch, avail).to(self.device)
+        batch = batch.to(self.device)
+        n_targets = avail.shape[1] - N_BASE_ACTIONS
+        states = self._body_states(batch)  # (M, L, H)
+        last = states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask)]
+        features = pool_spans(states, batch.target_spans) if self.head.target_key is not None else None
+        return mask_logits(self.head(last, n_targets, features), avail)
+
+    def _body_states(self, batch: TokenBatch) -> torch.Tensor:
+        """(M, L, H) final-norm states; through the shared-prefix cache when it applies."""
+        # Checkpointed layers drop any cache while training (transformers forces use_cache=False),
+        # so the prefix cache is used only where it can work (PERF_NOTES).
+        checkpointing_now = self.cfg.gradient_checkpointing and self.training and torch.is_grad_enabled()
+        if self.cfg.prefix_cache and batch.prefix_len > 0 and not checkpointing_now:
+            ids, mask, p = batch.input_ids, batch.attention_mask, batch.prefix_len
+            if not bool(mask[:, :p].all()) or not bool((ids[:, :p] == ids[:1, :p]).all()):
+                raise BatchError(
+                    f"prefix_cache needs the first prefix_len={p} tokens identical and unpadded in every row "
+                    "(right padding); this batch differs there: fix prefix_len or set prefix_cache=False"
+                )
+            return body_hidden_prefix_cached(self.model, ids, mask, p)
+        return body_hidden(self.model, batch.input_ids, batch.attention_mask)
+
+    # ------------------------------------------------------------------ chunks (bounded memory)
+    def iter_chunks(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
+        """Split M rows into chunks of at most `max_rows` (default `cfg.max_prompts_per_forward`).
+
+        Rows are sorted by length, longest first (the peak memory shows at once; little padding
+        per chunk). Yields (row indices (m,), the chunk trimmed to its longest row). A learner
+        calls backward per chunk to bound activation memory.
+        """
+        max_rows = max_rows or self.cfg.max_prompts_per_forward
+        order = torch.argsort(batch.lengths, descending=True, stable=True)
+        for start in range(0, len(batch), max_rows):
+            index = order[start : start + max_rows]
+            yield index, batch.select(index)
+
+    def forward_chunked(
+        self, batch: TokenBatch, avail: torch.Tensor, reference: bool = False, max_rows: int | None = None
+    ) -> torch.Tensor:
+        """As `forward` (or `reference_logits`) in length-sorted chunks; rows in the input order.
+
+        Under autograd every chunk's graph is kept until backward: use `iter_chunks` to bound
+        training memory, this for rollouts and old/reference log-probs.
+        """
+        run = self.reference_logits if reference else self.forward
+        indices, parts = [], []
+        for index, chunk in self.iter_chunks(batch, max_rows):
+            indices.append(index)
+            parts.append(run(chunk, avail[index.to(avail.device)]))
+        order = torch.cat(indices).to(self.device)
+        return torch.cat(parts)[torch.argsort(order)]  # back to the input row order
+
+    # ------------------------------------------------------------------ parameters, checkpoints
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """LoRA and head parameters: the only ones an optimiser should see."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def parameter_counts(self) -> tuple[int, int]:
+        """(trained, total) parameter counts."""
+        trained = sum(p.numel() for p in self.trainable_parameters())
+        return trained, sum(p.numel() for p in self.parameters())
+
+    def save_trainable(self, directory: str | Path) -> Path:
+        """Write the LoRA adapter (peft format), the head and the architecture facts to `directory`."""
+        from epymarl_llm.policy.checkpoint import save_trainable
+
+        return save_trainable(self, Path(directory))
+
+    def load_trainable(self, directory: str | Path) -> None:
+        """Load what `save_trainable` wrote (any map: the head has no per-map weights)."""
+        from epymarl_llm.policy.checkpoint import load_trainable
+
+        load_trainable(self, Path(directory))

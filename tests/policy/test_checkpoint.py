@@ -1,0 +1,92 @@
+"""Checkpoints: only LoRA + head, exact reload, any map, clear errors for other architectures."""
+import json
+
+import pytest
+import torch
+
+from epymarl_llm.policy import CheckpointError
+from tests.policy.helpers import build_batch, perturb_lora, random_avail, smac_rows
+
+
+def _trained(make_policy, **overrides):
+    policy = make_policy(**overrides)
+    perturb_lora(policy)
+    with torch.no_grad():
+        for p in policy.head.parameters():
+            p.add_(torch.randn_like(p) * 0.3)  # the entity key projection starts at zero
+    return policy
+
+
+def test_save_then_load_reproduces_the_logits_exactly_on_another_map(make_policy, tmp_path):
+    source = _trained(make_policy)
+    source.save_trainable(tmp_path / "ckpt")
+    target = make_policy(seed=99)  # fresh LoRA/head initialisation
+    target.load_trainable(tmp_path / "ckpt")
+    for n_enemies in (3, 12):  # trained on one map, evaluated on others (zero-shot transfer)
+        batch = build_batch(source.tokenizer, smac_rows(4, n_enemies), n_enemies)
+        avail = random_avail(batch, n_enemies)
+        with torch.no_grad():
+            torch.testing.assert_close(target(batch, avail), source(batch, avail), atol=0, rtol=0)
+            torch.testing.assert_close(target.reference_logits(batch, avail), source.reference_logits(batch, avail), atol=0, rtol=0)
+
+
+def test_checkpoint_holds_only_what_trains(make_policy, tiny_model_dir, tmp_path):
+    policy = _trained(make_policy)
+    folder = policy.save_trainable(tmp_path / "ckpt")
+    names = sorted(p.name for p in folder.iterdir())
+    # peft writes its adapter files and a model card; we add the head and the architecture facts
+    assert names == ["README.md", "action_head.safetensors", "adapter_config.json", "adapter_model.safetensors", "policy_meta.json"]
+    tensor_bytes = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
+    trained, total = policy.parameter_counts()
+    assert tensor_bytes < 4 * trained + 64_000  # float32 trained parameters plus headers
+    backbone_bytes = sum(p.stat().st_size for p in tiny_model_dir.glob("*.safetensors"))
+    assert tensor_bytes < backbone_bytes / 2
+
+
+def test_the_adapter_is_in_peft_format(make_policy, tiny_model_dir, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    from epymarl_llm.policy.backbone import body_hidden
+
+    policy = _trained(make_policy)
+    policy.save_trainable(tmp_path / "ckpt")
+    peft_model = PeftModel.from_pretrained(AutoModel.from_pretrained(tiny_model_dir), tmp_path / "ckpt").eval()
+    batch = build_batch(policy.tokenizer, smac_rows(2, 3), 3)
+    with torch.no_grad():
+        expected = body_hidden(peft_model, batch.input_ids, batch.attention_mask)[torch.arange(2), batch.lengths - 1]
+        torch.testing.assert_close(policy.hidden(batch), expected, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"action_dim": 16}, "action_dim: checkpoint 32 vs policy 16 (set action_dim)"),
+        ({"attack_keys": "shared"}, "attack_keys: checkpoint 'entity' vs policy 'shared'"),
+        ({"lora_rank": 4}, "lora_rank: checkpoint 8 vs policy 4"),
+        ({"lora_target_modules": ["q_proj", "v_proj"]}, "lora_target_modules"),
+    ],
+)
+def test_loading_into_another_head_width_or_lora_shape_is_a_clear_error(make_policy, tmp_path, overrides, words):
+    make_policy().save_trainable(tmp_path / "ckpt")
+    with pytest.raises(CheckpointError) as err:
+        make_policy(**overrides).load_trainable(tmp_path / "ckpt")
+    assert words in str(err.value)
+
+
+def test_loading_a_checkpoint_of_another_backbone_is_a_clear_error(make_policy, tmp_path):
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    meta = json.loads((folder / "policy_meta.json").read_text())
+    meta["facts"]["hidden_size"] = 1024
+    meta["facts"]["num_hidden_layers"] = 28
+    meta["llm_model"] = "Qwen/Qwen3-0.6B"
+    (folder / "policy_meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError) as err:
+        make_policy().load_trainable(folder)
+    assert "hidden_size: checkpoint 1024 vs policy 64 (set llm_model)" in str(err.value)
+    assert "Qwen/Qwen3-0.6B" in str(err.value)
+
+
+def test_a_folder_without_a_checkpoint_is_a_clear_error(make_policy, tmp_path):
+    with pytest.raises(CheckpointError, match="save_trainable"):
+        make_policy().load_trainable(tmp_path)
