@@ -8,11 +8,13 @@ run starts (never copied), so they keep EPyMARL's stepping, logging and env hand
 - a few sample prompts of the run, recorded once as Sacred artifact `sample_prompts.txt` and as
   run info `lolm_sample_prompts` (bounded by `log_sample_prompts` x `log_sample_prompt_chars`);
 - `transfer_source_map` in run info when the run starts from a checkpoint (zero/few-shot transfer);
-- with `evaluate=True`, one test log over every evaluated episode. EPyMARL's `evaluate_sequential`
-  (run.py) calls `run(test_mode=True)` `test_nepisode` times and the runner logs after every
-  `test_nepisode` episodes, so a parallel runner's evaluation logs `batch_size_run` values at one
-  and the same `t_env`; a step-indexed reader (Sacred's metrics, the report's curves) keeps only one
-  of them. The runner holds those logs and writes their union once, when run.py closes the envs.
+- with `evaluate=True`, `test_nepisode` episodes and one test log over all of them. EPyMARL's
+  `evaluate_sequential` (run.py) calls `run(test_mode=True)` `test_nepisode` times, and a parallel
+  runner plays `batch_size_run` episodes per call and logs after every `test_nepisode` of them: its
+  evaluation would play `test_nepisode x batch_size_run` episodes and log `batch_size_run` values at
+  one and the same `t_env`, of which a step-indexed reader (Sacred's metrics, the report's curves)
+  keeps one. Here the calls after the first `test_nepisode` episodes return at once, and the
+  test logs are held and written together when run.py closes the envs.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ class LolmRunnerMixin:
     def run(self, test_mode: bool = False):
         if not self._transfer_recorded:
             self._record_transfer_source()
+        if test_mode and getattr(self.args, "evaluate", False) and len(self._held_test_returns) >= self.args.test_nepisode:
+            return self.batch  # the evaluation has its test_nepisode episodes; evaluate_sequential ignores this
         batch = super().run(test_mode=test_mode)
         if not self._prompts_recorded and not test_mode:
             self._record_sample_prompts(batch)

@@ -45,7 +45,14 @@ class _EpymarlRunner:
     """EPyMARL's runner `_log` and `close_env` as they behave (parallel_runner.py)."""
 
     def __init__(self, args):
-        self.args, self.t_env, self.logged, self.closed = args, 700, [], False
+        self.args, self.t_env, self.logged, self.closed, self.played = args, 700, [], False, 0
+
+    def run(self, test_mode=False):
+        """Two episodes per call (batch_size_run=2); a test log every test_nepisode of them."""
+        self.played += 2
+        self.batch = f"batch {self.played}"
+        self._log([10.0 + self.played, 12.0 + self.played], {"battle_won": 1, "n_episodes": 2}, "test_")
+        return self.batch
 
     def _log(self, returns, stats, prefix):
         self.logged.append((prefix, float(np.mean(returns)), {k: v / stats["n_episodes"] for k, v in stats.items()},
@@ -62,6 +69,7 @@ def _runner(evaluate: bool):
     runner = cls.__new__(cls)
     _EpymarlRunner.__init__(runner, SimpleNamespace(evaluate=evaluate))
     runner._held_test_returns, runner._held_test_stats = [], {}
+    runner._transfer_recorded = runner._prompts_recorded = True
     return runner
 
 
@@ -74,6 +82,15 @@ def test_an_evaluation_logs_once_over_all_its_episodes():
     runner.close_env()
     assert runner.closed
     assert runner.logged == [("test_", 14.0, {"battle_won": 0.75, "n_episodes": 1.0}, 700)]
+
+    # evaluate_sequential calls run(test_mode=True) test_nepisode times: test_nepisode episodes are played.
+    evaluation = _runner(evaluate=True)
+    evaluation.args.test_nepisode = 4
+    for _ in range(evaluation.args.test_nepisode):
+        evaluation.run(test_mode=True)
+    evaluation.close_env()
+    assert evaluation.played == 4
+    assert evaluation.logged == [("test_", np.mean([12.0, 14.0, 14.0, 16.0]), {"battle_won": 0.5, "n_episodes": 1.0}, 700)]
 
     training = _runner(evaluate=False)
     training._log([1.0], {"n_episodes": 1}, "test_")

@@ -70,7 +70,8 @@ def test_train_then_zero_shot_and_few_shot_on_bigger_maps_then_report(installed,
     assert zero.info["lolm_transfer"]["checkpoint_step"] == step
     assert any("repeated for 8" in n for n in zero.info["lolm_transfer"]["notes"]) or \
         "return statistics" not in str(zero.info["lolm_transfer"]), "return statistics reshaped, or not standardised"
-    # evaluate_sequential plays test_nepisode x batch_size_run = 4 episodes: one log over all of them.
+    # test_nepisode episodes (EPyMARL's evaluate_sequential alone plays test_nepisode x batch_size_run),
+    # one log over all of them at the checkpoint's step.
     assert zero.metrics[M.TEST_RETURN]["steps"] == [step] and len(_values(zero, M.TEST_WIN_RATE)) == 1
     assert M.POLICY_LOSS not in zero.metrics, "evaluate=True must not train"
 
