@@ -214,10 +214,11 @@ class LolmPPOLearner:
 
         source, target = self._checkpoint_map(), (getattr(self.args, "env_args", None) or {}).get("map_name")
         transfer = source is not None and target is not None and source != target
-        step = int(os.path.basename(os.path.normpath(path))) if os.path.basename(os.path.normpath(path)).isdigit() else None
+        folder = os.path.basename(os.path.normpath(path))
+        step = int(folder) if folder.isdigit() else None  # EPyMARL's step folders: results/models/<token>/<t_env>
         evaluate = bool(getattr(self.args, "evaluate", False))
         t_max = getattr(self.args, "t_max", None)
-        if not evaluate and step is not None and isinstance(t_max, int) and t_max <= step:
+        if not evaluate and step is not None and isinstance(t_max, (int, float)) and t_max <= step:
             raise ValueError(
                 f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
                 f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
