@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import torch
 
 from epymarl_llm.critic.unit_vocab import SIDES, side_id, unit_type_id
+
+if TYPE_CHECKING:
+    from epymarl_llm.prompts.layout import EntitySlot
 
 N_BASE_ACTIONS = 6  # no-op, stop, north, south, east, west (SMAC's action order)
 UNIT_FEATURES = ("health", "cooldown", "rel_x", "rel_y", "shield")
@@ -38,16 +41,6 @@ _ALIASES = {
     "shield": "shield", "shields": "shield",
 }
 
-
-class EntitySlotLike(Protocol):
-    """What the tokenizer reads from `epymarl_llm.prompts`' EntitySlot."""
-
-    side: str
-    slot: int
-    unit_name: str | None
-    offset: int
-    size: int
-    features: tuple[str, ...]
 
 
 def _canonical_feature(name: str) -> str | None:
@@ -81,7 +74,7 @@ class EntityTokens:
 class StateTokenizer:
     """Cuts state rows of one map into entity tokens; holds index tensors, no trainable weights."""
 
-    def __init__(self, entities: Sequence[EntitySlotLike]):
+    def __init__(self, entities: Sequence["EntitySlot"]):
         sides = {e.side for e in entities}
         if "agent_obs" in sides:
             raise ValueError("the state is the agents' observations (obs_instead_of_state=True): the Transformer "

@@ -33,12 +33,13 @@ class LearnerConfig:
     eps_clip: float = 0.2
     entropy_coef: float = 0.001
     # The KL term (eqs. 8-10).
-    kl_mode: str = "anneal"
-    kl_lambda: float = 1.0
-    kl_eps: float = 1e-3
-    kl_beta_max: float = 1.0
-    kl_beta_init: float | None = None
-    kl_anneal_steps: int = 1_000_000
+    # Defaults are the schedule's own, so each lives in one place.
+    kl_mode: str = KlBetaSchedule.mode
+    kl_lambda: float = KlBetaSchedule.lam
+    kl_eps: float = KlBetaSchedule.eps
+    kl_beta_max: float = KlBetaSchedule.beta_max
+    kl_beta_init: float | None = KlBetaSchedule.beta_init
+    kl_anneal_steps: int = KlBetaSchedule.anneal_steps
     # Memory bound: at most this many prompts go through the backbone in one forward.
     max_prompts_per_forward: int = 64
 

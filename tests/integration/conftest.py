@@ -55,12 +55,30 @@ def user_site(user_base: Path) -> Path:
     return Path(out.stdout.strip())
 
 
+def _site_loader(user_base: Path) -> Path:
+    """A folder holding a `sitecustomize.py` that processes the private site dir's `.pth` files.
+
+    Python processes `.pth` files only in site dirs. The user site is one, but a virtualenv turns
+    it off (`site.ENABLE_USER_SITE` is False there), so a child interpreter would never see the
+    hook. `site.addsitedir` is the call `site.py` itself makes for every site-packages folder, so
+    running it from `sitecustomize` (imported at start-up, after site-packages) reproduces an
+    installed `.pth` exactly, in a venv or not. The user site is switched off in the child so the
+    `.pth` is never processed twice.
+    """
+    loader = user_base / "site_loader"
+    loader.mkdir(parents=True, exist_ok=True)
+    (loader / "sitecustomize.py").write_text(
+        f"import site\nsite.addsitedir({str(user_site(user_base))!r})\n", encoding="utf-8")
+    return loader
+
+
 def subprocess_env(user_base: Path, **extra: str) -> dict[str, str]:
-    """Env for a child Python that sees this worktree's package and the private user site."""
+    """Env for a child Python that sees this worktree's package and the private site dir's hook."""
     env = dict(os.environ)
     env["PYTHONUSERBASE"] = str(user_base)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    env.pop("PYTHONNOUSERSITE", None)
+    env["PYTHONNOUSERSITE"] = "1"
+    paths = (str(_site_loader(user_base)), str(REPO_ROOT), env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
     env.update(extra)
