@@ -82,6 +82,9 @@ class IntegrationConfig:
             `sample_prompts.txt` and run info `lolm_sample_prompts`); 0 = none.
         log_sample_prompt_chars: each recorded prompt is cut to this many characters (MongoDB caps a
             run document at 16 MB).
+        kl_in_transfer: keep the KL term when training starts from a checkpoint of another map
+            (few-shot). False (the paper's setting, spec section 6): the learner turns the KL term
+            off for such runs and says so; `kl_mode: none` turns it off for any run.
     """
 
     llm_cpu_threads: int | None = None
@@ -90,6 +93,7 @@ class IntegrationConfig:
     mongo_timeout_s: float = 5.0
     log_sample_prompts: int = 3
     log_sample_prompt_chars: int = 4000
+    kl_in_transfer: bool = False
 
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
@@ -112,6 +116,8 @@ class IntegrationConfig:
                 or not 100 <= self.log_sample_prompt_chars <= 100_000:
             raise RunConfigError(
                 f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}")
+        if not isinstance(self.kl_in_transfer, bool):
+            raise RunConfigError(f"kl_in_transfer must be True or False; got {self.kl_in_transfer!r}")
 
     @property
     def cpu_threads(self) -> int:

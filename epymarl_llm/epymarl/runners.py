@@ -7,7 +7,14 @@ run starts (never copied), so they keep EPyMARL's stepping, logging and env hand
   (as EPyMARL's run.py publishes `args.n_agents`); a mismatch stops the run before any training;
 - a few sample prompts of the run, recorded once as Sacred artifact `sample_prompts.txt` and as
   run info `lolm_sample_prompts` (bounded by `log_sample_prompts` x `log_sample_prompt_chars`);
-- `transfer_source_map` in run info when the run starts from a checkpoint (zero/few-shot transfer).
+- `transfer_source_map` in run info when the run starts from a checkpoint (zero/few-shot transfer);
+- with `evaluate=True`, `test_nepisode` episodes and one test log over all of them. EPyMARL's
+  `evaluate_sequential` (run.py) calls `run(test_mode=True)` `test_nepisode` times, and a parallel
+  runner plays `batch_size_run` episodes per call and logs after every `test_nepisode` of them: its
+  evaluation would play `test_nepisode x batch_size_run` episodes and log `batch_size_run` values at
+  one and the same `t_env`, of which a step-indexed reader (Sacred's metrics, the report's curves)
+  keeps one. Here the calls after the first `test_nepisode` episodes return at once, and the
+  test logs are held and written together when run.py closes the envs.
 """
 from __future__ import annotations
 
@@ -28,6 +35,8 @@ class LolmRunnerMixin:
         args.lolm_layout = self.layout
         self._prompts_recorded = False
         self._transfer_recorded = False
+        self._held_test_returns: list = []  # evaluate=True: test episodes not yet logged
+        self._held_test_stats: dict[str, float] = {}
         _put_info(logger, "lolm_map", {"map_name": self.layout_map_name, "n_agents": self.layout.n_agents,
                                        "n_enemies": self.layout.n_enemies,
                                        "ally_units": list(self.layout.ally_unit_names),
@@ -40,10 +49,31 @@ class LolmRunnerMixin:
     def run(self, test_mode: bool = False):
         if not self._transfer_recorded:
             self._record_transfer_source()
+        if test_mode and getattr(self.args, "evaluate", False) and len(self._held_test_returns) >= self.args.test_nepisode:
+            return self.batch  # the evaluation has its test_nepisode episodes; evaluate_sequential ignores this
         batch = super().run(test_mode=test_mode)
         if not self._prompts_recorded and not test_mode:
             self._record_sample_prompts(batch)
         return batch
+
+    def _log(self, returns: list, stats: dict, prefix: str) -> None:
+        """EPyMARL's `_log`, except that an evaluation's test logs are held for `close_env`."""
+        if prefix == "test_" and getattr(self.args, "evaluate", False):
+            self._held_test_returns.extend(returns)
+            for key, value in stats.items():
+                self._held_test_stats[key] = self._held_test_stats.get(key, 0) + value
+            returns.clear()  # as EPyMARL's _log leaves them
+            stats.clear()
+            return
+        super()._log(returns, stats, prefix)
+
+    def close_env(self) -> None:
+        """Log the held evaluation (means over all its episodes), then close EPyMARL's envs."""
+        if self._held_test_returns:
+            returns, stats = self._held_test_returns, self._held_test_stats
+            self._held_test_returns, self._held_test_stats = [], {}
+            super()._log(returns, stats, "test_")
+        super().close_env()
 
     def _record_transfer_source(self) -> None:
         self._transfer_recorded = True

@@ -6,7 +6,8 @@ told. EPyMARL's `main.py` ends in `ex.run_commandline(params)`, which creates th
 `Experiment._create_run` (config resolved, `-m` observers added) and starts it right after. The hook
 wraps `_create_run` once per process (only in a marked EPyMARL checkout, see `hook.py`) to run
 `mongo.attach_from_config` on the new run: Sacred's `-m` observers and `mongo_url` observers are then
-both in place, and checked, before the start.
+both in place, and checked, before the start. It also records the source map of a loaded
+checkpoint in the config (`transfer.record_source_map`), where the report reads it.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def install() -> None:
     @functools.wraps(original)
     def _create_run(self, *args, **kwargs):
         run = original(self, *args, **kwargs)
-        from epymarl_llm.epymarl import mongo
+        from epymarl_llm.epymarl import mongo, transfer
 
+        transfer.record_source_map(run)
         mongo.attach_from_config(run)
         return run
 

@@ -9,6 +9,7 @@ length-sorted forwards, and the KL term to the adapter-off reference policy (eqs
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 from typing import Any
@@ -20,6 +21,7 @@ from epymarl_llm.critic import EpymarlTransformerCritic
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, length_sorted_chunks, team_masks
 from epymarl_llm.learner.config import LearnerConfig
+from epymarl_llm.learner.kl_schedule import KlBetaSchedule
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
 
@@ -56,6 +58,7 @@ class LolmPPOLearner:
         device = "cuda" if self.config.use_cuda else "cpu"
         self.ret_ms = RunningMeanStd(shape=(self.n_agents,), device=device)
         self.rew_ms = RunningMeanStd(shape=(1,), device=device)
+        self.load_record: dict | None = None  # what load_models loaded, kept and reset (transfer)
 
     # --- the update -------------------------------------------------------------------------------
     def train(self, batch: Any, t_env: int, episode_num: int) -> None:
@@ -185,25 +188,127 @@ class LolmPPOLearner:
         torch.save(self.critic_optimiser.state_dict(), os.path.join(path, "critic_opt.th"))
         torch.save({"kl_schedule": self.kl_schedule.state_dict(), "rew_ms": self.rew_ms.state_dict(),
                     "ret_ms": self.ret_ms.state_dict(), "critic_training_steps": self.critic_training_steps,
+                    "kl_t_offset": getattr(self.kl_schedule, "t_offset", 0),
                     "last_target_update_step": self.last_target_update_step},
                    os.path.join(path, _STATE_FILE))
 
     def load_models(self, path: str) -> None:
-        """Load what `save_models` wrote; a resumed run continues the beta schedule where it stopped."""
+        """Load what `save_models` wrote into this run, which may be on another map (transfer).
+
+        Nothing saved depends on the source map's sizes except the per-agent return statistics, so a
+        checkpoint of map A loads on map B (paper section 5.4, zero- and few-shot transfer):
+        - policy (LoRA + head), critic, target critic, Adam states: loaded as saved (no per-map shapes);
+          the optimisers then take this run's `lr` (torch's `load_state_dict` would restore the old one);
+        - reward statistics (shape (1,)): loaded; return statistics (shape (n_agents,)): with the
+          common reward every entry is the same team statistic, so another agent count gets it repeated;
+        - KL schedule: a resumed run (same map) continues its beta schedule; a run on another map
+          turns the KL term off (`kl_in_transfer: False`, the paper's few-shot setting) or, with
+          `kl_in_transfer: True`, restarts it there (eq. 10 at the first update, eq. 9 counted from
+          the checkpoint's step, where EPyMARL resumes `t_env`).
+        Every decision is logged and recorded in Sacred's run info as `lolm_transfer`.
+        """
         self.mac.load_models(path)
 
         def load(name: str):
             return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
 
+        source, target = self._checkpoint_map(), (getattr(self.args, "env_args", None) or {}).get("map_name")
+        transfer = source is not None and target is not None and source != target
+        folder = os.path.basename(os.path.normpath(path))
+        step = int(folder) if folder.isdigit() else None  # EPyMARL's step folders: results/models/<token>/<t_env>
+        evaluate = bool(getattr(self.args, "evaluate", False))
+        t_max = getattr(self.args, "t_max", None)
+        if not evaluate and step is not None and isinstance(t_max, (int, float)) and t_max <= step:
+            raise ValueError(
+                f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
+                f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
+                "the number of steps to train (or evaluate=True to only evaluate)")
+        notes: list[str] = []
+
         self.critic.load_state_dict(load("critic.th"))
-        target = "target_critic.th" if os.path.exists(os.path.join(path, "target_critic.th")) else "critic.th"
-        self.target_critic.load_state_dict(load(target))
-        self.agent_optimiser.load_state_dict(load("agent_opt.th"))
-        self.critic_optimiser.load_state_dict(load("critic_opt.th"))
-        if os.path.exists(os.path.join(path, _STATE_FILE)):
-            state = load(_STATE_FILE)
-            self.kl_schedule.load_state_dict(state["kl_schedule"])
+        target_file = "target_critic.th" if os.path.exists(os.path.join(path, "target_critic.th")) else "critic.th"
+        self.target_critic.load_state_dict(load(target_file))
+        for name, optimiser in (("agent_opt.th", self.agent_optimiser), ("critic_opt.th", self.critic_optimiser)):
+            optimiser.load_state_dict(load(name))
+            saved_lrs = {group["lr"] for group in optimiser.param_groups}
+            for group in optimiser.param_groups:
+                group["lr"] = self.config.lr
+            if saved_lrs != {self.config.lr}:
+                notes.append(f"{name}: lr {sorted(saved_lrs)} of the checkpoint replaced by this run's lr {self.config.lr}")
+
+        state = load(_STATE_FILE) if os.path.exists(os.path.join(path, _STATE_FILE)) else None
+        if state is not None:
             self.rew_ms.load_state_dict(state["rew_ms"])
-            self.ret_ms.load_state_dict(state["ret_ms"])
+            ret = _team_statistics(state["ret_ms"], self.n_agents)
+            if ret is not state["ret_ms"]:
+                notes.append(f"return statistics: the team statistic of {tuple(state['ret_ms']['mean'].shape)[0]} "
+                             f"agents repeated for {self.n_agents} (common reward: identical per agent)")
+            self.ret_ms.load_state_dict(ret)
             self.critic_training_steps = state["critic_training_steps"]
             self.last_target_update_step = state["last_target_update_step"]
+
+        kl_in_transfer = bool(getattr(self.args, "kl_in_transfer", False))
+        if transfer and not self.kl_schedule.enabled:
+            kl = "off (kl_mode=none)"
+        elif transfer and not kl_in_transfer:
+            self.kl_schedule = dataclasses.replace(self.kl_schedule, mode="none", beta_0=None)
+            kl = "off: the checkpoint is of another map and kl_in_transfer=False (paper: no KL in few-shot)"
+        elif transfer:
+            self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.config.kl_schedule()), t_offset=step or 0)
+            kl = (f"on (kl_in_transfer=True, kl_mode={self.kl_schedule.mode}): restarted on {target}, "
+                  f"beta_0 from eq. 10 at the first update, annealed from step {step or 0}")
+        else:
+            offset = int((state or {}).get("kl_t_offset", 0))
+            if offset and self.kl_schedule.enabled:  # a resumed transfer run that kept the KL term
+                self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.kl_schedule), t_offset=offset)
+            if state is not None:
+                self.kl_schedule.load_state_dict(state["kl_schedule"])
+            kl = f"continued (kl_mode={self.kl_schedule.mode}, beta_0={self.kl_schedule.beta_0})"
+        if source is None:
+            notes.append("the checkpoint has no lolm_run.json naming its map: treated as the same map (resumed)")
+        self._record_load(path, source, target, step, transfer, evaluate, kl, notes)
+
+    def _checkpoint_map(self) -> str | None:
+        """The map the loaded checkpoint trained on, from the controller's `checkpoint_meta`."""
+        meta = getattr(self.mac, "checkpoint_meta", None) or {}
+        return meta.get("map_name")
+
+    def _record_load(self, path, source, target, step, transfer, evaluate, kl, notes) -> None:
+        """Console log + Sacred run info `lolm_transfer`: what was loaded, kept and reset."""
+        kind = ("zero-shot evaluation" if evaluate else "few-shot training") if transfer else (
+            "evaluation" if evaluate else "resumed training")
+        record = {"checkpoint": os.path.abspath(path), "source_map": source, "target_map": target,
+                  "checkpoint_step": step, "kind": kind, "kl": "not used (evaluate=True)" if evaluate else kl,
+                  "notes": notes}
+        console = getattr(self.logger, "console_logger", None)
+        if console is not None:
+            console.info(f"LoLM checkpoint of {source or 'an unknown map'} at step {step} loaded on {target}: "
+                         f"{kind}; KL term {record['kl']}" + "".join(f"; {n}" for n in notes))
+        info = getattr(self.logger, "sacred_info", None)
+        if info is not None:
+            info["lolm_transfer"] = record
+        self.load_record = record
+
+
+@dataclasses.dataclass
+class _ShiftedKlSchedule(KlBetaSchedule):
+    """The beta schedule of eq. 9 counted from `t_offset`: a transfer run that keeps the KL term
+    anneals it over `kl_anneal_steps` of training on the target, not from the source run's step 0."""
+
+    t_offset: int = 0
+
+    def beta(self, t_env: int) -> float:
+        return super().beta(max(0, t_env - self.t_offset))
+
+
+def _team_statistics(state: dict, n_agents: int) -> dict:
+    """Saved RunningMeanStd of returns -> one for `n_agents` agents (the same dict if it fits).
+
+    The learner requires the common reward: returns, and so their statistics, are identical for
+    every agent, and the mean over the saved entries is the team statistic.
+    """
+    mean, var = state["mean"], state["var"]
+    if mean.shape == (n_agents,):
+        return state
+    return {"mean": mean.float().mean().expand(n_agents).clone(), "var": var.float().mean().expand(n_agents).clone(),
+            "count": state["count"]}

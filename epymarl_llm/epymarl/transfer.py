@@ -1,0 +1,75 @@
+"""Which map a run's checkpoint was trained on, recorded in the Sacred config before the run starts.
+
+The report (`epymarl_llm.report.runs`) tells transfer runs apart by the config key
+`transfer_source_map`: Sacred writes a run's config once, when the run starts (config.json, the
+MongoDB run document), so the key must be in `run.config` before then. The runner also puts it in
+run info, but the report does not read info (EPyMARL copies every statistic into it). The hook in
+`sacred_hooks` calls `record_source_map` right after Sacred creates the run, with the checkpoint
+folder that EPyMARL's run.py will load (same rule as run.py: `load_step=0` takes the largest step,
+else the step closest to `load_step`) and the map named in that folder's `lolm_run.json`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+SOURCE_MAP_KEY = "transfer_source_map"  # read by epymarl_llm/report/runs.py
+META_FILE = "lolm_run.json"  # written by the controller's save_models beside the policy's checkpoint
+
+_log = logging.getLogger(__name__)
+
+
+def checkpoint_step_dir(checkpoint_path: str, load_step: int = 0) -> str | None:
+    """The step folder EPyMARL's run.py loads from `checkpoint_path`, None when there is none.
+
+    run.py (uoe-agents/epymarl src/run.py, `run_sequential`): numbered sub-folders are steps;
+    `load_step == 0` takes the largest, otherwise the one closest to `load_step`.
+    """
+    if not checkpoint_path or not os.path.isdir(checkpoint_path):
+        return None
+    steps = [int(n) for n in os.listdir(checkpoint_path)
+             if n.isdigit() and os.path.isdir(os.path.join(checkpoint_path, n))]
+    if not steps:
+        return None
+    step = max(steps) if not load_step else min(steps, key=lambda s: abs(s - int(load_step)))
+    return os.path.join(checkpoint_path, str(step))
+
+
+def read_checkpoint_meta(step_dir: str) -> dict[str, Any] | None:
+    """The controller's `lolm_run.json` in a step folder (map, env, n_agents, ...); None if absent."""
+    path = os.path.join(step_dir, META_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, ValueError) as err:
+        _log.warning("cannot read %s (%s); the run's transfer source map stays unknown", path, err)
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def source_map_of(config: Mapping[str, Any]) -> str | None:
+    """The map of the checkpoint `config` loads (EPyMARL keys `checkpoint_path`, `load_step`)."""
+    step_dir = checkpoint_step_dir(str(config.get("checkpoint_path") or ""), int(config.get("load_step") or 0))
+    meta = read_checkpoint_meta(step_dir) if step_dir else None
+    source = (meta or {}).get("map_name")
+    return str(source) if source else None
+
+
+def record_source_map(run: Any) -> None:
+    """Put `transfer_source_map` into a just-created Sacred run's config, when it loads our checkpoint.
+
+    Built-in algorithms' checkpoints have no `lolm_run.json`: their config is left alone (the report
+    then parses the source map from EPyMARL's checkpoint folder name). A missing checkpoint is left
+    to run.py, which logs it and stops.
+    """
+    config = run.config
+    if SOURCE_MAP_KEY in config or not config.get("checkpoint_path"):
+        return
+    source = source_map_of(config)
+    if source is not None:
+        config[SOURCE_MAP_KEY] = source
