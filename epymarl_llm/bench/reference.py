@@ -67,7 +67,8 @@ class ReferencePolicy(nn.Module):
         self.head = copy.deepcopy(policy.head)
         # Held outside the module tree so that the learner's deepcopy of the policy (the old
         # policy) does not copy it: in EPyMARL's pattern the reference lives beside the mac.
-        self._frozen = [_load(loader, cfg, dtype, policy).to(device).requires_grad_(False).eval()] if switches.second_copy else []
+        frozen = [_load(loader, cfg, dtype, policy).to(device).requires_grad_(False).eval()] if switches.second_copy else []
+        self._frozen = _Shared(frozen)
 
     @property
     def device(self) -> torch.device:
@@ -94,6 +95,13 @@ class ReferencePolicy(nn.Module):
         last = states[torch.arange(len(batch), device=self.device), batch.lengths - 1]
         features = pool_spans(states, batch.target_spans) if self.head.target_key is not None else None
         return mask_logits(self.head(last, avail.shape[1] - N_BASE_ACTIONS, features), avail)
+
+
+class _Shared(list):
+    """A list that `copy.deepcopy` shares instead of copying (the frozen reference model)."""
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def reference_encoder(layout, tokenizer, switches: ReferenceSwitches, prompt_config=None):
