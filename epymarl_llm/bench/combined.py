@@ -53,7 +53,10 @@ def prepare_episodes(opts: dict, path: Path) -> str:
     if source == "auto":
         source = "smaclite" if opts["env"] == "smaclite" and episodes.smaclite_available() else "synthetic"
     if source == "smaclite":
-        data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"])
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):  # SMAClite prints to stdout; --json owns it
+            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"])
     else:
         from epymarl_llm.prompts import load_map_layout
 
