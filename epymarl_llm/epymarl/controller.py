@@ -30,6 +30,30 @@ def dead_agents(avail: torch.Tensor) -> torch.Tensor:
     return (avail[..., NO_OP] > 0) & (avail.sum(-1) == avail[..., NO_OP])
 
 
+@torch.no_grad()
+def live_action_probabilities(logits_fn, encoder, obs: torch.Tensor, avail: torch.Tensor,
+                              device: torch.device) -> torch.Tensor:
+    """The rollout's step: obs (B, N, obs_size), avail (B, N, A) -> (B, N, A) float32 probabilities.
+
+    Prompts of the live agents only, built and tokenized by `encoder` (a PromptEncoder), then one
+    `logits_fn(tokens, avail)` call (the agent: `LlmPolicy.forward_chunked`). Used by `LolmMAC` and by
+    `epymarl-llm bench`, so the benchmark times exactly what the controller runs.
+    """
+    b, n, a = avail.shape
+    probs = torch.zeros(b, n, a, dtype=torch.float32, device=avail.device)
+    dead = dead_agents(avail)
+    probs[..., NO_OP][dead] = 1.0
+    live = ~dead
+    if bool(live.any()):
+        agent_ids = torch.arange(n, device=avail.device).expand(b, n)[live]
+        live_avail = avail[live]
+        # entity_spans are for inspection only: skip them on the rollout's hot path.
+        tokens = encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu(), entity_spans=False)
+        logits = logits_fn(tokens, live_avail.to(device))
+        probs[live] = torch.softmax(logits.float(), dim=-1).to(avail.device)
+    return probs
+
+
 class LolmMAC:
     """EPyMARL's mac interface: `select_actions`, `forward`, `init_hidden`, `parameters`,
     `load_state`, `cuda`, `save_models`, `load_models`."""
@@ -68,22 +92,9 @@ class LolmMAC:
         """(batch_size, n_agents, n_actions) action probabilities at step t (EPyMARL's `pi_logits` output)."""
         return self._probabilities(ep_batch["obs"][:, t], ep_batch["avail_actions"][:, t])
 
-    @torch.no_grad()
     def _probabilities(self, obs: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
         """obs (B, N, obs_size), avail (B, N, A) -> (B, N, A) float32 probabilities on obs' device."""
-        b, n, a = avail.shape
-        probs = torch.zeros(b, n, a, dtype=torch.float32, device=avail.device)
-        dead = dead_agents(avail)
-        probs[..., NO_OP][dead] = 1.0
-        live = ~dead
-        if bool(live.any()):
-            agent_ids = torch.arange(n, device=avail.device).expand(b, n)[live]
-            live_avail = avail[live]
-            # entity_spans are for inspection only: skip them on the rollout's hot path.
-            tokens = self.prompt_encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu(), entity_spans=False)
-            logits = self.agent(tokens, live_avail.to(self.policy.device))
-            probs[live] = torch.softmax(logits.float(), dim=-1).to(avail.device)
-        return probs
+        return live_action_probabilities(self.agent, self.prompt_encoder, obs, avail, self.policy.device)
 
     def sample_prompts(self, obs: torch.Tensor, avail: torch.Tensor, max_prompts: int, max_chars: int) -> list[str]:
         """The prompt texts the backbone reads for up to `max_prompts` live agents of one step.

@@ -68,7 +68,11 @@ class LolmPPOLearner:
         rewards = self._team_rewards(batch)
         steps = gather_live_steps(batch, masks.live)
         tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
-        chunks = length_sorted_chunks(tokens.lengths, self.config.max_prompts_per_forward)
+        # Bucket what each row computes: the suffix when the policy caches the prefix (PolicyConfig).
+        cfg = getattr(policy, "cfg", None)
+        cached = getattr(cfg, "prefix_cache", False) and tokens.prefix_len > 0
+        chunks = length_sorted_chunks(tokens.lengths - (tokens.prefix_len if cached else 0),
+                                      self.config.max_prompts_per_forward, buckets=getattr(cfg, "length_buckets", True))
         avail, actions = steps.avail.to(device), steps.actions.to(device)
         with_reference = self.kl_schedule.enabled and (
             self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)

@@ -5,6 +5,7 @@ about a third of Qwen3-0.6B's forward cost, PERF_NOTES "Cost model").
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -105,35 +106,60 @@ def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask:
     return out.last_hidden_state
 
 
+@dataclass
+class PrefixKV:
+    """The shared prefix run once at batch 1: each layer's (key, value) and the final states.
+
+    Args:
+        layers: per layer (k, v), each (1, kv_heads, P, head_dim), in the body's dtype.
+        states: (1, P, H) final-norm hidden states of the prefix.
+    """
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    states: torch.Tensor
+
+    @property
+    def length(self) -> int:
+        return int(self.states.shape[1])
+
+
+def run_prefix(model: torch.nn.Module, prefix_ids: torch.Tensor) -> PrefixKV:
+    """(1, P) ids of the shared prefix -> its keys/values and states (one batch-1 forward)."""
+    out = model(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
+    return PrefixKV([(k, v) for k, v, *_ in out.past_key_values], out.last_hidden_state)
+
+
+def body_hidden_after_prefix(
+    model: torch.nn.Module, prefix: PrefixKV, suffix_ids: torch.Tensor, suffix_mask: torch.Tensor
+) -> torch.Tensor:
+    """(M, S) right-padded suffix ids and mask -> (M, S, H) states of the suffix tokens.
+
+    The prefix's keys/values are expanded (views, no copy) to the batch; the suffixes attend to
+    them (PERF_NOTES "Shared-prefix KV cache"). A fresh cache is built per call because every
+    forward appends to the cache it is given; `prefix` itself is never modified, so it can be
+    reused across calls (the rollout's policy prefix per LoRA version, the reference's per run).
+    """
+    from transformers import DynamicCache
+
+    rows = suffix_ids.shape[0]
+    layers = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.layers]
+    cache = DynamicCache(ddp_cache_data=layers)
+    mask = torch.cat([suffix_mask.new_ones(rows, prefix.length), suffix_mask], dim=1)
+    # No position_ids: positions continue from the cache length, which is right for right padding.
+    out = model(input_ids=suffix_ids, attention_mask=mask, past_key_values=cache, use_cache=True)
+    return out.last_hidden_state
+
+
 def body_hidden_prefix_cached(
     model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, prefix_len: int
 ) -> torch.Tensor:
     """As `body_hidden`, running the shared first `prefix_len` tokens once (right padding only).
 
-    The prefix runs at batch 1 with a cache; its keys/values are expanded (views, no copy) to the
-    batch and the suffixes attend to them (PERF_NOTES "Shared-prefix KV cache"). A fresh cache is
-    built per call because every forward appends to the cache it is given.
     Returns (M, L, H): the prefix states broadcast to every row, then the suffix states.
     """
-    from transformers import DynamicCache
-
-    rows = input_ids.shape[0]
-    prefix = model(
-        input_ids=input_ids[:1, :prefix_len],
-        attention_mask=attention_mask[:1, :prefix_len],
-        use_cache=True,
-    )
-    layers = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v, *_ in prefix.past_key_values]
-    cache = DynamicCache(ddp_cache_data=layers)
-    # No position_ids: positions continue from the cache length, which is right for right padding.
-    suffix = model(
-        input_ids=input_ids[:, prefix_len:],
-        attention_mask=attention_mask,
-        past_key_values=cache,
-        use_cache=True,
-    )
-    prefix_states = prefix.last_hidden_state.expand(rows, -1, -1)
-    return torch.cat([prefix_states, suffix.last_hidden_state], dim=1)
+    prefix = run_prefix(model, input_ids[:1, :prefix_len])
+    suffix = body_hidden_after_prefix(model, prefix, input_ids[:, prefix_len:], attention_mask[:, prefix_len:])
+    return torch.cat([prefix.states.expand(input_ids.shape[0], -1, -1), suffix], dim=1)
 
 
 def pool_spans(hidden: torch.Tensor, spans: torch.Tensor) -> torch.Tensor:

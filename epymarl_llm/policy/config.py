@@ -33,8 +33,14 @@ class PolicyConfig:
         action_dim: d_a, the action head's embedding width (paper: 1024).
         attack_keys: "entity" (default): each target's key adds a projection of that target's
             pooled span of hidden states; "shared": the paper's replicated attack key, for ablation.
-        prefix_cache: run the prompts' shared prefix once per forward and reuse its keys/values.
-        max_prompts_per_forward: rows per backbone forward in `LlmPolicy.forward_chunked`.
+        prefix_cache: run the prompts' shared prefix (instruction + goal) once and reuse its
+            keys/values: across rollout steps until LoRA changes, once per run for the reference,
+            once per forward with gradients in training. Same probabilities as without.
+        length_buckets: group prompts of similar length into one forward (`policy.buckets`) so
+            that right-padding costs little; False runs consecutive rows (the plain path).
+        llm_autocast: on CUDA with a bf16/fp16 body, run the forward under `torch.autocast` so the
+            fp32 LoRA matmuls run in half precision too (no effect on CPU).
+        max_prompts_per_forward: rows per backbone forward at most (memory bound).
         device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
     """
 
@@ -49,7 +55,9 @@ class PolicyConfig:
     lora_target_modules: tuple[str, ...] | str | None = None
     action_dim: int = 1024
     attack_keys: str = "entity"
-    prefix_cache: bool = False
+    prefix_cache: bool = True
+    length_buckets: bool = True
+    llm_autocast: bool = True
     max_prompts_per_forward: int = 64
     device: str = "auto"
 
@@ -66,7 +74,7 @@ class PolicyConfig:
                 "llm_attn_implementation must be null (transformers default) or a name such as "
                 f"'sdpa', 'eager' or 'flash_attention_2'; got {self.llm_attn_implementation!r}"
             )
-        for name in ("gradient_checkpointing", "prefix_cache"):
+        for name in ("gradient_checkpointing", "prefix_cache", "length_buckets", "llm_autocast"):
             if not isinstance(getattr(self, name), bool):
                 raise PolicyConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
         for name in ("lora_rank", "action_dim", "max_prompts_per_forward"):

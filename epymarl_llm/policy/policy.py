@@ -6,6 +6,7 @@ adapter off through the same head (TRL's `null_ref_context` pattern, not a deepc
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +14,17 @@ import torch
 from torch import nn
 
 from epymarl_llm.policy.backbone import (
+    PrefixKV,
     body_hidden,
-    body_hidden_prefix_cached,
+    body_hidden_after_prefix,
     last_token_index,
     load_backbone,
     pool_spans,
     resolve_device,
     resolve_dtype,
+    run_prefix,
 )
+from epymarl_llm.policy.buckets import length_buckets
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import BatchError, PolicyConfigError
 from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
@@ -52,6 +56,13 @@ class LlmPolicy(nn.Module):
         self.hidden_size = int(body.config.hidden_size)
         # The head stays float32 whatever the body's dtype (PERF_NOTES "Precision").
         self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
+        # The LoRA tensors, whose in-place version counters tag the rollout's cached prefix: an
+        # optimiser step or a load_state_dict bumps them, which invalidates the cache by itself.
+        self._lora_params = [p for n, p in self.model.named_parameters() if "lora_" in n]
+        self._prefix_cache: dict[tuple, PrefixKV] = {}
+        # One LoRA layer tells whether the adapter is on (peft's disable_adapter flips every layer,
+        # also when a caller uses it directly), so a cached prefix never crosses that switch.
+        self._a_lora_layer = next(m for m in self.model.modules() if hasattr(m, "lora_A") and hasattr(m, "disable_adapters"))
 
     @property
     def device(self) -> torch.device:
@@ -81,32 +92,76 @@ class LlmPolicy(nn.Module):
     def hidden(self, batch: TokenBatch) -> torch.Tensor:
         """(M, H) float32 final hidden state of each prompt's last real token (adapter on)."""
         batch = batch.to(self.device)
-        states = self._body_states(batch)
-        return states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask)].float()
+        states, offset = self._body_states(batch)
+        last = last_token_index(batch.attention_mask) - offset
+        return states[torch.arange(len(batch), device=self.device), last].float()
 
     def _logits(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
         avail = check_inputs(batch, avail).to(self.device)
         batch = batch.to(self.device)
         n_targets = avail.shape[1] - N_BASE_ACTIONS
-        states = self._body_states(batch)  # (M, L, H)
-        last = states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask)]
-        features = pool_spans(states, batch.target_spans) if self.head.target_key is not None else None
+        states, offset = self._body_states(batch)  # (M, L - offset, H)
+        last = states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask) - offset]
+        features = pool_spans(states, batch.target_spans - offset) if self.head.target_key is not None else None
         return mask_logits(self.head(last, n_targets, features), avail)
 
-    def _body_states(self, batch: TokenBatch) -> torch.Tensor:
-        """(M, L, H) final-norm states; through the shared-prefix cache when it applies."""
+    def _body_states(self, batch: TokenBatch) -> tuple[torch.Tensor, int]:
+        """Final-norm states (M, L - offset, H) of tokens `offset:`; through the prefix cache when it applies.
+
+        With the cache, `offset` is the prefix length when every target span lies after the prefix
+        (the prompt encoder puts the instruction and goal first), so the prefix's states are never
+        broadcast to the batch; otherwise 0 and the prefix states are prepended.
+        """
         # Checkpointed layers drop any cache while training (transformers forces use_cache=False),
         # so the prefix cache is used only where it can work (PERF_NOTES).
         checkpointing_now = self.cfg.gradient_checkpointing and self.training and torch.is_grad_enabled()
-        if self.cfg.prefix_cache and batch.prefix_len > 0 and not checkpointing_now:
+        with self._autocast():
+            if not (self.cfg.prefix_cache and batch.prefix_len > 0 and not checkpointing_now):
+                return body_hidden(self.model, batch.input_ids, batch.attention_mask), 0
             ids, mask, p = batch.input_ids, batch.attention_mask, batch.prefix_len
             if not bool(mask[:, :p].all()) or not bool((ids[:, :p] == ids[:1, :p]).all()):
                 raise BatchError(
                     f"prefix_cache needs the first prefix_len={p} tokens identical and unpadded in every row "
                     "(right padding); this batch differs there: fix prefix_len or set prefix_cache=False"
                 )
-            return body_hidden_prefix_cached(self.model, ids, mask, p)
-        return body_hidden(self.model, batch.input_ids, batch.attention_mask)
+            prefix = self._prefix(ids[:1, :p])
+            suffix = body_hidden_after_prefix(self.model, prefix, ids[:, p:], mask[:, p:])
+        spans = batch.target_spans
+        if bool(((spans[..., 1] > spans[..., 0]) & (spans[..., 0] < p)).any()):
+            return torch.cat([prefix.states.expand(len(batch), -1, -1), suffix], dim=1), 0
+        return suffix, p
+
+    def _prefix(self, prefix_ids: torch.Tensor) -> PrefixKV:
+        """The prefix's keys/values: reused across calls without autograd, recomputed with it.
+
+        With gradients (PPO epochs) the prefix runs once per forward, so LoRA gets its gradient
+        through it. Without (rollout, old and reference log-probs) it is cached: the reference
+        prefix (adapter off) once per run, the policy prefix once per LoRA version.
+        """
+        layer = self._a_lora_layer
+        adapter_off = bool(layer.disable_adapters)
+        dropout_live = self.training and self.cfg.lora_dropout > 0 and not adapter_off
+        if torch.is_grad_enabled() or dropout_live:
+            return run_prefix(self.model, prefix_ids)
+        tag = None if adapter_off else (tuple(layer.active_adapters), tuple(p._version for p in self._lora_params))
+        key = (adapter_off, tuple(prefix_ids[0].tolist()), prefix_ids.device, tag)
+        cached = self._prefix_cache.get(key)
+        if cached is None:
+            stale = [k for k in self._prefix_cache if k[0] == adapter_off]
+            for k in stale:  # one entry per (adapter on/off): an older LoRA version is never reused
+                del self._prefix_cache[k]
+            cached = self._prefix_cache[key] = run_prefix(self.model, prefix_ids)
+        return cached
+
+    def clear_prefix_cache(self) -> None:
+        """Drop the cached prefixes (they are also invalidated by any in-place LoRA update)."""
+        self._prefix_cache.clear()
+
+    def _autocast(self):
+        """bf16/fp16 autocast on CUDA for a half-precision body: LoRA's fp32 matmuls run in bf16 too."""
+        if self.cfg.llm_autocast and self.device.type == "cuda" and self.backbone_dtype in (torch.bfloat16, torch.float16):
+            return torch.autocast("cuda", dtype=self.backbone_dtype)
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ chunks (bounded memory)
     def iter_chunks(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
@@ -122,17 +177,31 @@ class LlmPolicy(nn.Module):
             index = order[start : start + max_rows]
             yield index, batch.select(index)
 
+    def iter_buckets(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
+        """As `iter_chunks`, grouped by `length_buckets` when `cfg.length_buckets` (else input order).
+
+        The lengths bucketed are those each row computes: after the prefix when it is cached.
+        """
+        max_rows = max_rows or self.cfg.max_prompts_per_forward
+        if self.cfg.length_buckets:
+            cached = self.cfg.prefix_cache and batch.prefix_len > 0
+            groups = length_buckets(batch.lengths - (batch.prefix_len if cached else 0), max_rows)
+        else:  # the plain path: consecutive rows, each chunk padded to its longest row
+            groups = list(torch.arange(len(batch)).split(max_rows))
+        for index in groups:
+            yield index, batch.select(index)
+
     def forward_chunked(
         self, batch: TokenBatch, avail: torch.Tensor, reference: bool = False, max_rows: int | None = None
     ) -> torch.Tensor:
-        """As `forward` (or `reference_logits`) in length-sorted chunks; rows in the input order.
+        """As `forward` (or `reference_logits`) in length buckets (`iter_buckets`); rows in the input order.
 
         Under autograd every chunk's graph is kept until backward: use `iter_chunks` to bound
         training memory, this for rollouts and old/reference log-probs.
         """
         run = self.reference_logits if reference else self.forward
         indices, parts = [], []
-        for index, chunk in self.iter_chunks(batch, max_rows):
+        for index, chunk in self.iter_buckets(batch, max_rows):
             indices.append(index)
             parts.append(run(chunk, avail[index.to(avail.device)]))
         order = torch.cat(indices).to(self.device)

@@ -29,7 +29,7 @@ def test_hidden_equals_each_prompt_run_alone_with_either_padding(tiny_model_dir,
 
 
 def test_adapter_off_equals_the_base_model_and_adapter_on_does_not(tiny_model_dir, make_policy):
-    policy = make_policy()
+    policy = make_policy(prefix_cache=False)  # bit-exact against the plain body path (tests/perf: the cache)
     perturb_lora(policy)  # trained-looking adapter: otherwise LoRA-on equals base trivially
     batch = build_batch(policy.tokenizer, smac_rows(4, 5), 5)
     base = AutoModel.from_pretrained(tiny_model_dir).eval()

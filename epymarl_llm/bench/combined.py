@@ -1,0 +1,169 @@
+"""The combined benchmark behind `epymarl-llm bench`: rollout and learner, fast path vs reference.
+
+Every (variant, part, repeat) runs in a fresh subprocess (`epymarl_llm.bench.measure`); the table
+shows medians over repeats. Speed-ups are against the "reference" variant; a switch's own gain is
+the fast path against the fast path with that switch off, or the reference with that one
+straightforward choice replaced against the reference.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from epymarl_llm.bench import flops
+from epymarl_llm.bench.measure import FAST_SWITCHES, REFERENCE_SWITCHES, parse_variant
+
+SHAPE_NAMES = ("tiny", "small", "qwen3-0.6b")
+BASE_VARIANTS = ("fast", "reference")
+
+
+def switch_variants() -> list[str]:
+    """One variant per switch: the fast path with it off, the reference with it replaced."""
+    return [f"fast:{s}=off" for s in FAST_SWITCHES] + [f"reference:{s}=off" for s in REFERENCE_SWITCHES]
+
+
+def prepare_model(model: str, root: Path) -> tuple[str, str]:
+    """(model folder, llm_init): a shape name is written to `root` with random weights."""
+    if model in SHAPE_NAMES:
+        from epymarl_llm.policy.tiny_model import make_tiny_model
+
+        # The 0.6B shape is not written to disk (gigabytes): config + tokenizer, random init on load.
+        with_weights = model != "qwen3-0.6b"
+        folder = make_tiny_model(root / model, shape=model, with_weights=with_weights, seed=0)
+        return str(folder), "pretrained" if with_weights else "random"
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file():
+        raise ValueError(f"--model {model!r} is neither a shape ({', '.join(SHAPE_NAMES)}) nor a local model "
+                         "folder with a config.json")
+    return str(path), "pretrained"
+
+
+def prepare_episodes(opts: dict, path: Path) -> str:
+    """Write the learner's batch (real SMAClite episodes when possible) and say where it came from."""
+    from epymarl_llm.bench import episodes
+
+    source = opts["episodes_from"]
+    if source == "auto":
+        source = "smaclite" if opts["env"] == "smaclite" and episodes.smaclite_available() else "synthetic"
+    if source == "smaclite":
+        import contextlib
+
+        with contextlib.redirect_stdout(sys.stderr):  # SMAClite prints to stdout; --json owns it
+            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"])
+    else:
+        from epymarl_llm.prompts import load_map_layout
+
+        layout = load_map_layout(opts["map"], env=opts["env"], env_args={"map_name": opts["map"]})
+        data = episodes.synthetic_episodes(layout, opts["episodes"], opts["episode_length"], opts["seed"])
+    torch.save(data, path)
+    return source
+
+
+def run_one(opts: dict, variant: str, part: str) -> dict:
+    cmd = [sys.executable, "-m", "epymarl_llm.bench.measure", json.dumps({**opts, "variant": variant, "part": part})]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench {variant} {part} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: float | None) -> dict:
+    """Medians over repeats, FLOPs per agent-step and achieved FLOP/s of one (variant, part)."""
+    rate = statistics.median(r["agent_steps_per_s"] for r in runs)
+    lengths = torch.tensor(runs[0]["lengths"])
+    per_forward = flops.forward_flops(shape, lengths, lora_rank)
+    forwards = 1.0 if runs[0]["part"] == "rollout" else flops.learner_flops_per_forward(epochs, runs[0]["with_reference"])
+    per_step = per_forward * forwards
+    out = {"agent_steps_per_s": rate, "agent_steps_per_s_runs": [r["agent_steps_per_s"] for r in runs],
+           "peak_mib": statistics.median(r["peak_mib"] for r in runs), "agent_steps": runs[0]["agent_steps"],
+           "prompt_tokens_mean": float(lengths.float().mean()), "flops_per_agent_step": per_step,
+           "achieved_flops": per_step * rate}
+    if peak:
+        out["fraction_of_peak"] = per_step * rate / peak
+    return out
+
+
+def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=print) -> dict:
+    """Measure every (variant, part) `repeats` times; returns the JSON-able result."""
+    for v in variants:
+        parse_variant(v)  # a bad name fails before any measurement
+    device = torch.device(opts["device"])
+    peak, peak_source = flops.device_peak(device, opts.get("peak_flops"))
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = dict(opts)
+        opts["model_dir"], opts["llm_init"] = prepare_model(opts["model"], Path(tmp))
+        episodes_source = None
+        if "learner" in parts:
+            opts["data"] = str(Path(tmp) / "batch.pt")
+            episodes_source = prepare_episodes(opts, Path(opts["data"]))
+        shape = flops.model_shape(opts["model_dir"])
+        from epymarl_llm.policy import PolicyConfig
+
+        lora_rank = PolicyConfig().lora_rank
+        raw: dict[str, dict[str, list[dict]]] = {v: {p: [] for p in parts} for v in variants}
+        for r in range(repeats):
+            for part in parts:
+                for v in variants:
+                    result = run_one(opts, v, part)
+                    raw[v][part].append(result)
+                    log(f"  [{r + 1}/{repeats}] {part:7s} {v:34s} {result['agent_steps_per_s']:9.2f} agent-steps/s  "
+                        f"peak {result['peak_mib']:8.1f} MiB")
+    results = {v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak) for p in parts} for v in variants}
+    return {"settings": {k: opts[k] for k in ("map", "env", "model", "envs", "steps", "episodes", "epochs", "device",
+                                              "threads", "max_prompts")} | {"repeats": repeats, "episodes_from": episodes_source,
+                                                                            "torch_threads": opts["threads"] or os.cpu_count()},
+            "peak_flops": peak, "peak_source": peak_source, "model_shape": shape, "results": results,
+            "speedup": _ratios(results, parts), "switch_gains": _gains(results, parts)}
+
+
+def _ratios(results: dict, parts: list[str]) -> dict:
+    if "fast" not in results or "reference" not in results:
+        return {}
+    return {p: {"agent_steps_per_s": results["fast"][p]["agent_steps_per_s"] / results["reference"][p]["agent_steps_per_s"],
+                "peak_memory": results["fast"][p]["peak_mib"] / results["reference"][p]["peak_mib"]} for p in parts}
+
+
+def _gains(results: dict, parts: list[str]) -> dict:
+    gains: dict[str, dict[str, float]] = {}
+    for name in results:
+        kind, flips = parse_variant(name)
+        if len(flips) != 1 or kind not in results:
+            continue
+        switch = next(iter(flips))
+        for p in parts:
+            on, off = results[kind][p]["agent_steps_per_s"], results[name][p]["agent_steps_per_s"]
+            # fast: the switch is a shortcut, gain = with / without; reference: replacing the
+            # straightforward choice is the shortcut, gain = replaced / straightforward.
+            gains.setdefault(switch, {})[p] = on / off if kind == "fast" else off / on
+    return gains
+
+
+def format_table(result: dict) -> str:
+    """The human-readable table of `run`'s result."""
+    s = result["settings"]
+    lines = [f"epymarl-llm bench: {s['map']} ({s['env']}), model {s['model']}, {s['envs']} envs, device {s['device']}, "
+             f"{s['torch_threads']} threads, medians of {s['repeats']} runs"]
+    peak = result["peak_flops"]
+    flop_head = "% bf16 peak" if peak else "GFLOP/s"
+    lines.append(f"{'variant':34s} {'part':8s} {'agent-steps/s':>13s} {'x ref':>6s} {'peak MiB':>9s} {'x ref':>6s} "
+                 f"{'tokens':>6s} {'GFLOP/step':>10s} {flop_head:>11s}")
+    ref = result["results"].get("reference", {})
+    for variant, parts in result["results"].items():
+        for part, r in parts.items():
+            speed = r["agent_steps_per_s"] / ref[part]["agent_steps_per_s"] if part in ref else float("nan")
+            mem = r["peak_mib"] / ref[part]["peak_mib"] if part in ref else float("nan")
+            rate = f"{100 * r['fraction_of_peak']:10.1f}%" if peak else f"{r['achieved_flops'] / 1e9:11.1f}"
+            lines.append(f"{variant:34s} {part:8s} {r['agent_steps_per_s']:13.2f} {speed:6.2f} {r['peak_mib']:9.1f} "
+                         f"{mem:6.2f} {r['prompt_tokens_mean']:6.0f} {r['flops_per_agent_step'] / 1e9:10.3f} {rate}")
+    for switch, gains in result["switch_gains"].items():
+        lines.append(f"switch {switch:18s} gain " + ", ".join(f"{p} {g:.2f}x" for p, g in gains.items()))
+    if not peak:
+        lines.append(f"FLOP/s: achieved model FLOPs (no vocab projection, no padding) per second; {result['peak_source']}")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""FLOPs per agent-step from the model's shape and the prompt lengths, and device peaks.
+
+Counted: the backbone's matmuls (attention projections, MLP, LoRA) and attention's QK^T and AV
+over each prompt's causal context, 2 FLOPs per multiply-add. Not counted: the vocabulary
+projection (the policy never needs it), norms, rotary, softmax, the action head (all small).
+Every implementation is credited the same useful work: the full prompt without padding, with the
+prefix counted for every prompt, so achieved FLOP/s compares fairly and a shortcut shows as speed.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+# Dense bf16 peaks (FLOP/s, no sparsity). The H200 figure is the one this project's issue 7 quotes.
+DEVICE_PEAKS: dict[str, float] = {"H200": 790e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12}
+
+
+def model_shape(model_dir: str | Path) -> dict:
+    """The facts of a transformers config.json that the count needs."""
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    heads = config["num_attention_heads"]
+    return {"hidden": config["hidden_size"], "layers": config["num_hidden_layers"], "heads": heads,
+            "kv_heads": config.get("num_key_value_heads", heads),
+            "head_dim": config.get("head_dim") or config["hidden_size"] // heads,
+            "intermediate": config["intermediate_size"]}
+
+
+def forward_flops(shape: dict, lengths: torch.Tensor, lora_rank: int = 0) -> float:
+    """Mean forward FLOPs per prompt of the given lengths (LoRA on every projection if rank > 0)."""
+    h, q, kv, i = shape["hidden"], shape["heads"] * shape["head_dim"], shape["kv_heads"] * shape["head_dim"], shape["intermediate"]
+    linears = [(h, q), (h, kv), (h, kv), (q, h), (h, i), (h, i), (i, h)]  # q k v o gate up down
+    per_token = sum(a * b for a, b in linears) + lora_rank * sum(a + b for a, b in linears)
+    lengths = lengths.double()
+    matmul = 2.0 * per_token * lengths
+    # causal attention: token t attends to t keys; QK^T and AV are 2 multiply-adds per (key, dim)
+    attention = 2.0 * 2.0 * q * lengths * (lengths + 1) / 2
+    return float((shape["layers"] * (matmul + attention)).mean())
+
+
+def learner_flops_per_forward(epochs: int, with_reference: bool) -> float:
+    """Forward-equivalents per agent-step of one `train()`.
+
+    Old policy (1) + reference (1 with the KL term) + per epoch a forward and a backward. The body is
+    frozen, so backward computes activation gradients only (about one forward), not weight gradients.
+    """
+    return 1.0 + (1.0 if with_reference else 0.0) + 2.0 * epochs
+
+
+def device_peak(device: torch.device, override: float | None = None) -> tuple[float | None, str]:
+    """(bf16 peak FLOP/s or None, its source): an override, a known GPU name, or unknown (CPU)."""
+    if override:
+        return override, "--peak-tflops"
+    if device.type != "cuda":
+        return None, "no peak for CPUs"
+    name = torch.cuda.get_device_name(device)
+    for key, peak in DEVICE_PEAKS.items():
+        if key in name:
+            return peak, f"{key} dense bf16"
+    return None, f"unknown GPU {name!r}: pass --peak-tflops"

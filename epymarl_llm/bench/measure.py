@@ -1,0 +1,203 @@
+"""One benchmark measurement (a variant's rollout or learner) in this process.
+
+`epymarl-llm bench` runs each in a fresh subprocess (`python -m epymarl_llm.bench.measure JSON`), so
+peak memory belongs to that measurement: CPU: VmHWM from /proc/self/status after resetting it to the
+current RSS through /proc/self/clear_refs (model loading counts as what is resident, not as its
+transient peak); CUDA: `torch.cuda.max_memory_allocated` after a reset.
+
+Variants: "fast" (PolicyConfig defaults) and "reference" (`bench.reference`), each optionally with
+switches flipped: "fast:prefix_cache=off", "reference:vocab_projection=off", ...
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from types import SimpleNamespace
+
+import torch
+
+FAST_SWITCHES = ("prefix_cache", "length_buckets")
+REFERENCE_SWITCHES = ("vocab_projection", "second_copy", "text_tokenization")
+
+
+def parse_variant(name: str) -> tuple[str, dict[str, bool]]:
+    """"fast:prefix_cache=off" -> ("fast", {"prefix_cache": False})."""
+    kind, _, rest = name.partition(":")
+    allowed = {"fast": FAST_SWITCHES, "reference": REFERENCE_SWITCHES}.get(kind)
+    if allowed is None:
+        raise ValueError(f"variant {name!r}: must start with 'fast' or 'reference'")
+    flips = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        if key not in allowed or value not in ("on", "off"):
+            raise ValueError(f"variant {name!r}: switches of {kind} are {', '.join(allowed)}, each =on or =off")
+        flips[key] = value == "on"
+    return kind, flips
+
+
+# --- memory ------------------------------------------------------------------------------------------
+def _status_kib(field: str) -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak(device: torch.device) -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed setup memory back before the peak starts
+    except OSError:
+        pass
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # VmHWM := current RSS (Linux >= 4.0)
+    except OSError:
+        pass
+
+
+def _peak_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return _status_kib("VmHWM") / 1024
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# --- building a variant ---------------------------------------------------------------------------------
+def build(opts: dict, variant: str):
+    """(policy-like, encoder, layout) for the variant; the fast policy is an `LlmPolicy`."""
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+    from epymarl_llm.prompts import PromptEncoder, load_map_layout
+
+    kind, flips = parse_variant(variant)
+    layout = load_map_layout(opts["map"], env=opts["env"], env_args={"map_name": opts["map"]})
+    fields = {"llm_model": opts["model_dir"], "llm_init": opts["llm_init"], "device": opts["device"],
+              "max_prompts_per_forward": opts["max_prompts"]}
+    if kind == "fast":
+        fields.update(flips)
+    torch.manual_seed(0)
+    policy = LlmPolicy(PolicyConfig(**fields), n_targets_hint=layout.n_targets).eval()
+    if kind == "fast":
+        return policy, PromptEncoder(layout, policy.tokenizer), layout
+    from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
+
+    switches = dataclasses.replace(ReferenceSwitches(), **flips)
+    reference = ReferencePolicy(policy, switches).eval()
+    encoder = reference_encoder(layout, reference.tokenizer, switches)
+    del policy
+    return reference, encoder, layout
+
+
+# --- the two measurements -----------------------------------------------------------------------------
+def measure_rollout(opts: dict, variant: str) -> dict:
+    """Agent-steps per second of action selection from observation rows (prompts, tokens, backbone, head, sampling)."""
+    from epymarl_llm.bench.episodes import step_rows
+    from epymarl_llm.epymarl.controller import dead_agents, live_action_probabilities
+
+    policy, encoder, layout = build(opts, variant)
+    device = policy.device
+    logits_fn = policy.forward_chunked if parse_variant(variant)[0] == "fast" else policy.forward
+    steps = [step_rows(layout, opts["envs"], seed=s) for s in range(opts["steps"] + 1)]
+    _reset_peak(device)
+    times, live, lengths = [], 0, []
+    for k, (obs, avail) in enumerate(steps):
+        _sync(device)
+        start = time.perf_counter()
+        probs = live_action_probabilities(logits_fn, encoder, obs, avail, device)
+        torch.distributions.Categorical(probs=probs).sample()  # EPyMARL's soft_policies selector
+        _sync(device)
+        if k == 0:
+            continue  # warm-up: allocator growth, kernel choice, the first prefix cache
+        times.append(time.perf_counter() - start)
+        alive = ~dead_agents(avail)
+        live += int(alive.sum())
+        lengths.append(_prompt_lengths(opts, layout, obs[alive], avail[alive], alive))
+    seconds = sum(times)
+    return {"part": "rollout", "variant": variant, "agent_steps": live, "seconds": seconds,
+            "agent_steps_per_s": live / seconds, "step_ms_median": 1000 * statistics.median(times),
+            "peak_mib": _peak_mib(device), "lengths": torch.cat(lengths).tolist()}
+
+
+def _prompt_lengths(opts, layout, obs, avail, alive) -> torch.Tensor:
+    """Token lengths of the live prompts (same for every variant: the same text and tokenizer)."""
+    global _LENGTH_ENCODER
+    if _LENGTH_ENCODER is None:
+        from transformers import AutoTokenizer
+
+        from epymarl_llm.prompts import PromptEncoder
+
+        _LENGTH_ENCODER = PromptEncoder(layout, AutoTokenizer.from_pretrained(opts["model_dir"]))
+    ids = alive.nonzero()[:, 1]
+    return _LENGTH_ENCODER.encode(obs, avail, ids, entity_spans=False).lengths
+
+
+_LENGTH_ENCODER = None
+
+
+def measure_learner(opts: dict, variant: str) -> dict:
+    """Agent-steps per second of one full `train()`: old log-probs, reference KL, PPO epochs, critic."""
+    from epymarl_llm.bench.episodes import EpisodeTensors
+    from epymarl_llm.learner import LolmPPOLearner
+    from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
+
+    policy, encoder, layout = build(opts, variant)
+    device = policy.device
+    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
+    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
+                           max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
+                           lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
+    logger = SimpleNamespace(log_stat=lambda *a, **k: None)
+    learner = LolmPPOLearner(mac, {}, logger, args)
+    learner.critic.to(device)
+    learner.target_critic.to(device)
+    batch = EpisodeTensors(torch.load(opts["data"])).to(device)
+    masks = team_masks(batch, layout.n_agents)
+    steps = gather_live_steps(batch, masks.live)
+    lengths = encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu(), entity_spans=False).lengths
+    if parse_variant(variant)[0] == "reference":
+        from epymarl_llm.bench.reference import StockStyleLearner
+
+        learner = StockStyleLearner(learner)
+    _reset_peak(device)
+    start = time.perf_counter()
+    learner.train(batch, 0, 0)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    return {"part": "learner", "variant": variant, "agent_steps": len(steps), "seconds": seconds,
+            "agent_steps_per_s": len(steps) / seconds, "peak_mib": _peak_mib(device),
+            "lengths": lengths.tolist(), "with_reference": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = json.loads((argv or sys.argv[1:])[0])
+    torch.set_num_threads(opts["threads"] or os.cpu_count() or 1)
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    run = measure_rollout if opts["part"] == "rollout" else measure_learner
+    print(json.dumps(run(opts, opts["variant"])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Length buckets (an exact partition, optimal padding + overhead) and the FLOP count."""
+import itertools
+
+import pytest
+import torch
+
+from epymarl_llm.bench import flops
+from epymarl_llm.learner.agent_steps import length_sorted_chunks
+from epymarl_llm.policy.buckets import length_buckets, padded_tokens
+
+
+def _cost(lengths, buckets, overhead):
+    return padded_tokens(lengths, buckets) + overhead * len(buckets)
+
+
+def test_buckets_partition_the_rows_and_respect_max_rows():
+    lengths = torch.randint(100, 700, (203,), generator=torch.Generator().manual_seed(0))
+    buckets = length_buckets(lengths, 64)
+    assert sorted(torch.cat(buckets).tolist()) == list(range(203))
+    assert all(1 <= len(b) <= 64 for b in buckets)
+    fixed = list(torch.argsort(lengths).split(64))
+    assert padded_tokens(lengths, buckets) < padded_tokens(lengths, fixed)
+    assert max(lengths[buckets[0]]) == lengths.max()  # longest first: the peak memory shows at once
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_buckets_are_optimal_against_brute_force(seed):
+    lengths = torch.randint(1, 60, (7,), generator=torch.Generator().manual_seed(seed))
+    order = torch.argsort(lengths, stable=True)
+    best = min(
+        _cost(lengths, [order[i:j] for i, j in zip((0, *cuts), (*cuts, 7))], 25)
+        for k in range(7) for cuts in itertools.combinations(range(1, 7), k)
+        if all(j - i <= 3 for i, j in zip((0, *cuts), (*cuts, 7)))
+    )
+    assert _cost(lengths, length_buckets(lengths, 3, overhead_tokens=25), 25) == best
+
+
+def test_buckets_off_keeps_consecutive_rows():
+    chunks = length_sorted_chunks(torch.tensor([5, 1, 4, 2, 3]), 2, buckets=False)
+    assert [c.tolist() for c in chunks] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match="max_rows"):
+        length_buckets(torch.tensor([1]), 0)
+
+
+def test_forward_flops_match_a_hand_count():
+    shape = {"hidden": 8, "layers": 2, "heads": 2, "kv_heads": 1, "head_dim": 4, "intermediate": 16}
+    # per token per layer: q 8x8, k 8x4, v 8x4, o 8x8, mlp 3 x 8x16 -> 64+32+32+64+384 = 576 MACs
+    length = 3
+    attention = 2 * 2 * 8 * (1 + 2 + 3)  # QK^T and AV over 1, 2, 3 keys, q width 8
+    want = 2 * (2 * 576 * length + attention)
+    assert flops.forward_flops(shape, torch.tensor([length])) == pytest.approx(want)
+    assert flops.learner_flops_per_forward(4, True) == 10.0
+    peak, source = flops.device_peak(torch.device("cpu"))
+    assert peak is None and "CPU" in source
+    assert flops.device_peak(torch.device("cpu"), 1e12)[0] == 1e12
