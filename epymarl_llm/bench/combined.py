@@ -56,7 +56,8 @@ def prepare_episodes(opts: dict, path: Path) -> str:
         import contextlib
 
         with contextlib.redirect_stdout(sys.stderr):  # SMAClite prints to stdout; --json owns it
-            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"])
+            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"],
+                                               opts["time_limit"])
     else:
         from epymarl_llm.prompts import load_map_layout
 

@@ -44,8 +44,17 @@ def smaclite_available() -> bool:
     return True
 
 
-def collect_episodes(map_name: str, episodes: int, seed: int) -> dict[str, torch.Tensor]:
-    """Random-action SMAClite episodes in EPyMARL's layout: T = longest episode + 1 (the final state)."""
+# EPyMARL's smaclite.yaml wraps every env in a TimeLimit of 150 steps; without it random-action
+# episodes (units that only stop and move) can run for thousands of steps.
+EPYMARL_SMACLITE_TIME_LIMIT = 150
+
+
+def collect_episodes(map_name: str, episodes: int, seed: int,
+                     time_limit: int = EPYMARL_SMACLITE_TIME_LIMIT) -> dict[str, torch.Tensor]:
+    """Random-action SMAClite episodes in EPyMARL's layout: T = longest episode + 1 (the final state).
+
+    Episodes end at `time_limit` steps as under EPyMARL (truncated, not terminated).
+    """
     from smaclite.env.maps.map import MapPreset
     from smaclite.env.smaclite import SMACliteEnv
 
@@ -63,7 +72,8 @@ def collect_episodes(map_name: str, episodes: int, seed: int) -> dict[str, torch
             actions = [int(rng.choice(np.flatnonzero(row))) for row in avail]
             state = env.get_state()
             new_obs, reward, terminated, truncated, _ = env.step(actions)
-            steps.append((np.stack(obs), state, avail, actions, reward, terminated and not truncated))
+            steps.append((np.stack(obs), state, avail, actions, reward, terminated))
+            truncated = truncated or len(steps) >= time_limit
             obs, done = new_obs, terminated or truncated
         final = (np.stack(obs), env.get_state(), np.array(env.get_avail_actions(), dtype=np.float32))
         runs.append((steps, final))

@@ -19,6 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--episodes", type=int, default=10, help="episodes in the learner's batch (EPyMARL batch_size)")
     parser.add_argument("--episode-length", type=int, default=30, help="length of synthetic episodes")
     parser.add_argument("--episodes-from", choices=("auto", "smaclite", "synthetic"), default="auto")
+    parser.add_argument("--time-limit", type=int, default=150,
+                        help="SMAClite episodes end after this many steps (EPyMARL's env_args.time_limit, default 150)")
     parser.add_argument("--epochs", type=int, default=4, help="PPO epochs of the learner (default 4, as lolm_mappo)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = every core)")
@@ -50,13 +52,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not parts or set(parts) - {"rollout", "learner"}:
             raise ValueError(f"--parts must name rollout and/or learner; got {args.parts!r}")
-        for name in ("envs", "steps", "episodes", "episode_length", "epochs", "max_prompts", "repeats"):
+        for name in ("envs", "steps", "episodes", "episode_length", "time_limit", "epochs", "max_prompts", "repeats"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"--device {device}: torch sees no CUDA GPU; use --device cpu")
         opts = {"map": args.map, "env": args.env, "model": args.model, "envs": args.envs, "steps": args.steps,
-                "episodes": args.episodes, "episode_length": args.episode_length, "episodes_from": args.episodes_from,
+                "episodes": args.episodes, "episode_length": args.episode_length, "time_limit": args.time_limit,
+                "episodes_from": args.episodes_from,
                 "epochs": args.epochs, "device": device, "threads": args.threads, "max_prompts": args.max_prompts,
                 "seed": args.seed, "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None}
         log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
