@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,10 @@ def prepare_episodes(opts: dict, path: Path) -> str:
 def run_one(opts: dict, variant: str, part: str) -> dict:
     cmd = [sys.executable, "-m", "epymarl_llm.bench.measure", json.dumps({**opts, "variant": variant, "part": part})]
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode == -signal.SIGKILL:
+        # The kernel's OOM killer leaves no traceback: say what almost certainly happened.
+        raise RuntimeError(f"bench {variant} {part} was killed (SIGKILL), most likely out of memory on this "
+                           f"machine: fewer --episodes, a smaller --time-limit or --max-prompts reduce it")
     if proc.returncode != 0:
         raise RuntimeError(f"bench {variant} {part} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
