@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from epymarl_llm.bench.episodes import EpisodeTensors
 from epymarl_llm.token_batch import TokenBatch
 
 Slot = namedtuple("Slot", "side slot unit_name offset size features")
@@ -105,18 +106,6 @@ class FakeMac:
         self.policy.cuda()
 
 
-class DictBatch:
-    """The parts of EPyMARL's EpisodeBatch the learner reads."""
-
-    def __init__(self, data):
-        self.data = data
-        self.batch_size, self.max_seq_length = data["obs"].shape[:2]
-        self.device = data["obs"].device
-
-    def __getitem__(self, key):
-        return self.data[key]
-
-
 def make_batch(seed=0, lengths=(6, 4, 3), episodes=None):
     """Episodes of `lengths` transitions in a T = max+1 batch; some agents die along the way."""
     g = torch.Generator().manual_seed(seed)
@@ -140,7 +129,7 @@ def make_batch(seed=0, lengths=(6, 4, 3), episodes=None):
     avail[0, 2:, 2, 0] = 1
     actions = torch.multinomial(avail.reshape(-1, N_ACTIONS) + 1e-9, 1, generator=g).reshape(b, t, N_AGENTS, 1)
     reward = torch.rand(b, t, 1, generator=g) * filled
-    return DictBatch({"obs": obs, "avail_actions": avail, "actions": actions, "state": state,
+    return EpisodeTensors({"obs": obs, "avail_actions": avail, "actions": actions, "state": state,
                       "filled": filled, "terminated": terminated, "reward": reward})
 
 

@@ -6,23 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from epymarl_llm.bench.episodes import EpisodeTensors
 from epymarl_llm.epymarl.controller import LolmMAC
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
 
-class DictBatch:
-    """The parts of EPyMARL's EpisodeBatch that the learner and critic read."""
-
-    def __init__(self, data: dict[str, torch.Tensor]):
-        self.data = data
-        self.batch_size, self.max_seq_length = data["obs"].shape[:2]
-        self.device = data["obs"].device
-
-    def __getitem__(self, key: str) -> torch.Tensor:
-        return self.data[key]
-
-
-def episode_batch(layout, episodes: int = 2, steps: int = 3, seed: int = 0) -> DictBatch:
+def episode_batch(layout, episodes: int = 2, steps: int = 3, seed: int = 0) -> EpisodeTensors:
     """Random but well-formed episodes of `layout`: obs (B, T+1, N, obs), avail, actions, state, ..."""
     n, t = layout.n_agents, steps + 1
     obs = np.zeros((episodes, t, n, layout.obs_size), dtype=np.float32)
@@ -38,7 +27,7 @@ def episode_batch(layout, episodes: int = 2, steps: int = 3, seed: int = 0) -> D
     filled[:, -1] = 0
     terminated = torch.zeros(episodes, t, 1)
     terminated[:, -2] = 1
-    return DictBatch({
+    return EpisodeTensors({
         "obs": torch.as_tensor(obs), "avail_actions": avail_t, "actions": actions.reshape(episodes, t, n, 1),
         "state": torch.rand(episodes, t, layout.state_size, generator=g) + 0.05,
         "reward": torch.rand(episodes, t, 1, generator=g), "filled": filled, "terminated": terminated,
