@@ -4,6 +4,7 @@ Output folder layout:
     win_rate_<map>.png/.svg     every algorithm on the map (figures 5 and 7 of the paper)
     entropy_<map>.png/.svg      policy entropy (figure 11), runs that log it
     kl_<map>.png/.svg           KL to the reference policy and beta
+    zero_shot.png/.svg          zero-shot results, a box per source -> target pair (figure 6)
     transfer.md / transfer.csv  one row per source -> target pair and algorithm (table 6)
     single_task.md              final win rate and steps to reach it, per map and algorithm
     report.md                   index: runs read, files written, problems
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from epymarl_llm.report import metric_names as m
 from epymarl_llm.report.curves import Curve
-from epymarl_llm.report.figures import plot_metric, plot_panels, series_colors
+from epymarl_llm.report.figures import plot_metric, plot_panels, plot_zero_shot, series_colors
 from epymarl_llm.report.groups import DEFAULT_TRANSFERABLE_PREFIXES, SeriesKey, diagnose, group_runs
 from epymarl_llm.report.runs import Run, RunMode
 from epymarl_llm.report.tables import Stat, format_stat, format_steps_stat, transfer_markdown, transfer_rows, write_transfer_csv
@@ -61,6 +62,18 @@ def _series_curves(groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_n
         curves = [c for c in (r.curve(metric) for r in runs) if c is not None]
         if curves:
             out[key] = curves
+    return out
+
+
+def zero_shot_values(groups: Mapping[SeriesKey, Sequence[Run]], metric: str) -> dict[SeriesKey, list[float]]:
+    """Per zero-shot series, one value per seed: the mean of that run's evaluations of `metric`."""
+    out = {}
+    for key, runs in groups.items():
+        if key.mode is not RunMode.ZERO_SHOT:
+            continue
+        values = [float(c.values.mean()) for c in (r.curve(metric) for r in runs) if c is not None and len(c)]
+        if values:
+            out[key] = values
     return out
 
 
@@ -124,6 +137,10 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
         if any(series for _, series in panels):
             result.files += plot_panels(panels, f"{map_name}: KL to the reference policy",
                                         out_dir / f"kl_{slug}", colors, options.formats)
+
+    zero_shot = zero_shot_values(groups, metric)
+    if zero_shot:
+        result.files += plot_zero_shot(zero_shot, metric, out_dir / "zero_shot", colors, options.formats)
 
     rows = transfer_rows(groups, metric, options.settings, options.transferable_prefixes)
     transfer_md = out_dir / "transfer.md"

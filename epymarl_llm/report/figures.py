@@ -1,7 +1,7 @@
 """Paper-style figures: a metric over environment steps, mean line and shaded std over seeds.
 
-One figure per map with every algorithm (paper figures 5 and 7), policy entropy (figure 11) and
-the KL term with its coefficient beta. matplotlib runs on the Agg backend (no display needed).
+One figure per map with every algorithm (paper figures 5 and 7), policy entropy (figure 11), the
+KL term with its coefficient beta, and the zero-shot results as box plots over seeds (figure 6). matplotlib runs on the Agg backend (no display needed).
 """
 from __future__ import annotations
 
@@ -116,4 +116,38 @@ def plot_panels(
                 break
         fig.suptitle(title)
         fig.tight_layout()
+        return _save(fig, stem, formats)
+
+
+def plot_zero_shot(
+    values: Mapping[SeriesKey, Sequence[float]],
+    metric: str,
+    stem: Path,
+    colors: Mapping[str, str],
+    formats: Sequence[str] = ("png", "svg"),
+) -> list[Path]:
+    """Zero-shot results, one box per (source -> target, algorithm) over seeds (paper figure 6).
+
+    Args:
+        values: per zero-shot series, one value per seed (the mean of that run's evaluations).
+    """
+    keys = sorted(values, key=lambda k: (k.source_map or "", k.map_name, k.algorithm))
+    scale = display_scale(metric)
+    with plt.rc_context(_STYLE):
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(keys) + 1.5), 3.8))
+        data = [np.asarray(values[k], dtype=float) * scale for k in keys]
+        boxes = ax.boxplot(data, patch_artist=True, widths=0.55, medianprops={"color": "black"})
+        for patch, key in zip(boxes["boxes"], keys):
+            patch.set(facecolor=colors[key.label()], alpha=0.45)
+        # Every seed as a point: with three seeds a box alone hides how few values there are.
+        for i, d in enumerate(data, start=1):
+            ax.scatter(np.full(len(d), i), d, s=14, color="black", zorder=3)
+        ax.set_xticks(range(1, len(keys) + 1))
+        ax.set_xticklabels([f"{k.source_map} \u2192 {k.map_name}\n{k.algorithm} (n={len(values[k])})" for k in keys],
+                           fontsize=8)
+        ax.set_ylabel(label(metric))
+        if is_win_rate(metric):
+            ax.set_ylim(-2, 102)
+        ax.grid(True, axis="y", alpha=0.3, linewidth=0.6)
+        ax.set_title("Zero-shot transfer")
         return _save(fig, stem, formats)

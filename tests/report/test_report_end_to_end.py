@@ -67,6 +67,11 @@ def test_report_end_to_end(tmp_path, file_run, capsys):
     for legend in ("lolm_mappo (n=2)", f"lolm_mappo few-shot from {SOURCE} (n=2)", "mappo (n=1)"):
         assert legend in svg
 
+    # Zero-shot box plot (paper figure 6): one box for the pair, labelled with its seeds.
+    zero_svg = (out / "zero_shot.svg").read_text()
+    assert f"{SOURCE} \u2192 {TARGET}" in zero_svg and "lolm_mappo (n=2)" in zero_svg
+    assert (out / "zero_shot.png").stat().st_size > 5000
+
     rows = {row["algorithm"]: row for row in csv.DictReader((out / "transfer.csv").open())}
     lolm = rows["lolm_mappo"]
     assert (lolm["source_map"], lolm["target_map"]) == (SOURCE, TARGET)

@@ -100,3 +100,21 @@ def test_seed_band_interpolates_and_counts_seeds_that_cover_each_step():
     np.testing.assert_allclose(band.mean, [0.0, 0.25, 0.5, 1.0, 1.0])
     np.testing.assert_allclose(band.std, [0.0, 0.25, 0.5, 0.0, 0.0])
     assert band.count.tolist() == [2, 2, 2, 1, 1]
+
+
+def test_zero_shot_values_are_one_mean_per_seed():
+    from epymarl_llm.report.build import zero_shot_values
+    from epymarl_llm.report.groups import SeriesKey
+    from epymarl_llm.report.runs import RunMode
+
+    class _Run:
+        def __init__(self, values):
+            self._curve = Curve.from_lists(list(range(len(values))), values)
+
+        def curve(self, metric):
+            return self._curve
+
+    zero = SeriesKey("3s5z", "lolm_mappo", RunMode.ZERO_SHOT, "2s3z")
+    few = SeriesKey("3s5z", "lolm_mappo", RunMode.FEW_SHOT, "2s3z")
+    groups = {zero: [_Run([0.2, 0.4]), _Run([0.5])], few: [_Run([0.1, 0.9])]}
+    assert zero_shot_values(groups, "test_battle_won_mean") == {zero: [pytest.approx(0.3), 0.5]}
