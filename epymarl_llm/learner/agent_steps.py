@@ -77,17 +77,3 @@ def gather_live_steps(batch: Any, live: torch.Tensor) -> LiveSteps:
         avail=batch["avail_actions"][:, :-1][b, t, n] > 0,
         actions=batch["actions"][:, :-1][b, t, n, 0].long(),
     )
-
-
-def length_sorted_chunks(lengths: torch.Tensor, max_rows: int, buckets: bool = True) -> list[torch.Tensor]:
-    """Row indices grouped into forwards of at most `max_rows` rows.
-
-    buckets=True: neighbours in length share a forward, cut where padding would cost more than one
-    more forward (`epymarl_llm.policy.buckets`), so right-padding wastes little compute (spec
-    section 7). buckets=False: consecutive rows in their gathered order (the plain path).
-    """
-    if not buckets:
-        return list(torch.arange(len(lengths)).split(max_rows))
-    from epymarl_llm.policy.buckets import length_buckets
-
-    return length_buckets(lengths, max_rows)

@@ -19,7 +19,7 @@ import torch
 from epymarl_llm import metric_names as M
 from epymarl_llm.critic import EpymarlTransformerCritic
 from epymarl_llm.learner import losses
-from epymarl_llm.learner.agent_steps import gather_live_steps, length_sorted_chunks, team_masks
+from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
@@ -68,11 +68,7 @@ class LolmPPOLearner:
         rewards = self._team_rewards(batch)
         steps = gather_live_steps(batch, masks.live)
         tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
-        # Bucket what each row computes: the suffix when the policy caches the prefix (PolicyConfig).
-        cfg = getattr(policy, "cfg", None)
-        cached = getattr(cfg, "prefix_cache", False) and tokens.prefix_len > 0
-        chunks = length_sorted_chunks(tokens.lengths - (tokens.prefix_len if cached else 0),
-                                      self.config.max_prompts_per_forward, buckets=getattr(cfg, "length_buckets", True))
+        chunks = policy.row_groups(tokens, self.config.max_prompts_per_forward)
         avail, actions = steps.avail.to(device), steps.actions.to(device)
         with_reference = self.kl_schedule.enabled and (
             self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)

@@ -55,3 +55,16 @@ def length_buckets(lengths: torch.Tensor, max_rows: int, overhead_tokens: int = 
 def padded_tokens(lengths: torch.Tensor, buckets: list[torch.Tensor]) -> int:
     """Tokens a set of right-padded forwards computes: sum of rows x longest row per bucket."""
     return int(sum(len(b) * int(lengths[b].max()) for b in buckets if len(b)))
+
+
+def row_groups(lengths: torch.Tensor, max_rows: int, buckets: bool = True) -> list[torch.Tensor]:
+    """Row indices grouped into forwards of at most `max_rows` rows.
+
+    buckets=True: `length_buckets` (neighbours in length share a forward). buckets=False: consecutive
+    rows in their given order, the plain path.
+    """
+    if not buckets:
+        if max_rows < 1:
+            raise ValueError(f"max_rows must be >= 1; got {max_rows}")
+        return list(torch.arange(len(lengths)).split(max_rows))
+    return length_buckets(lengths, max_rows)

@@ -24,7 +24,7 @@ from epymarl_llm.policy.backbone import (
     resolve_dtype,
     run_prefix,
 )
-from epymarl_llm.policy.buckets import length_buckets
+from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import BatchError, PolicyConfigError
 from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
@@ -164,31 +164,19 @@ class LlmPolicy(nn.Module):
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ chunks (bounded memory)
-    def iter_chunks(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
-        """Split M rows into chunks of at most `max_rows` (default `cfg.max_prompts_per_forward`).
+    def row_groups(self, batch: TokenBatch, max_rows: int | None = None) -> list[torch.Tensor]:
+        """Row indices of the forwards this policy runs `batch` in (rollout, and the learner's chunks, with a backward per chunk).
 
-        Rows are sorted by length, longest first (the peak memory shows at once; little padding
-        per chunk). Yields (row indices (m,), the chunk trimmed to its longest row). A learner
-        calls backward per chunk to bound activation memory.
+        With `cfg.length_buckets`, rows of similar computed length share a forward; the computed
+        length is the suffix after the prefix when the prefix is cached. Otherwise consecutive rows.
         """
-        max_rows = max_rows or self.cfg.max_prompts_per_forward
-        order = torch.argsort(batch.lengths, descending=True, stable=True)
-        for start in range(0, len(batch), max_rows):
-            index = order[start : start + max_rows]
-            yield index, batch.select(index)
+        cached = self.cfg.prefix_cache and batch.prefix_len > 0
+        lengths = batch.lengths - (batch.prefix_len if cached else 0)
+        return row_groups(lengths, max_rows or self.cfg.max_prompts_per_forward, self.cfg.length_buckets)
 
     def iter_buckets(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
-        """As `iter_chunks`, grouped by `length_buckets` when `cfg.length_buckets` (else input order).
-
-        The lengths bucketed are those each row computes: after the prefix when it is cached.
-        """
-        max_rows = max_rows or self.cfg.max_prompts_per_forward
-        if self.cfg.length_buckets:
-            cached = self.cfg.prefix_cache and batch.prefix_len > 0
-            groups = length_buckets(batch.lengths - (batch.prefix_len if cached else 0), max_rows)
-        else:  # the plain path: consecutive rows, each chunk padded to its longest row
-            groups = list(torch.arange(len(batch)).split(max_rows))
-        for index in groups:
+        """Yields (row indices, those rows trimmed to their longest) for each group of `row_groups`."""
+        for index in self.row_groups(batch, max_rows):
             yield index, batch.select(index)
 
     def forward_chunked(
@@ -196,8 +184,8 @@ class LlmPolicy(nn.Module):
     ) -> torch.Tensor:
         """As `forward` (or `reference_logits`) in length buckets (`iter_buckets`); rows in the input order.
 
-        Under autograd every chunk's graph is kept until backward: use `iter_chunks` to bound
-        training memory, this for rollouts and old/reference log-probs.
+        Under autograd every chunk's graph is kept until backward: a learner runs `row_groups`
+        itself with a backward per chunk; this is for rollouts and old/reference log-probs.
         """
         run = self.reference_logits if reference else self.forward
         indices, parts = [], []

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from epymarl_llm.bench.episodes import EpisodeTensors
+from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.token_batch import TokenBatch
 
 Slot = namedtuple("Slot", "side slot unit_name offset size features")
@@ -74,6 +75,9 @@ class FakePolicy(nn.Module):
         if self.adapter_on:
             h = h + x @ self.lora_A @ self.lora_B
         return torch.tanh(h)
+
+    def row_groups(self, batch, max_rows):
+        return row_groups(batch.lengths, max_rows)
 
     def forward(self, batch, avail):
         return self.head(self._hidden(batch)).float().masked_fill(avail == 0, float("-inf"))

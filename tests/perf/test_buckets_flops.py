@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from epymarl_llm.bench import flops
-from epymarl_llm.learner.agent_steps import length_sorted_chunks
-from epymarl_llm.policy.buckets import length_buckets, padded_tokens
+from epymarl_llm.policy.buckets import length_buckets, padded_tokens, row_groups
 
 
 def _cost(lengths, buckets, overhead):
@@ -36,7 +35,7 @@ def test_buckets_are_optimal_against_brute_force(seed):
 
 
 def test_buckets_off_keeps_consecutive_rows():
-    chunks = length_sorted_chunks(torch.tensor([5, 1, 4, 2, 3]), 2, buckets=False)
+    chunks = row_groups(torch.tensor([5, 1, 4, 2, 3]), 2, buckets=False)
     assert [c.tolist() for c in chunks] == [[0, 1], [2, 3], [4]]
     with pytest.raises(ValueError, match="max_rows"):
         length_buckets(torch.tensor([1]), 0)

@@ -4,7 +4,6 @@ import itertools
 import pytest
 import torch
 
-from epymarl_llm.learner.agent_steps import length_sorted_chunks
 from epymarl_llm.policy import backbone
 
 PLAIN = dict(prefix_cache=False, length_buckets=False)
@@ -30,9 +29,8 @@ def test_training_gradients_equal_the_plain_path(make_policy, step, switches):
     grads = []
     for cfg in (PLAIN, switches):
         policy = make_policy(**cfg)
-        offset = batch.prefix_len if cfg["prefix_cache"] else 0
         total = 0.0
-        for idx in length_sorted_chunks(batch.lengths - offset, 4, buckets=cfg["length_buckets"]):
+        for idx in policy.row_groups(batch, 4):
             logp = policy(batch.select(idx), avail[idx]).log_softmax(-1)
             loss = (logp * avail[idx]).sum() / len(batch)
             loss.backward()

@@ -132,10 +132,9 @@ def test_forward_chunked_equals_one_forward_in_the_input_order(make_policy):
         whole, ref = policy(batch, avail), policy.reference_logits(batch, avail)
         torch.testing.assert_close(policy.forward_chunked(batch, avail, max_rows=3), whole, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(policy.forward_chunked(batch, avail, reference=True, max_rows=2), ref, atol=1e-5, rtol=1e-5)
-    chunks = list(policy.iter_chunks(batch, max_rows=3))
-    assert [len(c) for _, c in chunks] == [3, 3, 1]
-    lengths = torch.cat([batch.lengths[i] for i, _ in chunks])
-    assert (lengths[:-1] >= lengths[1:]).all()  # longest first
+    groups = policy.row_groups(batch, max_rows=3)
+    assert all(len(g) <= 3 for g in groups)
+    assert sorted(torch.cat(groups).tolist()) == list(range(len(batch)))  # every row exactly once
 
 
 def _bad(batch, **changes):
