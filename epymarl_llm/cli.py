@@ -1,6 +1,6 @@
-"""The `epymarl-llm` command: one subcommand per module in `epymarl_llm.commands`.
+"""The `epymarl-llm` command (its one-line description is DESCRIPTION, shown by `--help`).
 
-Each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+One subcommand per module in `epymarl_llm.commands`: each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
 Modules are imported only when their subcommand runs, so `epymarl-llm layout` never pays for
 importing torch or transformers.
 """
@@ -19,11 +19,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "uninstall": ("uninstall", "remove what `install` added to an EPyMARL checkout"),
     "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
+    "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),
 }
+DESCRIPTION = ("LoLM-MARL for EPyMARL: LoRA-tuned LLM policies for SMAC and SMAClite. Run "
+               "`epymarl-llm install EPYMARL_DIR`, then `python src/main.py --config=lolm_mappo` in that checkout.")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="epymarl-llm", description=__doc__.splitlines()[0])
+    from epymarl_llm import __version__
+
+    parser = argparse.ArgumentParser(prog="epymarl-llm", description=DESCRIPTION,
+                                     epilog="`epymarl-llm COMMAND --help` describes a command's options.")
+    parser.add_argument("--version", action="version", version=f"epymarl-llm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
@@ -33,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    if argv and argv[0] == "--version":
+        parser.parse_args(argv[:1])  # prints the version and exits 0
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         if argv and argv[0] not in ("-h", "--help"):
             parser.print_usage(sys.stderr)

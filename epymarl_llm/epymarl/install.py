@@ -51,7 +51,11 @@ class InstallReport:
 
 def configs_dir():
     """The plugin's yaml folder: `epymarl_llm.configs` once pip-installed (setup.py maps `config/`
-    there), else the source tree's `config/` (running from a clone without installing)."""
+    there), else the source tree's `config/` (running from a clone without installing, or a second
+    clone of the source put first on PYTHONPATH: its own yamls, not those of the editable install)."""
+    source = Path(__file__).resolve().parents[2] / "config"
+    if (source / "lolm_mappo.yaml").is_file():
+        return source
     try:
         return resources.files("epymarl_llm.configs")
     except ModuleNotFoundError:

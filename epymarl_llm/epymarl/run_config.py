@@ -85,6 +85,8 @@ class IntegrationConfig:
         kl_in_transfer: keep the KL term when training starts from a checkpoint of another map
             (few-shot). False (the paper's setting, spec section 6): the learner turns the KL term
             off for such runs and says so; `kl_mode: none` turns it off for any run.
+        progress_interval_s: seconds between the rollout's progress lines in EPyMARL's console log
+            (episodes finished, env steps/s, agent-steps/s; `epymarl.progress`); 0 = none.
     """
 
     llm_cpu_threads: int | None = None
@@ -94,6 +96,7 @@ class IntegrationConfig:
     log_sample_prompts: int = 3
     log_sample_prompt_chars: int = 4000
     kl_in_transfer: bool = False
+    progress_interval_s: float = 30.0
 
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
@@ -118,6 +121,10 @@ class IntegrationConfig:
                 f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}")
         if not isinstance(self.kl_in_transfer, bool):
             raise RunConfigError(f"kl_in_transfer must be True or False; got {self.kl_in_transfer!r}")
+        if isinstance(self.progress_interval_s, bool) or not isinstance(self.progress_interval_s, (int, float)) \
+                or self.progress_interval_s < 0:
+            raise RunConfigError(
+                f"progress_interval_s must be a number of seconds >= 0 (0 = no progress lines); got {self.progress_interval_s!r}")
 
     @property
     def cpu_threads(self) -> int:
@@ -171,7 +178,7 @@ class LolmRunConfig:
     integration: IntegrationConfig
 
     @classmethod
-    def from_args(cls, args: Mapping[str, Any] | SimpleNamespace, check_epymarl: bool = True) -> "LolmRunConfig":
+    def from_args(cls, args: Mapping[str, Any] | SimpleNamespace, check_epymarl: bool = True) -> LolmRunConfig:
         """Build every part; raise RunConfigError naming the key and the fix.
 
         A plugin key absent from args means the algorithm yaml in `src/config/algs/` is older than
@@ -194,10 +201,15 @@ class LolmRunConfig:
                 raise RunConfigError(
                     f"missing LoLM-MARL config key(s) {', '.join(missing)} ({klass.__name__}); your algorithm "
                     "yaml is older than the plugin: run `epymarl-llm install EPYMARL_DIR` to refresh it")
+            problem = None
             try:
                 parts[part] = klass(**{n: _yaml_value(values[n]) for n in names_})
             except RunConfigError:
                 raise
             except (ValueError, TypeError) as err:
-                raise RunConfigError(f"invalid {klass.__name__} value: {err}") from err
+                problem = str(err)
+            if problem is not None:
+                # Raised outside the `except`, unchained: the part's message is already complete,
+                # and a chained one would print it twice.
+                raise RunConfigError(f"invalid {klass.__name__} value: {problem}")
         return cls(**parts)

@@ -23,6 +23,8 @@ import tempfile
 from functools import lru_cache
 from typing import Any
 
+from epymarl_llm.epymarl import progress
+
 SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
 
 
@@ -49,6 +51,7 @@ class LolmRunnerMixin:
     def run(self, test_mode: bool = False):
         if not self._transfer_recorded:
             self._record_transfer_source()
+            progress.attach(self)
         if test_mode and getattr(self.args, "evaluate", False) and len(self._held_test_returns) >= self.args.test_nepisode:
             return self.batch  # the evaluation has its test_nepisode episodes; evaluate_sequential ignores this
         batch = super().run(test_mode=test_mode)
@@ -84,6 +87,8 @@ class LolmRunnerMixin:
 
     def _record_sample_prompts(self, batch) -> None:
         """Prompts of env 0 at its first step and at the middle of its episode (dynamic prompts shrink)."""
+        from epymarl_llm.epymarl.controller import dead_agents
+
         self._prompts_recorded = True
         cfg = self.mac.config.integration
         if cfg.log_sample_prompts == 0:
@@ -96,7 +101,8 @@ class LolmRunnerMixin:
                 continue
             texts = self.mac.sample_prompts(batch["obs"][0, t], batch["avail_actions"][0, t],
                                             k, cfg.log_sample_prompt_chars)
-            records += [{"t": t, "text": text} for text in texts]
+            agents = (~dead_agents(batch["avail_actions"][0, t])).nonzero().flatten().tolist()  # as sample_prompts picks
+            records += [{"t": t, "agent": a, "text": text} for a, text in zip(agents, texts)]
         _put_info(self.logger, "lolm_sample_prompts", records)
         run = getattr(self.logger, "_run_obj", None)
         if run is not None and records:
@@ -104,7 +110,7 @@ class LolmRunnerMixin:
                 path = os.path.join(tmp, SAMPLE_PROMPTS_ARTIFACT)
                 with open(path, "w", encoding="utf-8") as f:
                     for r in records:
-                        f.write(f"===== map {self.layout_map_name}, env 0, step {r['t']} =====\n{r['text']}\n\n")
+                        f.write(f"===== map {self.layout_map_name}, env 0, step {r['t']}, agent {r['agent']} =====\n{r['text']}\n\n")
                 run.add_artifact(path, name=SAMPLE_PROMPTS_ARTIFACT)
 
 

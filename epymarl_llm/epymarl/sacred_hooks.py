@@ -8,11 +8,23 @@ wraps `_create_run` once per process (only in a marked EPyMARL checkout, see `ho
 `mongo.attach_from_config` on the new run: Sacred's `-m` observers and `mongo_url` observers are then
 both in place, and checked, before the start. It also records the source map of a loaded
 checkpoint in the config (`transfer.record_source_map`), where the report reads it.
+
+Two of Sacred's own errors get what the user needs to fix them: a misspelled key (Sacred's
+`ConfigAddedError`, raised while the run is created) gets "did you mean `lora_rank`?", and a
+checkpoint folder that EPyMARL's run.py would fail on later (no step folders: its `max() arg is an
+empty sequence`; another algorithm's checkpoint under `--config=lolm_mappo`) stops the run before
+it starts, naming the folder (`transfer.check_checkpoint`). Both are `SacredError`s that Sacred
+prints as one message without a traceback, the last lines of the output.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sacred.utils import ConfigAddedError, SacredError
 
 _WRAPPED_FLAG = "_epymarl_llm_wrapped"
 
@@ -27,9 +39,18 @@ def install() -> None:
 
     @functools.wraps(original)
     def _create_run(self, *args, **kwargs):
-        run = original(self, *args, **kwargs)
         from epymarl_llm.epymarl import mongo, transfer
 
+        try:
+            run = original(self, *args, **kwargs)
+        except ConfigAddedError as err:
+            hinted = with_spelling_hint(err)
+            if hinted is None:
+                raise
+            raise hinted from None
+        problem = transfer.checkpoint_problem(run.config)
+        if problem is not None:
+            raise RunSetupError(problem)
         transfer.record_source_map(run)
         mongo.attach_from_config(run)
         return run
@@ -48,3 +69,50 @@ def uninstall() -> None:
     current = Experiment._create_run
     if getattr(current, _WRAPPED_FLAG, False):
         Experiment._create_run = current.__wrapped__
+
+
+class RunSetupError(SacredError):
+    """A run that cannot start; Sacred prints the message alone (no traceback) and exits 1."""
+
+    def __init__(self, message: str):
+        super().__init__(message, print_traceback=False)
+
+
+class ConfigAddedErrorWithHint(ConfigAddedError):
+    """Sacred's message, then one line per misspelled key with the keys it is closest to."""
+
+    hint = ""
+
+    def __str__(self) -> str:
+        return super().__str__() + "\n" + self.hint
+
+
+def spelling_hints(keys: list[str], config: Mapping[str, Any]) -> list[str]:
+    """"lora_rnak: did you mean `lora_rank`?" for each dotted key close to one at its level of `config`."""
+    hints = []
+    for key in keys:
+        *parents, leaf = key.split(".")
+        level: Any = config
+        for p in parents:
+            level = level.get(p, {}) if isinstance(level, Mapping) else {}
+        # Sacred has already added the misspelled key to `config`: it is no candidate.
+        candidates = [k for k in level if isinstance(k, str) and k != leaf] if isinstance(level, Mapping) else []
+        close = difflib.get_close_matches(leaf, candidates, n=3, cutoff=0.7)
+        if close:
+            prefix = ".".join(parents) + "." if parents else ""
+            hints.append(f"{key}: did you mean " + " or ".join(f"`{prefix}{c}`" for c in close) + "?")
+    return hints
+
+
+def with_spelling_hint(err: ConfigAddedError) -> ConfigAddedError | None:
+    """The same error with a "did you mean" line per misspelled key; None when no key is close."""
+    keys = [str(k) for k in err.__conflicting_configs__]  # may be a one-shot generator: kept as a list
+    err.__conflicting_configs__ = tuple(keys)
+    config = getattr(err, "__config__", None) or {}
+    hints = spelling_hints(keys, config)
+    if not hints:
+        return None
+    hinted = ConfigAddedErrorWithHint(tuple(keys), message=err.args[0] if err.args else "", config=config)
+    hinted.__prefix_handled__ = True
+    hinted.hint = "\n".join(hints)
+    return hinted

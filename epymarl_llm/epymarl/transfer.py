@@ -18,6 +18,15 @@ from typing import Any
 
 SOURCE_MAP_KEY = "transfer_source_map"  # read by epymarl_llm/report/runs.py
 META_FILE = "lolm_run.json"  # written by the controller's save_models beside the policy's checkpoint
+# What a lolm_mappo step folder holds (policy/checkpoint.py writes the first four, the controller the last).
+LOLM_STEP_FILES = ("adapter_config.json", "adapter_model.safetensors", "action_head.safetensors",
+                   "policy_meta.json", META_FILE)
+LOLM_MAC = "lolm_mac"  # names.MAC, the mac of every lolm_mappo config
+_LOOKS_LIKE = (
+    "A lolm_mappo checkpoint is the folder a `--config=lolm_mappo` run with save_model=True writes, "
+    "results/models/<run token>/, holding one numbered folder per saved step (<t_env>/), each with "
+    + ", ".join(LOLM_STEP_FILES) + "."
+)
 
 _log = logging.getLogger(__name__)
 
@@ -36,6 +45,41 @@ def checkpoint_step_dir(checkpoint_path: str, load_step: int = 0) -> str | None:
         return None
     step = max(steps) if not load_step else min(steps, key=lambda s: abs(s - int(load_step)))
     return os.path.join(checkpoint_path, str(step))
+
+
+def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
+    """Why EPyMARL's run.py cannot load `config["checkpoint_path"]`, checked before the run starts.
+
+    None when there is nothing to load, when the folder is fine, or when it does not exist (run.py
+    logs that itself). A folder without numbered step folders is refused for every algorithm
+    (run.py would stop on `max()` of no steps); under the plugin's mac, a step folder without the
+    policy's files is another algorithm's checkpoint.
+    """
+    path = str(config.get("checkpoint_path") or "")
+    if not path or not os.path.isdir(path):
+        return None
+    step_dir = checkpoint_step_dir(path, int(config.get("load_step") or 0))
+    if step_dir is None:
+        inside = sorted(os.listdir(path))
+        problem = f"checkpoint_path={path!r} holds no numbered step folders"
+        if not inside:
+            problem += " (the folder is empty)"
+        elif any(name in inside for name in LOLM_STEP_FILES + ("agent.th",)):
+            parent, step = os.path.split(os.path.normpath(path))
+            problem += (f": it looks like one step of a checkpoint; use checkpoint_path={parent!r}"
+                        + (f" load_step={step}" if step.isdigit() else ""))
+        else:
+            problem += f" (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})"
+        return problem + ". EPyMARL saves a checkpoint as numbered folders <checkpoint_path>/<t_env>/."
+    if config.get("mac") == LOLM_MAC:
+        inside = sorted(os.listdir(step_dir))
+        missing = [name for name in LOLM_STEP_FILES[:4] if name not in inside]
+        if missing:
+            other = " (agent.th: a checkpoint of another algorithm, e.g. mappo or qmix)" if "agent.th" in inside else ""
+            held = ", ".join(inside[:6]) + (", ..." if len(inside) > 6 else "") if inside else "nothing"
+            return (f"{step_dir} is not a lolm_mappo checkpoint: it holds {held}{other}, not "
+                    f"{', '.join(missing)}. " + _LOOKS_LIKE)
+    return None
 
 
 def read_checkpoint_meta(step_dir: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # transformers renamed `torch_dtype` to `dtype` in 4.56; setup.py allows >= 4.51.
 _DTYPE_KWARG = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+_HUB_TIMEOUT_S = 3.0
 _LOCAL_HINT = (
     "If you are offline or the model is not in the Hugging Face cache, download it on a machine with "
     "network access (`hf download {name} --local-dir DIR`) and set llm_model=DIR, or write a small "
@@ -59,15 +60,18 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
     kwargs: dict[str, Any] = {_DTYPE_KWARG: dtype}
     if cfg.llm_attn_implementation is not None:
         kwargs["attn_implementation"] = cfg.llm_attn_implementation
+    problem = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name)
-        if cfg.llm_init == "pretrained":
-            model = AutoModel.from_pretrained(name, **kwargs)
+        if path.exists():
+            tokenizer, model = _load(name, cfg.llm_init, kwargs, local_only=True)
         else:
-            # Figure-10 ablation: the same architecture and size, random weights.
-            model = AutoModel.from_config(AutoConfig.from_pretrained(name), **kwargs)
+            tokenizer, model = _load_from_hub(name, cfg.llm_init, kwargs)
     except (OSError, ValueError) as err:
-        raise ModelLoadError(f"cannot load llm_model={cfg.llm_model!r}: {err}\n" + _LOCAL_HINT.format(name=cfg.llm_model)) from err
+        problem = str(err)
+    if problem is not None:
+        # Raised outside the `except`: no chained hub traceback (hundreds of lines, and Sacred's
+        # traceback filter fails on some of its links), so this message is the last thing printed.
+        raise ModelLoadError(f"cannot load llm_model={cfg.llm_model!r}: {problem}\n" + _LOCAL_HINT.format(name=cfg.llm_model))
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token_id is None:
             raise ModelLoadError(f"the tokenizer of {cfg.llm_model!r} has neither a pad nor an eos token: add a pad token")
@@ -76,6 +80,47 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
     if cfg.gradient_checkpointing:
         _enable_checkpointing(model)
     return model.to(device), tokenizer
+
+
+def _load(name: str, init: str, kwargs: dict[str, Any], local_only: bool) -> tuple[Any, PreTrainedModel]:
+    tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_only)
+    if init == "pretrained":
+        return tokenizer, AutoModel.from_pretrained(name, local_files_only=local_only, **kwargs)
+    # Figure-10 ablation: the same architecture and size, random weights.
+    return tokenizer, AutoModel.from_config(AutoConfig.from_pretrained(name, local_files_only=local_only), **kwargs)
+
+
+def _load_from_hub(name: str, init: str, kwargs: dict[str, Any]) -> tuple[Any, PreTrainedModel]:
+    """The Hugging Face cache first; the hub only when it answers a single connection attempt."""
+    try:
+        return _load(name, init, kwargs, local_only=True)
+    except OSError:
+        pass
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        raise OSError("it is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+    if not _hub_reachable(constants.ENDPOINT):
+        raise OSError(f"it is not in the Hugging Face cache and {constants.ENDPOINT} cannot be reached "
+                      f"(one connection attempt of {_HUB_TIMEOUT_S:g} s)")
+    return _load(name, init, kwargs, local_only=False)
+
+
+def _hub_reachable(endpoint: str, timeout_s: float | None = None) -> bool:
+    """One TCP connection to the hub's endpoint (`HF_ENDPOINT`): without this check, a hub name that
+    is not cached costs about a minute of the hub client's retries on a machine without network,
+    before the same error.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout_s or _HUB_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
 
 
 def _enable_checkpointing(model: PreTrainedModel) -> None:
