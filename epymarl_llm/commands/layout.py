@@ -11,7 +11,9 @@ HELP = "print the observation/state layout of a map (and an example prompt)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("map", nargs="?", default=None,
                         help="map name (SMAC registry or SMAClite preset); optional with --map-file")
-    parser.add_argument("--env", choices=("sc2", "smaclite"), default="sc2", help="SMAC (sc2) or SMAClite")
+    parser.add_argument("--env", choices=("sc2", "smaclite"), default=None,
+                        help="SMAClite (the default, as everywhere in epymarl-llm) or SMAC (sc2); without --env a "
+                        "map that SMAClite lacks is looked up in SMAC's registry, with a note")
     parser.add_argument("--map-file", default=None, help="a SMAClite JSON map file (implies --env smaclite)")
     parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="an env arg that changes the layout, e.g. obs_last_action=True (repeatable)")
@@ -66,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.map is None and args.map_file is None:
             raise ValueError("give a MAP name or --map-file FILE")
-        layout = load_map_layout(args.map, env=env, env_args=_env_args(args.env_arg), map_file=args.map_file)
+        env_args = _env_args(args.env_arg)
+        try:
+            layout = load_map_layout(args.map, env=env or "smaclite", env_args=env_args, map_file=args.map_file)
+        except UnknownMapError:
+            if env is not None:
+                raise
+            layout = load_map_layout(args.map, env="sc2", env_args=env_args)
+            print(f"note: {args.map} is not a SMAClite map; this is SMAC's (sc2) layout", file=sys.stderr)
         if not 0 <= args.agent < layout.n_agents:
             raise ValueError(f"--agent must be in 0..{layout.n_agents - 1} for {layout.map_name}")
         example = _example(layout, args) if args.example_prompt else None

@@ -76,4 +76,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"{result.n_runs} runs -> {args.out} ({len(result.files)} files)")
     for message in result.messages:
         print(f"  ! {message}")
+    if result.broken:
+        # One line per distinct cause, not per run: the table in report.md lists every run.
+        causes: dict[tuple[str, str], int] = {}
+        for b in result.broken:
+            causes[(b.status, b.cause)] = causes.get((b.status, b.cause), 0) + 1
+        print(f"  ! {len(result.broken)} runs did not complete, not averaged in (table \"Broken runs\" in "
+              f"{args.out / 'report.md'}, tracebacks in {args.out / 'broken_runs.txt'}):")
+        for (status, cause), n in sorted(causes.items(), key=lambda kv: -kv[1]):
+            print(f"      {n} x {status}: {cause}")
     return 0

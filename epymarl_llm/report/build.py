@@ -5,7 +5,9 @@ Output folder layout:
     entropy_<map>.png/.svg      policy entropy (figure 11), runs that log it
     kl_<map>.png/.svg           KL to the reference policy and beta
     zero_shot.png/.svg          zero-shot results, a box per source -> target pair (figure 6)
-    transfer.md / transfer.csv  one row per source -> target pair and algorithm (table 6)
+    transfer.md / transfer.csv  one row per source -> target pair and algorithm with transfer runs (table 6)
+    broken_runs.txt             the full traceback of every run that did not complete (report.md has
+                                one table row each: run, kind, status, the cause's first line)
     single_task.md              final win rate and steps to reach it, per map and algorithm
     report.md                   index: runs read, files written, problems
 """
@@ -19,7 +21,14 @@ from pathlib import Path
 from epymarl_llm.report import metric_names as m
 from epymarl_llm.report.curves import Curve
 from epymarl_llm.report.figures import plot_metric, plot_panels, plot_zero_shot, series_colors
-from epymarl_llm.report.groups import DEFAULT_TRANSFERABLE_PREFIXES, SeriesKey, diagnose, group_runs
+from epymarl_llm.report.groups import (
+    DEFAULT_TRANSFERABLE_PREFIXES,
+    BrokenRun,
+    SeriesKey,
+    broken_runs,
+    diagnose,
+    group_runs,
+)
 from epymarl_llm.report.runs import Run, RunMode
 from epymarl_llm.report.tables import Stat, format_stat, format_steps_stat, transfer_markdown, transfer_rows, write_transfer_csv
 from epymarl_llm.report.transfer_metrics import TransferSettings, asymptotic_performance, steps_to_asymptote
@@ -48,6 +57,7 @@ class ReportResult:
     files: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     n_runs: int = 0
+    broken: list[BrokenRun] = field(default_factory=list)
 
 
 def _slug(name: str) -> str:
@@ -59,7 +69,7 @@ def _series_curves(groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_n
     for key, runs in groups.items():
         if key.map_name != map_name:
             continue
-        curves = [c for c in (r.curve(metric) for r in runs) if c is not None]
+        curves = [c for c in (r.curve(metric) for r in runs if not r.crashed) if c is not None]
         if curves:
             out[key] = curves
     return out
@@ -71,7 +81,8 @@ def zero_shot_values(groups: Mapping[SeriesKey, Sequence[Run]], metric: str) -> 
     for key, runs in groups.items():
         if key.mode is not RunMode.ZERO_SHOT:
             continue
-        values = [float(c.values.mean()) for c in (r.curve(metric) for r in runs) if c is not None and len(c)]
+        values = [float(c.values.mean()) for c in (r.curve(metric) for r in runs if not r.crashed)
+                  if c is not None and len(c)]
         if values:
             out[key] = values
     return out
@@ -86,7 +97,7 @@ def _single_task_markdown(groups: Mapping[SeriesKey, Sequence[Run]], metric: str
         "| --- | --- | --- | --- | --- |",
     ]
     for key in sorted(k for k in groups if k.mode is RunMode.SINGLE):
-        curves = [c for c in (r.curve(metric) for r in groups[key]) if c is not None]
+        curves = [c for c in (r.curve(metric) for r in groups[key] if not r.crashed) if c is not None]
         if not curves:
             continue
         final = Stat.of_values([asymptotic_performance(c, settings.last_k) for c in curves])
@@ -103,6 +114,12 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
     metric = options.metric
     for run in runs:
         result.messages.extend(diagnose(run, metric))
+    result.broken = broken_runs(runs)
+    if result.broken:
+        traces = out_dir / "broken_runs.txt"
+        traces.write_text("".join(f"===== {b.run}: {b.kind}, {b.status} =====\n{b.trace.strip() or b.cause}\n\n"
+                                  for b in result.broken), encoding="utf-8")
+        result.files.append(traces)
     if options.completed_only:
         kept = [r for r in runs if r.status == "COMPLETED"]
         if len(kept) < len(runs):
@@ -168,13 +185,28 @@ def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Ru
         f"evaluations; steps = first step where the trailing mean over {s.smooth} evaluations reaches "
         f"{s.fraction:g} x asymptote.", "",
         "## Series", "",
-        "| map | series | seeds | statuses |", "| --- | --- | --- | --- |",
+        "| map | series | seeds averaged | crashed seeds (listed apart) | statuses |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for key in sorted(groups):
         runs = groups[key]
         statuses = ", ".join(sorted({r.status for r in runs}))
-        seeds = ", ".join(str(r.seed) for r in runs)
-        lines.append(f"| {key.map_name} | {key.label()} | {seeds} | {statuses} |")
+        seeds = ", ".join(str(r.seed) for r in runs if not r.crashed) or "-"
+        crashed = ", ".join(str(r.seed) for r in runs if r.crashed) or "-"
+        lines.append(f"| {key.map_name} | {key.label()} | {seeds} | {crashed} | {statuses} |")
+    lines += ["", "## Broken runs", ""]
+    if result.broken:
+        lines += [(f"{len(result.broken)} runs did not complete. Crashed seeds are not averaged into any "
+                   "figure or table; full tracebacks in broken_runs.txt."), "",
+                  "| run | kind | status | cause |", "| --- | --- | --- | --- |"]
+        lines += [f"| {b.run} | {b.kind} | {b.status} | {_cell(b.cause)} |" for b in result.broken]
+    else:
+        lines.append("None.")
     lines += ["", "## Files", ""] + [f"- {p.name}" for p in result.files] + ["- report.md", ""]
     lines += ["## Problems", ""] + ([f"- {msg}" for msg in result.messages] or ["None."]) + [""]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Markdown table cell: pipes escaped, code spans kept readable."""
+    return text.replace("|", "\\|")

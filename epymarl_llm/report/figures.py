@@ -6,6 +6,7 @@ KL term with its coefficient beta, and the zero-shot results as box plots over s
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -31,26 +32,65 @@ _STYLE = {
 }
 
 
-def series_colors(keys: Iterable[SeriesKey], first_prefixes: Sequence[str] = ("lolm",)) -> dict[str, str]:
-    """One color per series label, the same in every figure of a report."""
-    labels = sorted({k.label() for k in keys}, key=lambda s: (not s.startswith(tuple(first_prefixes)), s))
-    return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(labels)}
+_MARKERS = ("o", "s", "^", "v", "P", "X", "*", "<", ">", "h")
+# Baselines cycle through these; the plugin's series keep their mode's style (solid from scratch).
+_BASELINE_LINESTYLES = ("--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (8, 2)))
 
 
-def _draw(ax: Axes, key: SeriesKey, curves: Sequence[Curve], color: str, scale: float) -> None:
+@dataclass(frozen=True)
+class SeriesStyle:
+    """How one series is drawn in every figure of a report: when several series share values (all
+    at 0% win rate) the markers and dashes still tell them apart, and `on_top` (the plugin's own
+    series) is drawn last, above the others."""
+
+    color: str
+    marker: str
+    linestyle: str | tuple
+    on_top: bool
+
+
+def series_colors(keys: Iterable[SeriesKey], first_prefixes: Sequence[str] = ("lolm",)) -> dict[str, SeriesStyle]:
+    """One style (color, marker, line style) per series label, the same in every figure of a report."""
+    keys = list(keys)
+    mode_of = {k.label(): k.mode for k in keys}
+    labels = sorted(mode_of, key=lambda s: (not s.startswith(tuple(first_prefixes)), s))
+    styles, n_baselines = {}, 0
+    for i, name in enumerate(labels):
+        plugin = name.startswith(tuple(first_prefixes))
+        if plugin:
+            linestyle = _LINESTYLE.get(mode_of[name], "-")
+        else:
+            linestyle = _BASELINE_LINESTYLES[n_baselines % len(_BASELINE_LINESTYLES)]
+            n_baselines += 1
+        styles[name] = SeriesStyle(_PALETTE[i % len(_PALETTE)], _MARKERS[i % len(_MARKERS)], linestyle, plugin)
+    return styles
+
+
+def _draw_order(keys: Iterable[SeriesKey], styles: Mapping[str, SeriesStyle]) -> list[SeriesKey]:
+    """Baselines first, the plugin's series last (on top)."""
+    return sorted(keys, key=lambda k: (styles[k.label()].on_top, k.mode is not RunMode.SINGLE, k.label()))
+
+
+def _draw(ax: Axes, key: SeriesKey, curves: Sequence[Curve], style: SeriesStyle, scale: float) -> None:
     label_text = f"{key.label()} (n={len(curves)})"
+    z = 3 if style.on_top else 2
     if key.mode in (RunMode.ZERO_SHOT, RunMode.EVALUATION) or all(len(c) == 1 for c in curves):
         # An evaluation is one point per seed (zero-shot: at step 0 on the target): a marker with
         # its std over seeds.
         values = np.array([float(np.mean(c.values)) for c in curves]) * scale
         step = float(np.mean([c.steps[0] for c in curves]))
-        ax.errorbar([step], [values.mean()], yerr=[values.std()], fmt="D", color=color, capsize=3,
-                    clip_on=False, label=label_text)
+        ax.errorbar([step], [values.mean()], yerr=[values.std()], fmt=style.marker, color=style.color, capsize=3,
+                    clip_on=False, label=label_text, zorder=z + 1)
         return
     band = seed_band(curves)
     mean, std = band.mean * scale, band.std * scale
-    ax.plot(band.steps, mean, _LINESTYLE[key.mode], color=color, linewidth=1.6, label=label_text)
-    ax.fill_between(band.steps, mean - std, mean + std, color=color, alpha=0.18, linewidth=0)
+    # About 8 markers per line, offset per series so that overlapping lines do not hide each other's.
+    every = max(1, len(band.steps) // 8)
+    ax.plot(band.steps, mean, linestyle=style.linestyle, color=style.color, linewidth=2.2 if style.on_top else 1.5,
+            marker=style.marker, markersize=5, markevery=(_MARKERS.index(style.marker) % every, every) if every > 1 else 1,
+            label=label_text, zorder=z + 1)
+    ax.fill_between(band.steps, mean - std, mean + std, color=style.color, alpha=0.18 if style.on_top else 0.10,
+                    linewidth=0, zorder=z)
 
 
 def _finish_axes(ax: Axes, metric: str) -> None:
@@ -78,14 +118,14 @@ def plot_metric(
     metric: str,
     title: str,
     stem: Path,
-    colors: Mapping[str, str],
+    colors: Mapping[str, SeriesStyle],
     formats: Sequence[str] = ("png", "svg"),
 ) -> list[Path]:
     """One panel: every series' mean over seeds with a shaded +-1 std band. Returns the files."""
     scale = display_scale(metric)
     with plt.rc_context(_STYLE):
         fig, ax = plt.subplots(figsize=(5.6, 3.8))
-        for key in sorted(series, key=lambda k: (k.mode is not RunMode.SINGLE, k.label())):
+        for key in _draw_order(series, colors):
             _draw(ax, key, series[key], colors[key.label()], scale)
         _finish_axes(ax, metric)
         ax.set_title(title)
@@ -97,14 +137,14 @@ def plot_panels(
     panels: Sequence[tuple[str, Mapping[SeriesKey, Sequence[Curve]]]],
     title: str,
     stem: Path,
-    colors: Mapping[str, str],
+    colors: Mapping[str, SeriesStyle],
     formats: Sequence[str] = ("png", "svg"),
 ) -> list[Path]:
     """Side-by-side panels, one metric each (the KL term and beta), one shared legend."""
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.6), squeeze=False)
         for ax, (metric, series) in zip(axes[0], panels):
-            for key in sorted(series, key=lambda k: k.label()):
+            for key in _draw_order(series, colors):
                 _draw(ax, key, series[key], colors[key.label()], display_scale(metric))
             _finish_axes(ax, metric)
             if not series:
@@ -123,7 +163,7 @@ def plot_zero_shot(
     values: Mapping[SeriesKey, Sequence[float]],
     metric: str,
     stem: Path,
-    colors: Mapping[str, str],
+    colors: Mapping[str, SeriesStyle],
     formats: Sequence[str] = ("png", "svg"),
 ) -> list[Path]:
     """Zero-shot results, one box per (source -> target, algorithm) over seeds (paper figure 6).
@@ -138,7 +178,7 @@ def plot_zero_shot(
         data = [np.asarray(values[k], dtype=float) * scale for k in keys]
         boxes = ax.boxplot(data, patch_artist=True, widths=0.55, medianprops={"color": "black"})
         for patch, key in zip(boxes["boxes"], keys):
-            patch.set(facecolor=colors[key.label()], alpha=0.45)
+            patch.set(facecolor=colors[key.label()].color, alpha=0.45)
         # Every seed as a point: with three seeds a box alone hides how few values there are.
         for i, d in enumerate(data, start=1):
             ax.scatter(np.full(len(d), i), d, s=14, color="black", zorder=3)

@@ -2,6 +2,7 @@
 every run the report cannot use fully."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ class SeriesKey:
     def label(self) -> str:
         if self.mode is RunMode.SINGLE:
             return self.algorithm
-        if self.mode in (RunMode.RESUMED, RunMode.EVALUATION):
+        if self.mode in (RunMode.RESUMED, RunMode.EVALUATION, RunMode.LOAD_FAILED):
             return f"{self.algorithm} ({self.mode})"
         return f"{self.algorithm} {self.mode} from {self.source_map}"
 
@@ -63,8 +64,20 @@ def group_runs(runs: Iterable[Run], metric: str) -> tuple[dict[SeriesKey, list[R
     return groups, messages
 
 
-def _last_line(trace: str) -> str:
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b.*?:|^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)$")
+
+
+def cause_line(trace: str) -> str:
+    """The first line of the exception that ended the run: "ModelLoadError: cannot load ...".
+
+    A traceback ends with the exception's message, which can span many lines (the last one is then
+    a hint, not the cause): the last line that starts with an exception name is where it begins.
+    Chained tracebacks print the final exception last, so the search runs from the end.
+    """
     lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _EXCEPTION_LINE.match(line):
+            return line[:240]
     return lines[-1][:240] if lines else "no traceback stored"
 
 
@@ -73,18 +86,47 @@ def diagnose(run: Run, metric: str) -> list[str]:
     messages = [f"{run.describe()}: {problem}" for problem in run.problems]
     curve = run.metrics.get(metric)
     used = f"its curve up to step {curve.last_step} is used" if curve is not None and len(curve) else "it has no curve to use"
-    if run.status == "FAILED":
-        if run.is_transfer and run.crashed_on_input_size:
-            messages.append(f"{run.describe()}: crashed, {NOT_TRANSFERABLE}: {_last_line(run.fail_trace)}")
-        else:
-            messages.append(f"{run.describe()}: crashed ({_last_line(run.fail_trace)}); {used}")
-    elif run.status in ("RUNNING", "QUEUED"):
+    if run.crashed:
+        return messages  # listed in the report's broken-runs table (`broken_runs`), not averaged in
+    if run.status in ("RUNNING", "QUEUED"):
         messages.append(
             f"{run.describe()}: incomplete (status {run.status}: still running, or killed without Sacred noticing); {used}"
         )
     elif run.status != FINISHED:
         messages.append(f"{run.describe()}: incomplete (status {run.status}); {used}")
-    if (curve is None or len(curve) == 0) and not (run.status == "FAILED" and not run.metrics):
+    if curve is None or len(curve) == 0:
         logged = ", ".join(sorted(run.metrics)[:8]) or "nothing"
         messages.append(f"{run.describe()}: lacks metric {metric!r} (it logged: {logged}); left out of that figure and table")
     return messages
+
+
+@dataclass(frozen=True)
+class BrokenRun:
+    """One row of the report's broken-runs table; `trace` is the full text, written to a file."""
+
+    run: str
+    kind: str
+    status: str
+    cause: str
+    trace: str
+
+
+def broken_runs(runs: Iterable[Run]) -> list[BrokenRun]:
+    """Every run that did not complete: crashed ones (never averaged into a series) and unfinished ones."""
+    rows = []
+    for run in runs:
+        if run.status == FINISHED:
+            continue
+        if run.crashed:
+            cause = cause_line(run.fail_trace)
+            if run.is_transfer and run.crashed_on_input_size:
+                cause = f"{NOT_TRANSFERABLE}: {cause}"
+        elif run.status in ("RUNNING", "QUEUED"):
+            cause = "still running, or killed without Sacred noticing"
+        else:
+            cause = f"status {run.status}"
+        seed = "?" if run.seed is None else run.seed
+        rows.append(BrokenRun(f"{run.algorithm} {run.map_name} seed {seed} (run {run.run_id})",
+                              f"{run.mode} from {run.source_map}" if run.is_transfer else str(run.mode),
+                              run.status, cause, run.fail_trace or ""))
+    return rows

@@ -26,9 +26,11 @@ UNKNOWN_MAP = "unknown map"
 _CHECKPOINT_TOKEN = re.compile(r"^(?P<name>.+?)_seed(?P<seed>\d+)_(?P<map>.+)_(?P<time>\d{4}-\d{2}-\d{2}[ _T][\d:.\-_]+)$")
 
 # What torch says when a checkpoint's layers do not fit the new map's sizes.
-_SIZE_MISMATCH = re.compile(r"size mismatch|shape mismatch|shapes cannot be multiplied|must match the size", re.I)
+_SIZE_MISMATCH = re.compile(r"size mismatch|shape mismatch|shapes cannot be multiplied|must match the size", re.IGNORECASE)
 
 FINISHED = "COMPLETED"
+# Runs that ended abnormally: listed apart in the report, never averaged into a series.
+CRASHED = ("FAILED", "INTERRUPTED")
 
 
 class RunMode(str, Enum):
@@ -37,6 +39,9 @@ class RunMode(str, Enum):
     FEW_SHOT = "few-shot"
     RESUMED = "resumed"  # a checkpoint of the same map: training continued, not transfer
     EVALUATION = "evaluation"  # a checkpoint of the same map evaluated (evaluate=True)
+    # A run with a checkpoint_path that failed before logging anything and whose checkpoint names no
+    # map: it never loaded the checkpoint, so it is no transfer run (and its source is no "unknown source").
+    LOAD_FAILED = "checkpoint not loaded"
 
     def __str__(self) -> str:
         return self.value
@@ -70,6 +75,10 @@ class Run:
     @property
     def is_transfer(self) -> bool:
         return self.mode in (RunMode.ZERO_SHOT, RunMode.FEW_SHOT)
+
+    @property
+    def crashed(self) -> bool:
+        return self.status in CRASHED
 
     @property
     def step_offset(self) -> int:
@@ -153,7 +162,9 @@ def run_from_config(
     mode, source_map = RunMode.SINGLE, None
     if checkpoint_path:
         source_map = _get(config, SOURCE_MAP_KEY) or source_map_from_checkpoint(checkpoint_path) or UNKNOWN_SOURCE
-        if source_map == map_name:
+        if source_map == UNKNOWN_SOURCE and str(status) == "FAILED" and not metrics:
+            mode, source_map = RunMode.LOAD_FAILED, None
+        elif source_map == map_name:
             mode = RunMode.EVALUATION if _get(config, "evaluate") else RunMode.RESUMED
         else:
             mode = RunMode.ZERO_SHOT if _get(config, "evaluate") else RunMode.FEW_SHOT

@@ -60,7 +60,8 @@ class TransferRow:
 
 
 def _curves(runs: Sequence[Run], metric: str) -> list[Curve]:
-    return [c for c in (r.curve(metric) for r in runs) if c is not None]
+    """Curves of the runs that did not crash (crashed seeds are listed apart, never averaged in)."""
+    return [c for c in (r.curve(metric) for r in runs if not r.crashed) if c is not None]
 
 
 def _mean_curve(curves: Sequence[Curve]) -> Curve:
@@ -74,12 +75,15 @@ def transfer_rows(
     settings: TransferSettings,
     transferable_prefixes: Sequence[str],
 ) -> list[TransferRow]:
-    """Rows for every pair seen in a transfer run, for every algorithm run on either map."""
-    pairs = sorted({(k.source_map or "", k.map_name) for k in groups if k.mode in (RunMode.ZERO_SHOT, RunMode.FEW_SHOT)})
+    """Rows for every pair seen in a transfer run, for every algorithm with a transfer run on that pair.
+
+    Built-in algorithms run only on one map are no transfer runs, so they get no row.
+    """
+    transfers = [k for k in groups if k.mode in (RunMode.ZERO_SHOT, RunMode.FEW_SHOT)]
+    pairs = sorted({(k.source_map or "", k.map_name) for k in transfers})
     rows = []
     for source, target in pairs:
-        algorithms = sorted({k.algorithm for k in groups if k.map_name in (source, target)} |
-                            {k.algorithm for k in groups if k.map_name == target and k.source_map == source})
+        algorithms = sorted({k.algorithm for k in transfers if k.map_name == target and (k.source_map or "") == source})
         for algorithm in algorithms:
             rows.append(_row(groups, metric, settings, transferable_prefixes, source, target, algorithm))
     return rows

@@ -9,7 +9,7 @@ from epymarl_llm import cli
 
 
 def test_layout_prints_sizes_entities_and_features(capsys):
-    assert cli.main(["layout", "3s5z_vs_3s6z"]) == 0
+    assert cli.main(["layout", "3s5z_vs_3s6z", "--env", "sc2"]) == 0
     out = capsys.readouterr().out
     assert "map 3s5z_vs_3s6z (sc2): 8 agents, 9 enemies, 15 actions" in out
     assert "observation: 136 values" in out and "state: 230 values" in out
@@ -17,8 +17,18 @@ def test_layout_prints_sizes_entities_and_features(capsys):
     assert "self 0             Stalker" in out and "health@132" in out
 
 
+def test_layout_defaults_to_smaclite_and_falls_back_to_smac_with_a_note(capsys):
+    # SMAClite is the default env everywhere (README, install's hint, the configs).
+    assert cli.main(["layout", "3s5z"]) == 0
+    assert capsys.readouterr().out.startswith("map 3s5z (smaclite): ")
+    assert cli.main(["layout", "6h_vs_8z"]) == 0  # a SMAC map that SMAClite has no preset of
+    captured = capsys.readouterr()
+    assert captured.out.startswith("map 6h_vs_8z (sc2): ")
+    assert "6h_vs_8z is not a SMAClite map; this is SMAC's (sc2) layout" in captured.err
+
+
 def test_layout_json_holds_the_contract_fields(capsys):
-    args = ["layout", "MMM2", "--json", "--env-arg", "obs_last_action=True", "--example-prompt", "--agent", "9"]
+    args = ["layout", "MMM2", "--env", "sc2", "--json", "--env-arg", "obs_last_action=True", "--example-prompt", "--agent", "9"]
     assert cli.main(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert {k: data[k] for k in ("obs_size", "n_actions", "n_agents", "n_enemies")} == {

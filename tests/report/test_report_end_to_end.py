@@ -43,6 +43,13 @@ def _populate(results, file_run):
                            "copying a param with shape torch.Size([64, 60]) from checkpoint, the shape in current model is torch.Size([64, 66]).")
     # QMIX on a non-SMAC-like config: no win rate logged.
     file_run(results, epymarl_config("qmix", TARGET, 1), {"test_return_mean": (steps, [float(i) for i in range(11)])})
+    # A third target seed crashed half-way: listed apart, never averaged into the target's series.
+    file_run(results, epymarl_config("lolm_mappo", TARGET, 3), {"test_battle_won_mean": (ramp(3, 10_000), [0.9, 0.9, 0.9])},
+             fail_with="CUDA out of memory.\nTried to allocate 2.00 GiB")
+    # A run whose checkpoint folder names no map and that failed before its first log: it never
+    # loaded the checkpoint, so it is no "few-shot from unknown source" and not in the transfer table.
+    file_run(results, epymarl_config("lolm_mappo", TARGET, 4, checkpoint_path="/data/ckpt/best"), {},
+             fail_with="/data/ckpt/best/100 is not a lolm_mappo checkpoint\nA lolm_mappo checkpoint is ...")
     # A third source-map seed still RUNNING (or killed): used, with a message.
     file_run(results, epymarl_config("lolm_mappo", SOURCE, 3), {"test_battle_won_mean": (ramp(4, 10_000), [0.0, 0.1, 0.2, 0.3])},
              status="RUNNING")
@@ -86,17 +93,30 @@ def test_report_end_to_end(tmp_path, file_run, capsys):
     # (i/10 - 0.01) at 80k: speed-up 4.
     assert float(lolm["speed_up"]) == pytest.approx(4.0) and lolm["speed_up_is_lower_bound"] == "False"
     assert "not transferable (fixed input size)" in rows["mappo"]["notes"]
-    assert rows["qmix"]["notes"] == "not transferable (fixed input size)"
+    # QMIX ran only on the target, from scratch: it is no transfer run, so it has no row.
+    assert "qmix" not in rows
 
     table = (out / "transfer.md").read_text()
     assert f"| {SOURCE} -> {TARGET} | lolm_mappo | 30.0 ± 5.0 | 40.0 ± 10.0 | 80.0 ± 10.0 | 20k ± 0 | 4.0x |" in table
 
     # Problems are reported, and the other runs are still used.
     report = (out / "report.md").read_text()
-    for expected in ("crashed, not transferable (fixed input size)", "lacks metric 'test_battle_won_mean'",
-                     "incomplete (status RUNNING", "entropy curve missing for mappo"):
+    for expected in ("lacks metric 'test_battle_won_mean'", "incomplete (status RUNNING", "entropy curve missing for mappo"):
         assert expected in report and expected in printed
-    assert f"| {SOURCE} | lolm_mappo | 1, 2, 3 | COMPLETED, RUNNING |" in report
+    assert f"| {SOURCE} | lolm_mappo | 1, 2, 3 | - | COMPLETED, RUNNING |" in report
+    # Broken runs: one table row each (the cause's first line), the full traceback in a file, and
+    # one printed line per distinct cause.
+    cause = ("not transferable (fixed input size): RuntimeError: Error(s) in loading state_dict for RNNAgent: "
+             "size mismatch for fc1.weight")
+    assert f"| mappo {TARGET} seed 1 (run " in report and f"| few-shot from {SOURCE} | FAILED | {cause}" in report
+    assert "size mismatch for fc1.weight" in (out / "broken_runs.txt").read_text()
+    assert "4 runs did not complete" in printed and f"1 x FAILED: {cause}" in printed
+    assert "crashed" not in printed
+    assert f"| {TARGET} | lolm_mappo | 1, 2 | 3 | COMPLETED, FAILED |" in report
+    assert f"| lolm_mappo {TARGET} seed 3 (run " in report and "| single-task | FAILED | RuntimeError: CUDA out of memory. |" in report
+    assert f"| {TARGET} | lolm_mappo | 2 | " in (out / "single_task.md").read_text()  # seeds 1, 2: not the crashed 3
+    assert "| checkpoint not loaded | FAILED | RuntimeError: /data/ckpt/best/100 is not a lolm_mappo checkpoint |" in report
+    assert "unknown source" not in report + table
 
 
 def test_report_without_inputs_is_an_error(tmp_path, capsys):
