@@ -24,3 +24,40 @@ def test_help_does_not_import_torch():
     code = "import sys; from epymarl_llm import cli; cli.main(['--help']); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_help_speaks_to_users_and_version_prints(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "epymarl_llm.commands" not in out and "module" not in out  # no developer text
+    assert "epymarl-llm install EPYMARL_DIR" in out
+    try:
+        cli.main(["--version"])
+    except SystemExit as stop:
+        assert stop.code == 0
+    from epymarl_llm import __version__
+
+    assert capsys.readouterr().out.strip() == f"epymarl-llm {__version__}"
+
+
+def test_latest_checkpoint_prints_the_newest_token_folder_quoted(tmp_path, capsys):
+    import os
+    import shlex
+
+    models = tmp_path / "results" / "models"
+    old = models / "lolm_mappo_seed1_3s5z_2026-01-01 10:00:00.000001"
+    resumed = models / "lolm_mappo_seed1_3s5z_2026-01-02 11:30:00.000002"  # a resumed run: a new token
+    other = models / "mappo_seed1_3m_2026-01-03 09:00:00.000003"
+    for folder, steps, mtime in ((old, (100, 200), 1000), (resumed, (200, 300, 450), 2000), (other, (50,), 3000)):
+        for step in steps:
+            (folder / str(step)).mkdir(parents=True)
+            os.utime(folder / str(step), (mtime, mtime))
+    assert cli.main(["latest-checkpoint", str(tmp_path), "--name", "lolm_mappo", "--map", "3s5z"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert shlex.split(line) == [f"checkpoint_path={resumed}", "load_step=450"]
+    assert cli.main(["latest-checkpoint", str(models), "--path-only"]) == 0
+    assert capsys.readouterr().out.strip() == str(other)
+    assert cli.main(["latest-checkpoint", str(resumed), "--path-only"]) == 0  # one token folder
+    assert capsys.readouterr().out.strip() == str(resumed)
+    assert cli.main(["latest-checkpoint", str(tmp_path), "--map", "corridor"]) == 2
+    assert "no checkpoint under" in capsys.readouterr().err

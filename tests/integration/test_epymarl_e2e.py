@@ -54,6 +54,8 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     samples = run.info["lolm_sample_prompts"]
     assert 1 <= len(samples) <= 3 and all(len(s["text"]) <= 4000 + 40 for s in samples)
     assert (run.dir / "sample_prompts.txt").is_file(), "sample prompts are a Sacred artifact"
+    header = (run.dir / "sample_prompts.txt").read_text().splitlines()[0]
+    assert header == f"===== map 3s5z, env 0, step 0, agent {samples[0]['agent']} =====", header
     assert run.info["lolm_map"]["ally_units"][:3] == ["stalker"] * 3 or "stalker" in str(run.info["lolm_map"]).lower()
 
     checkpoints = _checkpoint_dirs(installed)
