@@ -10,7 +10,11 @@ HELP = "win-rate curves, transfer tables and plots from Sacred runs (folders and
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from epymarl_llm.report.metric_names import TEST_WIN_RATE
-    from epymarl_llm.report.transfer_metrics import DEFAULT_FRACTION, DEFAULT_LAST_K, DEFAULT_SMOOTH
+    from epymarl_llm.report.transfer_metrics import (
+        DEFAULT_FRACTION,
+        DEFAULT_LAST_K,
+        DEFAULT_SMOOTH,
+    )
 
     parser.add_argument("run_dirs", nargs="*", metavar="RUN_DIRS",
                         help="Sacred FileStorageObserver folders, searched recursively (e.g. EPyMARL's results/sacred)")
@@ -81,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         causes: dict[tuple[str, str], int] = {}
         for b in result.broken:
             causes[(b.status, b.cause)] = causes.get((b.status, b.cause), 0) + 1
-        print(f"  ! {len(result.broken)} runs did not complete, not averaged in (table \"Broken runs\" in "
+        n = len(result.broken)
+        print(f"  ! {n} run{'' if n == 1 else 's'} did not complete, not averaged in (table \"Broken runs\" in "
               f"{args.out / 'report.md'}, tracebacks in {args.out / 'broken_runs.txt'}):")
-        for (status, cause), n in sorted(causes.items(), key=lambda kv: -kv[1]):
-            print(f"      {n} x {status}: {cause}")
+        for (status, cause), count in sorted(causes.items(), key=lambda kv: -kv[1]):
+            print(f"      {count} x {status}: {cause}")
     return 0

@@ -113,8 +113,13 @@ def _hub_reachable(endpoint: str, timeout_s: float | None = None) -> bool:
     """
     import socket
     from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
 
     url = urlsplit(endpoint)
+    # Behind a proxy (HTTPS_PROXY, ...) the hub is reached through it: the proxy is what must answer.
+    proxy = getproxies().get(url.scheme) if url.hostname and not proxy_bypass(url.hostname) else None
+    if proxy:
+        url = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         with socket.create_connection((url.hostname, port), timeout=timeout_s or _HUB_TIMEOUT_S):

@@ -196,7 +196,7 @@ def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Ru
         lines.append(f"| {key.map_name} | {key.label()} | {seeds} | {crashed} | {statuses} |")
     lines += ["", "## Broken runs", ""]
     if result.broken:
-        lines += [(f"{len(result.broken)} runs did not complete. Crashed seeds are not averaged into any "
+        lines += [(f"{_runs(len(result.broken))} did not complete. Crashed seeds are not averaged into any "
                    "figure or table; full tracebacks in broken_runs.txt."), "",
                   "| run | kind | status | cause |", "| --- | --- | --- | --- |"]
         lines += [f"| {b.run} | {b.kind} | {b.status} | {_cell(b.cause)} |" for b in result.broken]
@@ -210,3 +210,7 @@ def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Ru
 def _cell(text: str) -> str:
     """Markdown table cell: pipes escaped, code spans kept readable."""
     return text.replace("|", "\\|")
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"

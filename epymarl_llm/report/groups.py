@@ -75,8 +75,11 @@ def cause_line(trace: str) -> str:
     Chained tracebacks print the final exception last, so the search runs from the end.
     """
     lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
-    for line in reversed(lines):
-        if _EXCEPTION_LINE.match(line):
+    for i in range(len(lines) - 1, -1, -1):
+        if _EXCEPTION_LINE.match(lines[i]):
+            line = lines[i]
+            if line.endswith(":") and i + 1 < len(lines):  # "Error(s) in loading state_dict for X:" + the detail
+                line += " " + lines[i + 1]
             return line[:240]
     return lines[-1][:240] if lines else "no traceback stored"
 

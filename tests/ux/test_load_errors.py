@@ -7,11 +7,11 @@ import time
 import pytest
 
 pytest.importorskip("transformers")
-from huggingface_hub import constants  # noqa: E402
+from huggingface_hub import constants
 
-from epymarl_llm.policy import PolicyConfig  # noqa: E402
-from epymarl_llm.policy.backbone import load_backbone  # noqa: E402
-from epymarl_llm.policy.errors import ModelLoadError  # noqa: E402
+from epymarl_llm.policy import PolicyConfig
+from epymarl_llm.policy.backbone import load_backbone
+from epymarl_llm.policy.errors import ModelLoadError
 
 NOT_CACHED = "epymarl-llm-tests/not-a-cached-model"
 
@@ -65,13 +65,15 @@ def test_a_cached_or_local_model_needs_no_network(monkeypatch, tiny_model_dir):
     import torch
 
     monkeypatch.setattr("epymarl_llm.policy.backbone._hub_reachable", lambda *a, **k: pytest.fail("hub was tried"))
-    model, tokenizer = load_backbone(PolicyConfig(llm_model=str(tiny_model_dir)), torch.device("cpu"), torch.float32)
+    _model, tokenizer = load_backbone(PolicyConfig(llm_model=str(tiny_model_dir)), torch.device("cpu"), torch.float32)
     assert tokenizer.pad_token_id is not None
 
 
 def test_invalid_config_value_is_one_unchained_message():
     from epymarl_llm.epymarl import run_config as rc
-    from tests.integration.test_configs import _args  # the shipped yaml's keys and values
+    from tests.integration.test_configs import (
+        _args,  # the shipped yaml's keys and values
+    )
 
     with pytest.raises(rc.RunConfigError) as info:
         rc.LolmRunConfig.from_args(_args("lolm_mappo", lora_rank=0))

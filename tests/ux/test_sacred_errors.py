@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("sacred")
-from sacred.utils import ConfigAddedError  # noqa: E402
+from sacred.utils import ConfigAddedError
 
-from epymarl_llm.epymarl import sacred_hooks, transfer  # noqa: E402
+from epymarl_llm.epymarl import sacred_hooks, transfer
 
 
 def test_misspelled_plugin_key_gets_did_you_mean():
