@@ -76,8 +76,11 @@ def attach(runner: Any) -> None:
     setattr(runner, _ATTACHED, False)
     if interval <= 0:
         return
+    console = getattr(getattr(runner, "logger", None), "console_logger", None)
+    if console is None:  # not EPyMARL's Logger: nowhere to write
+        return
     n_envs = int(getattr(runner, "batch_size", 1))
-    progress = RolloutProgress(runner.logger.console_logger.info, n_envs, int(runner.args.n_agents), interval)
+    progress = RolloutProgress(console.info, n_envs, int(getattr(runner.args, "n_agents", 0)), interval)
     setattr(runner, _ATTACHED, progress)
     select = mac.select_actions
 
