@@ -15,7 +15,7 @@ from .env_flags import EnvFlags
 from .errors import LayoutMismatchError, UnknownMapError
 from .map_spec import ENVS, UNKNOWN_UNIT, EnvName, MapSpec
 from .sc2_maps import SC2_MAPS
-from .sc2v2_maps import SC2V2_SCENARIOS, Capabilities, build_spec, scenario_env_args
+from .sc2v2_maps import RACE_NAMES, SC2V2_RACES, SC2V2_SCENARIOS, Capabilities, build_spec, scenario_env_args
 from .smaclite_maps import SMACLITE_PRESETS, smaclite_map_file, smaclite_preset
 
 MOVE_DIRECTIONS = ("north", "south", "east", "west")  # actions 2..5 (SMAC `Direction`)
@@ -164,6 +164,14 @@ class MapLayout:
         return self.spec.ally_units
 
     @property
+    def race_sentence(self) -> str:
+        """The prompt's words on the races where every episode draws new units (SMACv2), else ""."""
+        if not self.composition_varies or self.spec.map_type not in SC2V2_RACES:
+            return ""
+        race = RACE_NAMES[SC2V2_RACES[self.spec.map_type][0]]
+        return f"Both teams are {race}; every battle draws new unit types, named below for each unit. "
+
+    @property
     def composition_varies(self) -> bool:
         """Every episode draws new unit types (SMACv2): names come from the type bits or `for_episode`."""
         return not self.spec.ally_order_known
@@ -254,6 +262,18 @@ class MapLayout:
         return RowLayout(offset, tuple(ents))
 
     # ----- checks
+    def check_prompt_support(self) -> None:
+        """Raise unless prompts and the policy's action head cover this layout's actions.
+
+        Both name and score 6 base actions (no-op, stop, four moves) and then the targets; SMACv2's
+        `conic_fov` inserts turn actions between them, which neither has.
+        """
+        if self.spec.n_fov_actions:
+            raise ValueError(
+                f"map {self.map_name!r}: conic_fov=True adds {self.spec.n_fov_actions} turn actions (6..."
+                f"{self.n_base_actions - 1}) that the prompts and the attention action head do not have; "
+                "set env_args.conic_fov=False (as every EPyMARL SMACv2 scenario does)")
+
     def check_env(self, obs_shape: int | Sequence[int], state_shape: int | Sequence[int],
                   n_actions: int | None = None) -> None:
         """Raise LayoutMismatchError unless the live env reports this layout's sizes."""
