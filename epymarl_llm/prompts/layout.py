@@ -15,7 +15,14 @@ from .env_flags import EnvFlags
 from .errors import LayoutMismatchError, UnknownMapError
 from .map_spec import ENVS, UNKNOWN_UNIT, EnvName, MapSpec
 from .sc2_maps import SC2_MAPS
-from .sc2v2_maps import RACE_NAMES, SC2V2_RACES, SC2V2_SCENARIOS, Capabilities, build_spec, scenario_env_args
+from .sc2v2_maps import (
+    RACE_NAMES,
+    SC2V2_RACES,
+    SC2V2_SCENARIOS,
+    Capabilities,
+    build_spec,
+    scenario_env_args,
+)
 from .smaclite_maps import SMACLITE_PRESETS, smaclite_map_file, smaclite_preset
 
 MOVE_DIRECTIONS = ("north", "south", "east", "west")  # actions 2..5 (SMAC `Direction`)
@@ -176,7 +183,7 @@ class MapLayout:
         """Every episode draws new unit types (SMACv2): names come from the type bits or `for_episode`."""
         return not self.spec.ally_order_known
 
-    def for_episode(self, ally_units: Sequence[str], enemy_units: Sequence[str] | None = None) -> "MapLayout":
+    def for_episode(self, ally_units: Sequence[str], enemy_units: Sequence[str] | None = None) -> MapLayout:
         """This layout with one episode's unit names (SMACv2 draws a team per episode).
 
         The columns do not change; names must be the race's type-bit names, e.g. those the live

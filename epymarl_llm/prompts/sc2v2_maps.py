@@ -11,8 +11,9 @@ tests/prompts/test_sc2v2_layout.py checks every row against those files and SMAC
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class Capabilities:
     start_positions: bool = False
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Capabilities":
+    def from_config(cls, config: Mapping[str, Any]) -> Capabilities:
         known = {"n_units", "n_enemies", "team_gen", "attack", "health", "enemy_mask", "start_positions"}
         unknown = set(config) - known
         if unknown:
@@ -104,8 +105,9 @@ class Capabilities:
 def scenario_env_args(name: str, env_args: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The env args of scenario `name` (a deep copy), with the layout keys of `env_args` on top.
 
-    `env_args` may also name no scenario but carry its own `capability_config` and a SMACv2
-    `map_name` (`10gen_protoss`...): that is StarCraftCapabilityEnvWrapper's own input.
+    Another `name` (a scenario file of the user's, or a SMACv2 map such as `10gen_protoss`) needs
+    `env_args` with its own `capability_config` and, for a scenario, the SMACv2 `map_name`: that
+    is StarCraftCapabilityEnvWrapper's own input.
     """
     from .errors import UnknownMapError
 
@@ -114,8 +116,9 @@ def scenario_env_args(name: str, env_args: Mapping[str, Any] | None = None) -> d
         args = copy.deepcopy(SC2V2_SCENARIOS[name])
         args.update({k: copy.deepcopy(v) for k, v in env_args.items() if k != "map_name"})
         return args
-    if name in SC2V2_MAPS and "capability_config" in env_args:
-        return {**copy.deepcopy(_COMMON), **copy.deepcopy(env_args), "map_name": name}
+    if "capability_config" in env_args:  # a scenario file of its own, or the wrapper's input on a 10gen map
+        return {**copy.deepcopy(_COMMON), **copy.deepcopy(env_args),
+                "map_name": name if name in SC2V2_MAPS else env_args.get("map_name")}
     raise UnknownMapError(
         f"unknown SMACv2 scenario {name!r}; EPyMARL's smacv2_configs hold {', '.join(SC2V2_SCENARIOS)} "
         f"(or pass a capability_config with a SMACv2 map: {', '.join(SC2V2_MAPS)})")

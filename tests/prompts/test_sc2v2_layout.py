@@ -17,7 +17,11 @@ import numpy as np
 import pytest
 
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, map_names
-from epymarl_llm.prompts.sc2v2_maps import SC2V2_SCENARIOS, draw_teams, scenario_env_args
+from epymarl_llm.prompts.sc2v2_maps import (
+    SC2V2_SCENARIOS,
+    draw_teams,
+    scenario_env_args,
+)
 from tests.prompts.sc2v2_oracle import Unit, observe, sc2v2_env, smacv2
 
 
