@@ -1,18 +1,18 @@
 """`--env-config=sc2v2`: the runner's layout check and `lolm_mac` on rows SMACv2's own code writes.
 
-StarCraft II cannot run here, so the env is SMACv2's StarCraftCapabilityEnvWrapper, built by
-EPyMARL's own `envs.smacv2_wrapper.load_scenario`, with units placed by tests/prompts/sc2v2_oracle.py.
+StarCraft II cannot run here, so the env is the one EPyMARL's own EpisodeRunner builds (its
+SMACv2Wrapper around SMACv2's StarCraftCapabilityEnvWrapper, never launched), with units placed by
+tests/prompts/sc2v2_oracle.py.
 """
 from __future__ import annotations
 
 import sys
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import yaml
 
-from tests.prompts.sc2v2_oracle import Unit, sc2v2_env, smacv2
+from tests.prompts.sc2v2_oracle import Unit, place_units, smacv2
 
 from .conftest import epymarl_source
 from .test_configs import CONFIG_DIR
@@ -34,48 +34,55 @@ def epymarl_src():
     sys.path.remove(src)
 
 
-def _run_args(env_info, tiny_model_dir, **env_args):
+def _run_args(tiny_model_dir, **env_args):
+    """Sacred's args of `--config=lolm_mappo --env-config=sc2v2 with env_args.map_name=... <env_args>`."""
     config = yaml.safe_load((CONFIG_DIR / "lolm_mappo.yaml").read_text())
     sc2v2 = yaml.safe_load((epymarl_source() / "src" / "config" / "envs" / "sc2v2.yaml").read_text())
-    args = {**sc2v2["env_args"], "map_name": SCENARIO, "seed": 0, "common_reward": True,
-            "reward_scalarisation": "sum", **env_args}
+    args = {**sc2v2["env_args"], "map_name": SCENARIO, "seed": 0, **env_args}  # run.py adds the seed
     return SimpleNamespace(**{**config, "llm_model": str(tiny_model_dir), "env": "sc2v2", "env_args": args,
-                              "use_cuda": False, "device": "cpu", "test_greedy": True,
-                              "n_agents": env_info["n_agents"], "n_actions": env_info["n_actions"],
-                              "state_shape": env_info["state_shape"], "llm_cpu_threads": 1, "gamma": 0.99,
-                              "add_value_last_step": True, "grad_norm_clip": 10, "learner_log_interval": 1000,
-                              "common_reward": True})
+                              "use_cuda": False, "device": "cpu", "test_greedy": True, "batch_size_run": 1,
+                              "common_reward": True, "reward_scalarisation": "sum", "llm_cpu_threads": 1,
+                              "gamma": 0.99, "add_value_last_step": True, "grad_norm_clip": 10,
+                              "learner_log_interval": 1000})
+
+
+def _runner(args):
+    """EPyMARL's EpisodeRunner with the plugin's mixin: it builds SMACv2's env (no game is launched)."""
+    import logging
+
+    from runners import REGISTRY as runner_registry
+
+    logger = SimpleNamespace(sacred_info={}, console_logger=logging.getLogger("test_sc2v2"))
+    return runner_registry["lolm_episode"](args=args, logger=logger)
 
 
 @pytest.fixture(scope="module")
-def live(epymarl_src):
-    from envs.smacv2_wrapper import SMACv2_CONFIG_DIR
-
-    scenario = yaml.safe_load((SMACv2_CONFIG_DIR / f"{SCENARIO}.yaml").read_text())["env_args"]
+def live(epymarl_src, tiny_model_dir):
+    args = _run_args(tiny_model_dir)
+    runner = _runner(args)
     allies = [Unit("Colossus", 12, 16), Unit("Stalker", 13, 14, health=0.5), Unit("Stalker", 11, 18),
               Unit("Zealot", 12, 12), Unit("Zealot", 10, 15, health=0.0)]
     enemies = [Unit("Zealot", 17, 16), Unit("Stalker", 18, 14), Unit("Colossus", 19, 18),
                Unit("Zealot", 26, 16), Unit("Stalker", 17, 12, health=0.3)]
-    env = sc2v2_env(scenario, allies, enemies)
+    env = place_units(runner.env.env.env, allies, enemies)  # SMACv2Wrapper -> capability wrapper -> StarCraft2Env
     env.obs_enemies[:] = 1
     env.enemy_tags = [0] * env.n_enemies
-    return env, allies, enemies
+    return runner, args, allies, enemies
 
 
 def test_runner_layout_check_accepts_the_scenario_and_names_the_fix_for_ignored_overrides(live, tiny_model_dir):
-    from epymarl_llm.epymarl.runners import _checked_layout
-
-    env, _, _ = live
-    info = env.get_env_info()
-    same = dict(yaml.safe_load((epymarl_source() / "src" / "config" / "envs" / "smacv2_configs"
-                                / f"{SCENARIO}.yaml").read_text())["env_args"]["capability_config"])
-    layout = _checked_layout(_run_args(info, tiny_model_dir, capability_config=same), info)
+    runner, args, _, _ = live
+    layout = args.lolm_layout
+    assert layout is runner.layout
     assert (layout.env, layout.map_name, layout.obs_size, layout.state_size) == ("sc2v2", SCENARIO, 92, 130)
-    bigger = {**same, "n_units": 10, "n_enemies": 10}
+    same = yaml.safe_load((epymarl_source() / "src" / "config" / "envs" / "smacv2_configs"
+                           / f"{SCENARIO}.yaml").read_text())["env_args"]["capability_config"]
+    assert _runner(_run_args(tiny_model_dir, capability_config=same)).layout.obs_size == 92
+    # EPyMARL's SMACv2Wrapper builds the env from the scenario file alone: an override is an error
     with pytest.raises(ValueError, match="copy of that file"):
-        _checked_layout(_run_args(info, tiny_model_dir, capability_config=bigger), info)
+        _runner(_run_args(tiny_model_dir, capability_config={**same, "n_units": 10, "n_enemies": 10}))
     with pytest.raises(ValueError, match="obs_own_pos"):
-        _checked_layout(_run_args(info, tiny_model_dir, obs_own_pos=False), info)
+        _runner(_run_args(tiny_model_dir, obs_own_pos=False))
 
 
 def test_controller_accepts_smacv2_batches_and_names_the_live_episodes_units(live, tiny_model_dir):
@@ -84,13 +91,12 @@ def test_controller_accepts_smacv2_batches_and_names_the_live_episodes_units(liv
     from controllers import REGISTRY as mac_registry
 
     from epymarl_llm.critic.state_tokens import StateTokenizer
-    from epymarl_llm.epymarl.runners import _checked_layout
     from epymarl_llm.prompts.sc2v2_run import episode_units
 
-    env, allies, enemies = live
-    info = env.get_env_info()
-    args = _run_args(info, tiny_model_dir)
-    args.lolm_layout = _checked_layout(args, info)
+    runner, args, allies, enemies = live
+    info = runner.get_env_info()
+    args.n_agents, args.n_actions, args.state_shape = info["n_agents"], info["n_actions"], info["state_shape"]
+    env = runner.env  # EPyMARL's SMACv2Wrapper
     n = info["n_agents"]
     scheme = {"state": {"vshape": info["state_shape"]}, "obs": {"vshape": info["obs_shape"], "group": "agents"},
               "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
@@ -120,5 +126,5 @@ def test_controller_accepts_smacv2_batches_and_names_the_live_episodes_units(liv
 
     # the critic cuts the SMACv2 state into its unit tokens
     tokens = StateTokenizer(args.lolm_layout.state.entities)(batch["state"][:, 0])
-    assert tokens.features.shape[:2] == (2, n + env.n_enemies)
+    assert tokens.features.shape[:2] == (2, n + len(enemies))
     assert tokens.live[0].tolist() == [True] * 4 + [False] + [True] * 5

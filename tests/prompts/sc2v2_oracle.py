@@ -45,7 +45,11 @@ def sc2v2_env(env_args: dict, allies: list[Unit], enemies: list[Unit], attack=No
     """StarCraftCapabilityEnvWrapper(**env_args) with these units placed, as after reset."""
     mod = smacv2()
     wrapper = mod.StarCraftCapabilityEnvWrapper(**copy.deepcopy(env_args))
-    env = wrapper.env
+    return place_units(wrapper.env, allies, enemies, attack, health, fov)
+
+
+def place_units(env, allies: list[Unit], enemies: list[Unit], attack=None, health=None, fov=None):
+    """SMACv2's StarCraft2Env `env` (built, never launched) with these units, as after reset."""
     env.map_x = env.map_y = 32
     env.max_distance_x = env.max_distance_y = 32
     env.pathing_grid = np.ones((32, 32), dtype=bool)
