@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             argv_report = report_argv(args)
             print(f"# report\n{shlex.join(argv_report)}" if args.dry_run else f"[start] {shlex.join(argv_report)}")
             if not args.dry_run:
-                failed += subprocess.run(argv_report).returncode != 0
+                failed += subprocess.run(argv_report, check=False).returncode != 0
             continue
         if args.dry_run:
             print(f"# {phase}: {len(jobs[phase])} runs (cd {shlex.quote(str(args.epymarl))})")

@@ -119,8 +119,11 @@ def scenario_env_args(name: str, env_args: Mapping[str, Any] | None = None) -> d
     if "capability_config" in env_args:  # a scenario file of its own, or the wrapper's input on a 10gen map
         return {**copy.deepcopy(_COMMON), **copy.deepcopy(env_args),
                 "map_name": name if name in SC2V2_MAPS else env_args.get("map_name")}
+    from .sc2_maps import SC2_MAPS
+
+    hint = " (a SMAC map: use env='sc2', --env sc2)" if name in SC2_MAPS else ""
     raise UnknownMapError(
-        f"unknown SMACv2 scenario {name!r}; EPyMARL's smacv2_configs hold {', '.join(SC2V2_SCENARIOS)} "
+        f"unknown SMACv2 scenario {name!r}{hint}; EPyMARL's smacv2_configs hold {', '.join(SC2V2_SCENARIOS)} "
         f"(or pass a capability_config with a SMACv2 map: {', '.join(SC2V2_MAPS)})")
 
 

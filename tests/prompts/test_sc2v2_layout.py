@@ -321,6 +321,10 @@ def test_bad_sc2v2_args_are_named():
     bad["capability_config"]["team_gen"]["unit_types"] = ["zergling", "stalker"]
     with pytest.raises(ValueError, match="stalker"):
         load_map_layout("zerg_5_vs_5", env="sc2v2", env_args=bad)
+    with pytest.raises(Exception, match="env='sc2'"):
+        load_map_layout("3m", env="sc2v2")
+    with pytest.raises(ValueError, match="conic_fov=False"):
+        PromptEncoder(load_map_layout("protoss_5_vs_5", env="sc2v2", env_args={"conic_fov": True}), None)
     assert scenario_env_args("protoss_5_vs_5")["capability_config"]["n_units"] == 5
 
 
