@@ -220,7 +220,7 @@ class MapLayout:
         known = spec.enemy_order_known
         ents = [EntitySlot("move", 0, None, 0, len(self.move_features), self.move_features)]
         ents += [
-            EntitySlot("enemy", j, spec.enemy_units[j] if known else None,
+            EntitySlot("enemy", j, _known(spec.enemy_units[j]) if known else None,
                        self.enemy_offset + j * self.enemy_feats, self.enemy_feats, self.enemy_features, j)
             for j in range(spec.n_enemies)
         ]
@@ -255,7 +255,7 @@ class MapLayout:
             ents.append(EntitySlot("ally", a, _known(spec.ally_units[a]), offset, len(ally), ally, a))
             offset += len(ally)
         for j in range(spec.n_enemies):
-            name = spec.enemy_units[j] if spec.enemy_order_known else None
+            name = _known(spec.enemy_units[j]) if spec.enemy_order_known else None
             ents.append(EntitySlot("enemy", j, name, offset, len(enemy), enemy, j))
             offset += len(enemy)
         if f.state_last_action or spec.env == "smaclite":  # SMAClite's state always has them

@@ -155,7 +155,9 @@ def build_spec(name: str, args: Mapping[str, Any]) -> tuple[MapSpec, Capabilitie
     spec = MapSpec(
         name=name, env="sc2v2", ally_units=(UNKNOWN_UNIT,) * n_agents, enemy_units=(UNKNOWN_UNIT,) * n_enemies,
         ally_type_names=bits, enemy_type_names=bits, ally_shields=race == "P", enemy_shields=race == "P",
-        n_actions=6 + n_fov + targets, episode_limit=limit, enemy_order_known=False, map_type=map_type,
+        n_actions=6 + n_fov + targets, episode_limit=limit, map_type=map_type,
+        # every slot is UNKNOWN_UNIT until for_episode: an enemy whose bits SMACv2 hides (enemy_mask) stays so
+        enemy_order_known=True,
         ally_order_known=False, n_fov_actions=n_fov,
     )
     return spec, caps

@@ -95,6 +95,11 @@ def _expected_obs(env, layout, agent_id, avail_true, x_units) -> dict[int, float
                 u = env.enemies[ent.unit_id] if ent.side == "enemy" else env.agents[ent.unit_id]
                 name = (enemies if ent.side == "enemy" else allies)[ent.unit_id].name
                 ak = ent.unit_id if ent.side == "ally" else 0  # ally-only features read agent arrays
+                # StarCraft2Env.get_obs_agent: a masked enemy shows where it is, not its health or type
+                hidden = ent.side == "enemy" and env.mask_enemies and env.enemy_mask[agent_id][ent.unit_id]
+                if u.health > 0 and seen(u) and hidden and f not in ("attackable", "distance", "rel_x", "rel_y"):
+                    out[col] = 0.0
+                    continue
                 if u.health > 0 and seen(u):
                     dx, dy = u.pos.x - me.pos.x, u.pos.y - me.pos.y
                     hl = env.agent_health_levels[ent.unit_id] if ent.side == "ally" else 0.0
@@ -203,6 +208,8 @@ def check_against_smacv2(name: str, env_args: dict, seed: int = 0) -> None:
     env = sc2v2_env(args, *units, attack=attack, health=health, fov=fov)
     env.obs_enemies[:] = 1  # every enemy seen before (prob_obs_enemy = 1 shares each sighting)
     env.enemy_tags = [0] * env.n_enemies
+    if layout.capabilities.enemy_mask:  # reset() reads it from the episode config
+        env.enemy_mask, env.mask_enemies = rng.random((n, env.n_enemies)) < 0.5, True
     last = rng.integers(0, layout.n_actions, n)
     env.last_action = np.eye(layout.n_actions)[last]
     obs, state, avail = observe(env)
@@ -224,13 +231,19 @@ def check_against_smacv2(name: str, env_args: dict, seed: int = 0) -> None:
     bad = [(c, want[c], float(state[c])) for c in want if not math.isclose(want[c], float(state[c]), abs_tol=1e-5)]
     assert not bad, (name, "state", bad[:6])
     # prompts name each visible unit from its bits: the episode's own names
+    if layout.spec.n_fov_actions:
+        return  # conic_fov: no prompts (PromptEncoder refuses; test_bad_sc2v2_args_are_named)
     enc = PromptEncoder(layout, None)
     text = enc.texts(obs[:1], avail[:1], np.array([0]))[0]
     allies, enemies = units
     assert f"Self: Ally 0 ({allies[0].name})" in text or f"Self: Ally 0, {allies[0].name}\n" in text, text
     for j, e in enumerate(enemies):
         if f"Enemy {j} (" in text:
-            assert f"Enemy {j} ({e.name})" in text, (j, e.name, text)
+            masked = env.mask_enemies and env.enemy_mask[0][j]
+            assert f"Enemy {j} ({'Unit' if masked else e.name})" in text, (j, e.name, text)
+    dist = [layout.obs.by_side("enemy")[j].column("distance") for j in range(len(enemies))]
+    if any(env.mask_enemies and env.enemy_mask[0][j] and obs[0, dist[j]] > 0 for j in range(len(enemies))):
+        assert "(Unit)" in text, text
 
 
 def layout_name(layout, agent_id, col) -> str:
