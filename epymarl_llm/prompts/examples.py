@@ -76,7 +76,8 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
                 if row[base:base + layout.enemy_feats].any():
                     row[base] = avail[r, nb + j]
         own = layout.own_offset
-        angle = rng.uniform(0, 2 * np.pi)
+        # drawn only where SMACv2's FOV columns exist, so other maps' rows stay those of earlier versions
+        angle = rng.uniform(0, 2 * np.pi) if "fov_x" in layout.own_features else 0.0
         for f in layout.own_features:
             if f in ("health", "shield", "attack_probability", "own_pos_x", "own_pos_y"):
                 row[own] = round(rng.uniform(0.05, 1.0), 2)
@@ -97,8 +98,12 @@ def _fill_unit(rng, row, base, features, name, type_names) -> float:
     angle = rng.uniform(0, 2 * np.pi)
     values = {"attackable": dist * SIGHT_RANGE <= SHOOT_RANGE, "visible": 1.0, "distance": dist,
               "rel_x": dist * np.cos(angle), "rel_y": dist * np.sin(angle),
-              "health": rng.uniform(0.05, 1.0), "shield": rng.uniform(0.0, 1.0),
-              "attack_probability": rng.uniform(0.5, 1.0), "health_level": rng.uniform(0.0, 0.3)}
+              "health": rng.uniform(0.05, 1.0), "shield": rng.uniform(0.0, 1.0)}
+    # SMACv2's capability columns: drawn only where they exist (other maps keep their rows)
+    if "attack_probability" in features:
+        values["attack_probability"] = rng.uniform(0.5, 1.0)
+    if "health_level" in features:
+        values["health_level"] = rng.uniform(0.0, 0.3)
     for k, f in enumerate(features):
         if f in values:
             row[base + k] = values[f]
