@@ -35,7 +35,7 @@ def _generate(checkout: Path, user_base: Path, out: Path, *extra: str) -> dict:
     argv = [sys.executable, "-m", "epymarl_llm", "demos", "generate", "--epymarl", str(checkout), "--map", MAP,
             "--env-arg", "time_limit=20", "--episodes", "2", "--batch-episodes", "1", "--out", str(out), "--json",
             *extra]
-    proc = subprocess.run(argv, env=subprocess_env(user_base), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(argv, env=subprocess_env(user_base), capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -41,13 +41,13 @@ def lolm_mac(tiny_model_dir):
 
 
 def test_expert_loss_raises_the_probability_of_demonstrated_actions_on_a_fixed_batch(lolm_mac):
-    demos = demo_episodes(n_episodes=2, length=4)
+    demos = demo_episodes(n_episodes=1, length=3)
     config = LeedConfig(demo_path="unused", demo_coef=1.0, demo_batch_episodes=len(demos))
     loss = ExpertLoss(config, demos, LolmDemoPolicy(lolm_mac, max_prompts_per_forward=16))
     params = [p for p in lolm_mac.policy.parameters() if p.requires_grad]
     optimiser = torch.optim.Adam(params, lr=3e-3)
     before = demo_probability(loss)
-    for _ in range(8):
+    for _ in range(6):
         optimiser.zero_grad()
         stats = loss.accumulate(t_env=0)
         optimiser.step()
