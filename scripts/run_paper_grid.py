@@ -9,6 +9,7 @@ Phases, in order (a transfer needs its source checkpoint):
 
     python scripts/run_paper_grid.py --epymarl ~/epymarl --seeds 1 2 3 --dry-run
     python scripts/run_paper_grid.py --epymarl ~/epymarl --seeds 1 2 3 --parallel 3
+    python scripts/run_paper_grid.py --epymarl ~/epymarl --env-config sc2v2 --dry-run   # SMACv2 grid
 
 Commands run with EPyMARL's root as working directory, so that Sacred's folders
 (results/sacred/<name>/<map>/<id>) and checkpoints (results/models/<name>_seed<s>_<map>_<time>/<step>)
@@ -37,6 +38,20 @@ PAPER_PAIRS = (
     ("3s5z", "3s5z_vs_3s6z"),
     ("3s5z", "MMM2"),
 )
+# SMACv2 (--env-config=sc2v2): maps are EPyMARL's scenarios (src/config/envs/smacv2_configs), every
+# episode draws new units. Transfer grows the teams, then the enemy's edge, within a race, and
+# crosses races once (the unit-type embedding and the prompts are shared by name).
+SC2V2_MAPS = ("protoss_5_vs_5", "protoss_10_vs_10", "terran_5_vs_5", "terran_10_vs_10", "zerg_5_vs_5",
+              "zerg_10_vs_10")
+SC2V2_PAIRS = (
+    ("protoss_5_vs_5", "protoss_10_vs_10"),
+    ("protoss_10_vs_10", "protoss_10_vs_11"),
+    ("protoss_10_vs_10", "protoss_20_vs_20"),
+    ("terran_5_vs_5", "terran_10_vs_10"),
+    ("zerg_5_vs_5", "zerg_10_vs_10"),
+    ("protoss_5_vs_5", "terran_5_vs_5"),
+)
+DEFAULT_GRIDS = {"sc2v2": (SC2V2_MAPS, SC2V2_PAIRS)}
 PHASES = ("single", "zero-shot", "few-shot", "report")
 
 
@@ -152,12 +167,15 @@ def parse_pair(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epymarl", type=Path, required=True, help="EPyMARL checkout (with the plugin installed)")
-    p.add_argument("--env-config", default="sc2", help="EPyMARL env config: sc2 (SMAC, needs SC2PATH) or smaclite")
+    p.add_argument("--env-config", default="sc2",
+                   help="EPyMARL env config: sc2 (SMAC, needs SC2PATH), sc2v2 (SMACv2 scenarios) or smaclite")
     p.add_argument("--config", default="lolm_mappo", help="the plugin's algorithm config (transferred)")
     p.add_argument("--baselines", nargs="*", default=["mappo"], help="built-in algorithms trained from scratch")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--maps", nargs="*", default=list(PAPER_MAPS), help="single-task maps (pair maps are added)")
-    p.add_argument("--pairs", nargs="*", type=parse_pair, default=list(PAPER_PAIRS), metavar="SOURCE:TARGET")
+    p.add_argument("--maps", nargs="*", default=None,
+                   help="single-task maps (pair maps are added); default: the paper's, or SC2V2_MAPS for sc2v2")
+    p.add_argument("--pairs", nargs="*", type=parse_pair, default=None, metavar="SOURCE:TARGET",
+                   help="transfer pairs; default: the paper's, or SC2V2_PAIRS for sc2v2")
     p.add_argument("--t-max", type=int, default=2_000_000, help="single-task training steps")
     p.add_argument("--few-shot-t-max", type=int, default=600_000, help="few-shot budget on the target (paper: 3e5-1e6)")
     p.add_argument("--zero-shot-episodes", type=int, default=100, help="test episodes of a zero-shot evaluation")
@@ -170,6 +188,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def unknown_scenarios(args: argparse.Namespace) -> str | None:
+    """With sc2v2, every map must be a scenario file of the checkout (EPyMARL's SMACv2Wrapper loads it)."""
+    if args.env_config != "sc2v2":
+        return None
+    folder = args.epymarl / "src" / "config" / "envs" / "smacv2_configs"
+    if not folder.is_dir():
+        return None if args.dry_run else f"{folder} is missing: this EPyMARL has no SMACv2 scenarios"
+    known = {p.stem for p in folder.glob("*.yaml")}
+    maps = {*args.maps, *(m for pair in args.pairs for m in pair)}
+    missing = sorted(maps - known)
+    if missing:
+        return (f"--env-config sc2v2: {', '.join(missing)} are not SMACv2 scenarios of {folder} "
+                f"(it has {', '.join(sorted(known))})")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.parallel < 1:
@@ -179,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dry_run and not (args.epymarl / "src" / "main.py").is_file():
         print(f"{args.epymarl} is not an EPyMARL checkout (no src/main.py); pass --epymarl", file=sys.stderr)
         return 2
+    default_maps, default_pairs = DEFAULT_GRIDS.get(args.env_config, (PAPER_MAPS, PAPER_PAIRS))
+    args.maps = list(default_maps) if args.maps is None else args.maps
+    args.pairs = list(default_pairs) if args.pairs is None else args.pairs
+    bad = unknown_scenarios(args)
+    if bad:
+        print(bad, file=sys.stderr)
+        return 2
     jobs = build_jobs(args)
     failed = 0
     for phase in args.phases:
@@ -186,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             argv_report = report_argv(args)
             print(f"# report\n{shlex.join(argv_report)}" if args.dry_run else f"[start] {shlex.join(argv_report)}")
             if not args.dry_run:
-                failed += subprocess.run(argv_report).returncode != 0
+                failed += subprocess.run(argv_report, check=False).returncode != 0
             continue
         if args.dry_run:
             print(f"# {phase}: {len(jobs[phase])} runs (cd {shlex.quote(str(args.epymarl))})")

@@ -11,7 +11,8 @@ HELP = "print the observation/state layout of a map (and an example prompt)"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("map", nargs="?", default=None,
                         help="map name (SMAC registry or SMAClite preset); optional with --map-file")
-    parser.add_argument("--env", choices=("sc2", "smaclite"), default="sc2", help="SMAC (sc2) or SMAClite")
+    parser.add_argument("--env", choices=("sc2", "sc2v2", "smaclite"), default="sc2",
+                        help="SMAC (sc2), SMACv2 (sc2v2: MAP is an EPyMARL scenario, e.g. protoss_5_vs_5) or SMAClite")
     parser.add_argument("--map-file", default=None, help="a SMAClite JSON map file (implies --env smaclite)")
     parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="an env arg that changes the layout, e.g. obs_last_action=True (repeatable)")
@@ -81,17 +82,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     spec = layout.spec
     print(f"map {layout.map_name} ({layout.env}): {layout.n_agents} agents, {layout.n_enemies} enemies, "
-          f"{layout.n_actions} actions (6 base + {layout.n_targets} target slots)")
-    print(f"allies (agent id order): {', '.join(layout.ally_unit_names)}")
+          f"{layout.n_actions} actions ({layout.n_base_actions} base + {layout.n_targets} target slots)")
+    if layout.composition_varies:
+        print(f"allies and enemies: drawn every episode from {', '.join(spec.ally_type_names)}; "
+              "prompts name each unit from its type bits")
+    else:
+        print(f"allies (agent id order): {', '.join(layout.ally_unit_names)}")
     order = "" if spec.enemy_order_known else " (SMAC's enemy order is the game's: the type bits name each enemy)"
-    print(f"enemies: {', '.join(layout.enemy_unit_names)}{order}")
+    if not layout.composition_varies:
+        print(f"enemies: {', '.join(layout.enemy_unit_names)}{order}")
     if spec.unit_type_bits:
         print(f"type bits: allies {list(spec.ally_type_names)}, enemies {list(spec.enemy_type_names)}")
     healers = [a for a in range(layout.n_agents) if spec.is_healer(a)]
     if healers:
         print(f"healers (target slots are allies to heal): agents {healers}")
-    if layout.env == "sc2":
-        print("env args: " + ", ".join(f"{k}={v}" for k, v in layout.flags.as_dict().items()))
+    if layout.env != "smaclite":
+        print("env args: " + layout._flags_text())
     print(f"\nobservation: {layout.obs_size} values, as agent {args.agent} sees it")
     for e in layout.obs_for_agent(args.agent).entities:
         print(_entity_line(e))

@@ -122,6 +122,10 @@ def _checked_layout(args: Any, env_info: dict):
     map_name = env_args.get("map_name")
     if not map_name:
         raise ValueError("env_args.map_name is not set: LoLM-MARL builds its prompts from the map's layout")
+    if args.env == "sc2v2":  # the scenario file decides the layout (EPyMARL's SMACv2Wrapper)
+        from epymarl_llm.prompts.sc2v2_run import run_env_args
+
+        env_args = run_env_args(env_args)
     layout = load_map_layout(map_name, env=args.env, env_args=env_args, map_file=env_args.get("map_file"))
     layout.check_env(env_info["obs_shape"], env_info["state_shape"], env_info["n_actions"])
     return layout

@@ -43,6 +43,7 @@ class PromptEncoder:
         if dynamic is not None and dynamic != config.dynamic_prompt:
             config = PromptConfig(dynamic_prompt=dynamic, number_format=config.number_format)
         self.layout, self.config, self.tokenizer = layout, config, tokenizer
+        layout.check_prompt_support()
         self.template = PromptTemplate(layout, config)
         self.decoder = self.template.decoder
         self.prefix_text = self.template.prefix_text

@@ -1,4 +1,4 @@
-"""The env args that change SMAC's observation/state layout, read into a typed record."""
+"""The env args that change SMAC's or SMACv2's observation/state layout, read into a typed record."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -16,7 +16,8 @@ class EnvFlags:
 
     EPyMARL's `sc2.yaml` differs from these defaults in `state_last_action: False`; pass the run's
     `env_args` to get its layout. SMAClite has no such options: its layout equals SMAC's with these
-    defaults (state last actions included, never a timestep).
+    defaults (state last actions included, never a timestep). The last four are SMACv2's
+    (`smacv2.env.starcraft2.starcraft2.StarCraft2Env`); SMAC has none of them.
     """
 
     obs_all_health: bool = True
@@ -28,11 +29,18 @@ class EnvFlags:
     state_last_action: bool = True
     state_timestep_number: bool = False
     obs_instead_of_state: bool = False
+    obs_own_pos: bool = False
+    conic_fov: bool = False
+    num_fov_actions: int = 12
+    obs_starcraft: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not isinstance(getattr(self, f.name), bool):
-                raise TypeError(f"env arg {f.name} must be a bool, got {getattr(self, f.name)!r}")
+            want = int if f.name == "num_fov_actions" else bool
+            value = getattr(self, f.name)
+            if not isinstance(value, want) or (want is int and (isinstance(value, bool) or value < 1)):
+                raise TypeError(f"env arg {f.name} must be a {want.__name__}"
+                                f"{' >= 1' if want is int else ''}, got {value!r}")
 
     @property
     def own_health(self) -> bool:
@@ -43,7 +51,14 @@ class EnvFlags:
     def from_env_args(cls, env_args: Mapping[str, Any] | None, env: EnvName) -> "EnvFlags":
         """Pick the layout flags out of a full `env_args` mapping (other keys are ignored)."""
         env_args = dict(env_args or {})
-        values = {f.name: _as_bool(f.name, env_args[f.name]) for f in fields(cls) if f.name in env_args}
+        values = {f.name: _as_int(f.name, env_args[f.name]) if f.name == "num_fov_actions" else
+                  _as_bool(f.name, env_args[f.name]) for f in fields(cls) if f.name in env_args}
+        if env == "sc2":
+            fixed = cls()
+            wrong = {k: v for k, v in values.items() if k in SC2V2_ONLY and v != getattr(fixed, k)}
+            if wrong:
+                raise ValueError(f"{sorted(wrong)} are SMACv2 env args that SMAC's StarCraft2Env does not take; "
+                                 "use --env sc2v2 (EPyMARL --env-config=sc2v2) or remove them")
         if env == "smaclite":
             fixed = cls()
             wrong = {k: v for k, v in values.items() if v != getattr(fixed, k)}
@@ -55,8 +70,23 @@ class EnvFlags:
             return fixed
         return cls(**values)
 
-    def as_dict(self) -> dict[str, bool]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    def as_dict(self, env: EnvName = "sc2") -> dict[str, bool | int]:
+        """The flags `env` has (SMAC: without SMACv2's)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if env == "sc2v2" or f.name not in SC2V2_ONLY}
+
+
+SC2V2_ONLY = ("obs_own_pos", "conic_fov", "num_fov_actions", "obs_starcraft")
+
+
+def _as_int(key: str, value: Any) -> int:
+    try:
+        return int(str(value).strip()) if not isinstance(value, bool) else _raise(key, value)
+    except ValueError:
+        return _raise(key, value)
+
+
+def _raise(key: str, value: Any):
+    raise ValueError(f"env arg {key} must be a whole number, got {value!r}")
 
 
 def _as_bool(key: str, value: Any) -> bool:

@@ -19,10 +19,16 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n random rows: (obs (n, obs_size) float32, avail (n, n_actions) int64, agent_ids (n,) int64).
 
-    Observers are drawn at random, or all `agent_id`.
+    Observers are drawn at random, or all `agent_id`. On SMACv2 (a team drawn per episode) the rows
+    are of one episode whose team is drawn as SMACv2's `weighted_teams` does.
     """
     rng = np.random.default_rng(seed)
+    if layout.composition_varies:
+        from .sc2v2_maps import draw_teams
+
+        layout = layout.for_episode(*draw_teams(layout.env_args, rng))
     spec = layout.spec
+    nb = spec.n_base_actions  # first target action
     obs = np.zeros((n, layout.obs_size), dtype=np.float32)
     avail = np.zeros((n, layout.n_actions), dtype=np.int64)
     agent_ids = rng.integers(0, spec.n_agents, size=n)
@@ -38,11 +44,12 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
         moves = rng.random(4) < 0.85
         row[:4] = moves
         avail[r, 1], avail[r, 2:6] = 1, moves
+        avail[r, 6:nb] = 1  # SMACv2's conic-FOV turns are always available
         extra = layout.move_features[4:]
         for k, name in enumerate(extra, start=4):
             row[k] = float(rng.random() < 0.8) if name.startswith("pathing") else round(rng.random(), 2)
         enemy_names = list(spec.enemy_units)
-        if not spec.enemy_order_known:
+        if not spec.enemy_order_known and not layout.composition_varies:
             rng.shuffle(enemy_names)
         for j in range(spec.n_enemies):
             if rng.random() > p_alive[r] * p_seen[r]:
@@ -51,7 +58,7 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
             dist = _fill_unit(rng, row, base, layout.enemy_features, enemy_names[j], spec.enemy_type_names)
             in_range = dist * SIGHT_RANGE <= SHOOT_RANGE
             if not healer:
-                avail[r, 6 + j] = in_range
+                avail[r, nb + j] = in_range
         for s in range(spec.n_agents - 1):
             if rng.random() > p_alive[r] * p_seen[r]:
                 continue
@@ -59,19 +66,25 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
             base = layout.ally_offset + s * layout.ally_feats
             dist = _fill_unit(rng, row, base, layout.ally_features, spec.ally_units[ally], spec.ally_type_names)
             if layout.flags.obs_last_action and rng.random() < 0.8:
-                k = int(rng.integers(1, min(layout.n_actions, 6 + spec.n_enemies)))
+                k = int(rng.integers(1, min(layout.n_actions, nb + spec.n_enemies)))
                 row[base + layout.ally_features.index(f"last_action_{k}")] = 1
             if healer and not spec.is_healer(ally) and dist * SIGHT_RANGE <= SHOOT_RANGE:
-                avail[r, 6 + ally] = 1
+                avail[r, nb + ally] = 1
         if healer:  # SMAC writes the heal-target avail bits into the enemy "attackable" column
             for j in range(spec.n_enemies):
                 base = layout.enemy_offset + j * layout.enemy_feats
                 if row[base:base + layout.enemy_feats].any():
-                    row[base] = avail[r, 6 + j]
+                    row[base] = avail[r, nb + j]
         own = layout.own_offset
+        # drawn only where SMACv2's FOV columns exist, so other maps' rows stay those of earlier versions
+        angle = rng.uniform(0, 2 * np.pi) if "fov_x" in layout.own_features else 0.0
         for f in layout.own_features:
-            if f in ("health", "shield"):
+            if f in ("health", "shield", "attack_probability", "own_pos_x", "own_pos_y"):
                 row[own] = round(rng.uniform(0.05, 1.0), 2)
+            elif f == "health_level":
+                row[own] = round(rng.uniform(0.0, 0.3), 2)
+            elif f in ("fov_x", "fov_y"):
+                row[own] = round(float(np.cos(angle) if f == "fov_x" else np.sin(angle)), 2)
             elif f == "type_" + spec.ally_units[a].replace(" ", "_"):
                 row[own] = 1
             own += 1
@@ -86,6 +99,11 @@ def _fill_unit(rng, row, base, features, name, type_names) -> float:
     values = {"attackable": dist * SIGHT_RANGE <= SHOOT_RANGE, "visible": 1.0, "distance": dist,
               "rel_x": dist * np.cos(angle), "rel_y": dist * np.sin(angle),
               "health": rng.uniform(0.05, 1.0), "shield": rng.uniform(0.0, 1.0)}
+    # SMACv2's capability columns: drawn only where they exist (other maps keep their rows)
+    if "attack_probability" in features:
+        values["attack_probability"] = rng.uniform(0.5, 1.0)
+    if "health_level" in features:
+        values["health_level"] = rng.uniform(0.0, 0.3)
     for k, f in enumerate(features):
         if f in values:
             row[base + k] = values[f]

@@ -1,18 +1,28 @@
 """Observation and state layouts: where every feature of every entity sits in an env row.
 
 Follows SMAC's `StarCraft2Env.get_obs_agent` / `get_state_dict` and the `get_obs_*_feats_size`
-methods (SMAClite's `SMACliteEnv` writes the same layout with SMAC's default flags).
+methods (SMAClite's `SMACliteEnv` writes the same layout with SMAC's default flags). SMACv2's
+`StarCraft2Env` adds capability columns (`attack_probability`, `health_level`), the agent's own
+position (`obs_own_pos`) and field-of-view direction (`conic_fov`, also in the state).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .env_flags import EnvFlags
 from .errors import LayoutMismatchError, UnknownMapError
-from .map_spec import ENVS, EnvName, MapSpec
+from .map_spec import ENVS, UNKNOWN_UNIT, EnvName, MapSpec
 from .sc2_maps import SC2_MAPS
+from .sc2v2_maps import (
+    RACE_NAMES,
+    SC2V2_RACES,
+    SC2V2_SCENARIOS,
+    Capabilities,
+    build_spec,
+    scenario_env_args,
+)
 from .smaclite_maps import SMACLITE_PRESETS, smaclite_map_file, smaclite_preset
 
 MOVE_DIRECTIONS = ("north", "south", "east", "west")  # actions 2..5 (SMAC `Direction`)
@@ -82,11 +92,17 @@ class MapLayout:
     `own_offset`, then the optional timestep column `timestep_column`.
     """
 
-    def __init__(self, spec: MapSpec, flags: EnvFlags, map_file: str | None = None):
+    def __init__(self, spec: MapSpec, flags: EnvFlags, map_file: str | None = None,
+                 capabilities: Capabilities | None = None, env_args: Mapping[str, Any] | None = None):
         self.spec = spec
         self.flags = flags
         self.map_file = map_file
+        self.capabilities = caps = capabilities or Capabilities()
+        self.env_args = dict(env_args or {})  # SMACv2: the scenario's full env args
         f = flags
+        if spec.env == "sc2v2":
+            _check_sc2v2_flags(spec, f)
+        cap = (("attack_probability",) if caps.attack else ()) + (("health_level",) if caps.health else ())
         self.move_features: tuple[str, ...] = tuple(f"move_{d}" for d in MOVE_DIRECTIONS) + (
             tuple(f"pathing_{k}" for k in range(N_PATHING)) if f.obs_pathing_grid else ()
         ) + (tuple(f"height_{k}" for k in range(N_HEIGHT)) if f.obs_terrain_height else ())
@@ -96,11 +112,13 @@ class MapLayout:
             ("attackable", "distance", "rel_x", "rel_y") + enemy_health + _type_features(spec.enemy_type_names)
         )
         self.ally_features: tuple[str, ...] = (
-            ("visible", "distance", "rel_x", "rel_y") + ally_health + _type_features(spec.ally_type_names)
+            ("visible", "distance", "rel_x", "rel_y") + ally_health + cap + _type_features(spec.ally_type_names)
             + (tuple(f"last_action_{k}" for k in range(spec.n_actions)) if f.obs_last_action else ())
         )
         own_health = ("health",) + (("shield",) if spec.ally_shields else ()) if f.own_health else ()
-        self.own_features: tuple[str, ...] = own_health + _type_features(spec.ally_type_names)
+        self.own_features: tuple[str, ...] = own_health + cap + (
+            ("own_pos_x", "own_pos_y") if f.obs_own_pos else ()) + (("fov_x", "fov_y") if f.conic_fov else ()
+        ) + _type_features(spec.ally_type_names)
         self.move_offset = 0
         self.enemy_offset = len(self.move_features)
         self.enemy_feats = len(self.enemy_features)
@@ -110,7 +128,8 @@ class MapLayout:
         self.own_feats = len(self.own_features)
         # SMAC counts the timestep among the own features (get_obs_own_feats_size) and places it last.
         # Its get_obs_agent actually zero-fills that column and appends the timestep after it, one
-        # column beyond get_obs_size(); the encoder accepts such rows (see `normalise_obs`).
+        # column beyond get_obs_size(); the encoder accepts such rows (see `normalise_obs`). SMACv2
+        # appends it after the own features and counts it in get_obs_size: the same columns.
         self.timestep_column: int | None = self.own_offset + self.own_feats if f.obs_timestep_number else None
         self.obs_size = self.own_offset + self.own_feats + (1 if f.obs_timestep_number else 0)
         self.obs = self.obs_for_agent(0)
@@ -143,8 +162,44 @@ class MapLayout:
         return self.spec.n_targets
 
     @property
+    def n_base_actions(self) -> int:
+        return self.spec.n_base_actions
+
+    @property
     def ally_unit_names(self) -> tuple[str, ...]:
+        """One name per agent; UNKNOWN_UNIT on SMACv2 until `for_episode` names an episode's team."""
         return self.spec.ally_units
+
+    @property
+    def race_sentence(self) -> str:
+        """The prompt's words on the races where every episode draws new units (SMACv2), else ""."""
+        if not self.composition_varies or self.spec.map_type not in SC2V2_RACES:
+            return ""
+        race = RACE_NAMES[SC2V2_RACES[self.spec.map_type][0]]
+        return f"Both teams are {race}; every battle draws new unit types, named below for each unit. "
+
+    @property
+    def composition_varies(self) -> bool:
+        """Every episode draws new unit types (SMACv2): names come from the type bits or `for_episode`."""
+        return not self.spec.ally_order_known
+
+    def for_episode(self, ally_units: Sequence[str], enemy_units: Sequence[str] | None = None) -> MapLayout:
+        """This layout with one episode's unit names (SMACv2 draws a team per episode).
+
+        The columns do not change; names must be the race's type-bit names, e.g. those the live
+        env reports (`sc2v2_episode.episode_units`).
+        """
+        spec = self.spec
+        allies, enemies = tuple(ally_units), tuple(enemy_units) if enemy_units is not None else spec.enemy_units
+        if len(allies) != spec.n_agents or len(enemies) != spec.n_enemies:
+            raise ValueError(f"map {spec.name!r}: an episode has {spec.n_agents} allies and {spec.n_enemies} enemies, "
+                             f"got {len(allies)} and {len(enemies)} names")
+        bad = sorted((set(allies) | set(enemies)) - set(spec.ally_type_names) - {UNKNOWN_UNIT})
+        if bad:
+            raise ValueError(f"map {spec.name!r}: units {bad} have no type bit; its units are "
+                             f"{', '.join(spec.ally_type_names)}")
+        episode = replace(spec, ally_units=allies, enemy_units=enemies)
+        return MapLayout(episode, self.flags, self.map_file, self.capabilities, self.env_args)
 
     @property
     def enemy_unit_names(self) -> tuple[str, ...]:
@@ -165,15 +220,15 @@ class MapLayout:
         known = spec.enemy_order_known
         ents = [EntitySlot("move", 0, None, 0, len(self.move_features), self.move_features)]
         ents += [
-            EntitySlot("enemy", j, spec.enemy_units[j] if known else None,
+            EntitySlot("enemy", j, _known(spec.enemy_units[j]) if known else None,
                        self.enemy_offset + j * self.enemy_feats, self.enemy_feats, self.enemy_features, j)
             for j in range(spec.n_enemies)
         ]
         for s in range(spec.n_agents - 1):
             a = self.ally_id(agent_id, s)
-            ents.append(EntitySlot("ally", s, spec.ally_units[a], self.ally_offset + s * self.ally_feats,
+            ents.append(EntitySlot("ally", s, _known(spec.ally_units[a]), self.ally_offset + s * self.ally_feats,
                                    self.ally_feats, self.ally_features, a))
-        ents.append(EntitySlot("self", 0, spec.ally_units[agent_id], self.own_offset, self.own_feats,
+        ents.append(EntitySlot("self", 0, _known(spec.ally_units[agent_id]), self.own_offset, self.own_feats,
                                self.own_features, agent_id))
         if self.timestep_column is not None:
             ents.append(EntitySlot("timestep", 0, None, self.timestep_column, 1, ("timestep",)))
@@ -187,23 +242,26 @@ class MapLayout:
                 EntitySlot("agent_obs", a, spec.ally_units[a], a * self.obs_size, self.obs_size, names, a)
                 for a in range(spec.n_agents)
             ))
+        caps = self.capabilities
+        # SMACv2 get_state_dict: shield, attack probability, health level, FOV direction, type bits
         ally = ("health", "energy_or_cooldown", "rel_x", "rel_y") + (("shield",) if spec.ally_shields else ()) \
-            + _type_features(spec.ally_type_names)
+            + (("attack_probability",) if caps.attack else ()) + (("health_level",) if caps.health else ()) \
+            + (("fov_x", "fov_y") if f.conic_fov else ()) + _type_features(spec.ally_type_names)
         enemy = ("health", "rel_x", "rel_y") + (("shield",) if spec.enemy_shields else ()) \
             + _type_features(spec.enemy_type_names)
         ents: list[EntitySlot] = []
         offset = 0
         for a in range(spec.n_agents):
-            ents.append(EntitySlot("ally", a, spec.ally_units[a], offset, len(ally), ally, a))
+            ents.append(EntitySlot("ally", a, _known(spec.ally_units[a]), offset, len(ally), ally, a))
             offset += len(ally)
         for j in range(spec.n_enemies):
-            name = spec.enemy_units[j] if spec.enemy_order_known else None
+            name = _known(spec.enemy_units[j]) if spec.enemy_order_known else None
             ents.append(EntitySlot("enemy", j, name, offset, len(enemy), enemy, j))
             offset += len(enemy)
         if f.state_last_action or spec.env == "smaclite":  # SMAClite's state always has them
             acts = tuple(f"last_action_{k}" for k in range(spec.n_actions))
             for a in range(spec.n_agents):
-                ents.append(EntitySlot("last_action", a, spec.ally_units[a], offset, len(acts), acts, a))
+                ents.append(EntitySlot("last_action", a, _known(spec.ally_units[a]), offset, len(acts), acts, a))
                 offset += len(acts)
         if f.state_timestep_number:
             ents.append(EntitySlot("timestep", 0, None, offset, 1, ("timestep",)))
@@ -211,6 +269,18 @@ class MapLayout:
         return RowLayout(offset, tuple(ents))
 
     # ----- checks
+    def check_prompt_support(self) -> None:
+        """Raise unless prompts and the policy's action head cover this layout's actions.
+
+        Both name and score 6 base actions (no-op, stop, four moves) and then the targets; SMACv2's
+        `conic_fov` inserts turn actions between them, which neither has.
+        """
+        if self.spec.n_fov_actions:
+            raise ValueError(
+                f"map {self.map_name!r}: conic_fov=True adds {self.spec.n_fov_actions} turn actions (6..."
+                f"{self.n_base_actions - 1}) that the prompts and the attention action head do not have; "
+                "set env_args.conic_fov=False (as every EPyMARL SMACv2 scenario does)")
+
     def check_env(self, obs_shape: int | Sequence[int], state_shape: int | Sequence[int],
                   n_actions: int | None = None) -> None:
         """Raise LayoutMismatchError unless the live env reports this layout's sizes."""
@@ -236,7 +306,11 @@ class MapLayout:
     def _flags_text(self) -> str:
         if self.env == "smaclite":
             return "SMAClite fixed layout"
-        return ", ".join(f"{k}={v}" for k, v in self.flags.as_dict().items())
+        text = ", ".join(f"{k}={v}" for k, v in self.flags.as_dict(self.env).items())
+        if self.env == "sc2v2":
+            caps = [k for k in ("attack", "health") if getattr(self.capabilities, k)]
+            text += f", capability features {caps or 'none'}"
+        return text
 
     def as_dict(self, agent_id: int = 0) -> dict[str, Any]:
         """Everything the `layout` command prints, as plain data."""
@@ -249,7 +323,10 @@ class MapLayout:
             "enemy_order_known": self.spec.enemy_order_known,
             "ally_type_bits": list(self.spec.ally_type_names), "enemy_type_bits": list(self.spec.enemy_type_names),
             "healers": [a for a in range(self.n_agents) if self.spec.is_healer(a)],
-            "env_args": self.flags.as_dict() if self.env == "sc2" else {},
+            "env_args": self.flags.as_dict(self.env) if self.env != "smaclite" else {},
+            "composition_varies": self.composition_varies, "n_base_actions": self.n_base_actions,
+            "capabilities": {k: getattr(self.capabilities, k) for k in ("attack", "health", "team_gen", "observe_types",
+                                                                        "enemy_mask", "start_positions")},
             "observer": agent_id,
             "entities": [e.as_dict() for e in self.obs_for_agent(agent_id).entities],
             "state_entities": [e.as_dict() for e in self.state.entities],
@@ -269,17 +346,32 @@ def _flat(shape: int | Sequence[int]) -> int:
     return size
 
 
+def _known(name: str) -> str | None:
+    return None if name == UNKNOWN_UNIT else name
+
+
+def _check_sc2v2_flags(spec: MapSpec, f: EnvFlags) -> None:
+    if f.obs_instead_of_state:
+        raise ValueError(f"SMACv2 scenario {spec.name!r}: obs_instead_of_state=True is not supported by SMACv2 itself "
+                         "(StarCraft2Env.build_state_feature_names raises NotImplementedError); set it False")
+    if not f.obs_starcraft:
+        raise ValueError(f"SMACv2 scenario {spec.name!r}: obs_starcraft=False leaves no unit in the observation "
+                         "(at most the timestep), so there is nothing to write a prompt from; set it True")
+
+
 def map_names(env: EnvName = "sc2") -> tuple[str, ...]:
-    """The maps `load_map_layout` knows by name for `env`."""
-    return tuple(SC2_MAPS) if env == "sc2" else tuple(SMACLITE_PRESETS)
+    """The maps `load_map_layout` knows by name for `env` (SMACv2: EPyMARL's scenario names)."""
+    return tuple(SC2_MAPS) if env == "sc2" else tuple(SC2V2_SCENARIOS) if env == "sc2v2" else tuple(SMACLITE_PRESETS)
 
 
 def load_map_layout(map_name: str | None, env: EnvName = "sc2", env_args: Mapping[str, Any] | None = None,
                     map_file: str | Path | None = None) -> MapLayout:
-    """The layout of `map_name` in `env` ("sc2" = SMAC, "smaclite") under `env_args`.
+    """The layout of `map_name` in `env` ("sc2" = SMAC, "sc2v2" = SMACv2, "smaclite") under `env_args`.
 
     `map_file` (or `env_args["map_file"]`) reads a SMAClite JSON map instead of a preset; its `name`
-    then wins over `map_name`. Raises UnknownMapError for a map neither registry knows.
+    then wins over `map_name`. For "sc2v2", `map_name` is an EPyMARL scenario (`protoss_5_vs_5`):
+    its yaml's env args, with the layout keys of `env_args` (capability_config included) on top.
+    Raises UnknownMapError for a map no registry knows.
     """
     if env not in ENVS:
         raise ValueError(f"env must be one of {ENVS}, got {env!r}")
@@ -288,9 +380,14 @@ def load_map_layout(map_name: str | None, env: EnvName = "sc2", env_args: Mappin
         if env != "smaclite":
             raise ValueError("map_file is a SMAClite option: pass env='smaclite' (--env smaclite)")
         spec = smaclite_map_file(map_file)
+    elif env == "sc2v2":
+        args = scenario_env_args(str(map_name), env_args)
+        spec, caps = build_spec(str(map_name), args)
+        return MapLayout(spec, EnvFlags.from_env_args(args, env), None, caps, args)
     elif env == "sc2":
         if map_name not in SC2_MAPS:
-            hint = " (SMAClite has it: use env='smaclite')" if map_name in SMACLITE_PRESETS else ""
+            hint = (" (SMAClite has it: use env='smaclite')" if map_name in SMACLITE_PRESETS else
+                    " (a SMACv2 scenario: use env='sc2v2', --env sc2v2)" if map_name in SC2V2_SCENARIOS else "")
             raise UnknownMapError(
                 f"unknown SMAC map {map_name!r}{hint}; SMAC's registry holds {', '.join(SC2_MAPS)}"
             )

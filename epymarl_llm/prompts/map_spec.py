@@ -6,8 +6,11 @@ from typing import Literal
 
 from .units import HEALERS
 
-EnvName = Literal["sc2", "smaclite"]
-ENVS: tuple[str, ...] = ("sc2", "smaclite")
+EnvName = Literal["sc2", "sc2v2", "smaclite"]
+ENVS: tuple[str, ...] = ("sc2", "sc2v2", "smaclite")
+# The name a layout gives a unit whose type changes every episode (SMACv2) until an episode's
+# composition is known (`MapLayout.for_episode`); prompts read visible units' names from their bits.
+UNKNOWN_UNIT = "Unit"
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,8 @@ class MapSpec:
 
     Args:
         name: the map name the env knows it by (`map_name`, or the JSON's `name`).
-        env: "sc2" (SMAC `StarCraft2Env`) or "smaclite" (`SMACliteEnv`).
+        env: "sc2" (SMAC `StarCraft2Env`), "sc2v2" (SMACv2 `StarCraftCapabilityEnvWrapper`) or
+            "smaclite" (`SMACliteEnv`).
         ally_units: unit name of each agent, index = agent id.
         enemy_units: unit name of each enemy, index = enemy id (= attack target slot).
         ally_type_names: meaning of the allies' one-hot unit-type bits, in bit order; () when the
@@ -30,6 +34,9 @@ class MapSpec:
             composition in type-bit order and every prompt reads enemy names from the type bits.
         map_type: SMAC's `map_type` (selects its type-bit meaning); None for SMAClite.
         healer_units: unit names whose target actions heal allies (Medivac; SMAClite `HEALING` units).
+        ally_order_known: False where every episode draws a new team (SMACv2): `ally_units` is then
+            UNKNOWN_UNIT per agent until `MapLayout.for_episode` names the episode's units.
+        n_fov_actions: SMACv2 `conic_fov` turn actions, between the moves and the targets.
     """
 
     name: str
@@ -45,6 +52,8 @@ class MapSpec:
     enemy_order_known: bool = True
     map_type: str | None = None
     healer_units: frozenset[str] = HEALERS
+    ally_order_known: bool = True
+    n_fov_actions: int = 0
 
     def __post_init__(self) -> None:
         if not self.ally_units or not self.enemy_units:
@@ -53,11 +62,11 @@ class MapSpec:
             raise ValueError(f"map {self.name!r}: allies and enemies must have the same number of type bits")
         for side, units, names in (("ally", self.ally_units, self.ally_type_names),
                                    ("enemy", self.enemy_units, self.enemy_type_names)):
-            missing = set(units) - set(names) if names else set()
+            missing = set(units) - set(names) - {UNKNOWN_UNIT} if names else set()
             if missing:
                 raise ValueError(f"map {self.name!r}: {side} units {sorted(missing)} have no type bit")
-        if self.n_actions < 6 + 1:
-            raise ValueError(f"map {self.name!r}: n_actions must be 6 base actions plus at least one target")
+        if self.n_actions < self.n_base_actions + 1:
+            raise ValueError(f"map {self.name!r}: n_actions must be {self.n_base_actions} base actions plus at least one target")
 
     @property
     def n_agents(self) -> int:
@@ -72,8 +81,13 @@ class MapSpec:
         return len(self.ally_type_names)
 
     @property
+    def n_base_actions(self) -> int:
+        """No-op, stop, four moves, then SMACv2's conic-FOV turns (StarCraft2Env.n_actions_no_attack)."""
+        return 6 + self.n_fov_actions
+
+    @property
     def n_targets(self) -> int:
-        return self.n_actions - 6
+        return self.n_actions - self.n_base_actions
 
     def is_healer(self, agent_id: int) -> bool:
         """Whether agent `agent_id`'s target actions heal allies (Medivac) instead of attacking."""

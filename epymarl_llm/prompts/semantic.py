@@ -15,8 +15,13 @@ VALUE_LIMIT = 100  # SMAC observations lie in [-1, 1] (SMAClite's observation_sp
 
 
 def unit_name_table(names: tuple[str, ...], type_names: tuple[str, ...]) -> tuple[str, ...]:
-    """The names a side's type index refers to: the type bits' meanings, else the distinct unit names."""
-    return type_names if type_names else tuple(dict.fromkeys(names))
+    """The names a side's type index refers to: the type bits' meanings, else the distinct unit names.
+
+    Names without a bit (SMACv2's per-episode placeholder) follow the bits, for units whose bits are zero.
+    """
+    if not type_names:
+        return tuple(dict.fromkeys(names))
+    return type_names + tuple(n for n in dict.fromkeys(names) if n not in type_names)
 
 
 @dataclass

@@ -82,7 +82,7 @@ class PromptTemplate:
         spec, dec = layout.spec, self.decoder
         t = _PieceTable()
         self.table = t
-        self.prefix_text = INSTRUCTION + UNITS_TEXT[config.number_format] + GOAL + STATE_HEADER
+        self.prefix_text = INSTRUCTION + layout.race_sentence + UNITS_TEXT[config.number_format] + GOAL + STATE_HEADER
         self.p_prefix = t.add(self.prefix_text)
         self.p_newline = t.add("\n")
         n_vals = 2 * VALUE_LIMIT + 1

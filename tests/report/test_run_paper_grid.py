@@ -98,3 +98,31 @@ def test_missing_checkpoint_is_reported_and_fails(grid, tmp_path, capsys):
     code = grid.main(["--epymarl", str(epymarl), "--seeds", "1", "--pairs", "3s_vs_4z:3s_vs_5z", "--phases", "few-shot"])
     assert code == 1
     assert "[skip] few-shot lolm_mappo 3s_vs_5z seed 1: no checkpoint" in capsys.readouterr().out
+
+
+def test_sc2v2_grid_defaults_to_smacv2_scenarios_and_transfers(grid, capsys):
+    lines = _dry_run(grid, capsys, "--env-config", "sc2v2", "--seeds", "1", "--baselines")
+    commands = [shlex.split(line) for line in lines if not line.startswith("#")]
+    maps = {c[5].split("=", 1)[1] for c in commands if c[1] == "src/main.py"}
+    assert maps == set(grid.SC2V2_MAPS) | {t for pair in grid.SC2V2_PAIRS for t in pair}
+    assert all(c[3] == "--env-config=sc2v2" for c in commands if c[1] == "src/main.py")
+    zero = [c for c in commands if "evaluate=True" in c]
+    assert ["env_args.map_name=protoss_10_vs_10", "seed=1", "evaluate=True"] == zero[0][5:8]
+    assert zero[0][-1] == "checkpoint_path=<checkpoint of lolm_mappo seed 1 on protoss_5_vs_5>"
+
+
+def test_sc2v2_grid_rejects_maps_that_are_not_scenarios(grid, capsys, tmp_path):
+    scenarios = tmp_path / "src" / "config" / "envs" / "smacv2_configs"
+    scenarios.mkdir(parents=True)
+    (scenarios / "protoss_5_vs_5.yaml").write_text("env_args: {}\n")
+    code = grid.main(["--epymarl", str(tmp_path), "--dry-run", "--env-config", "sc2v2", "--maps", "protoss_5_vs_5", "3m",
+                      "--pairs"])
+    assert code == 2 and "3m are not SMACv2 scenarios" in capsys.readouterr().err
+
+
+def test_find_checkpoint_tells_smacv2_scenarios_apart(grid, tmp_path):
+    models = tmp_path / "results" / "models"
+    for name in ("lolm_mappo_seed1_protoss_10_vs_10_2025-01-01 10:00:00.1", "lolm_mappo_seed1_protoss_10_vs_11_2025-01-02 10:00:00.1"):
+        (models / name / "500").mkdir(parents=True)
+    folder, step = grid.find_checkpoint(tmp_path, "lolm_mappo", 1, "protoss_10_vs_10")
+    assert "protoss_10_vs_10_" in folder.name and step == 500
