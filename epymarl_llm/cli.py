@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
     "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),
+    "demos": ("demos", "generate or show LEED demonstrations (scripted, generating LM, checkpoint)"),
 }
 DESCRIPTION = ("LoLM-MARL for EPyMARL: LoRA-tuned LLM policies for SMAC and SMAClite. Run "
                "`epymarl-llm install EPYMARL_DIR`, then `python src/main.py --config=lolm_mappo` in that checkout.")

@@ -7,6 +7,8 @@ from __future__ import annotations
 MAC = "lolm_mac"
 AGENT = "lolm_llm"
 LEARNER = "lolm_ppo_learner"
+LEED_LEARNER = "lolm_leed_learner"  # lolm_ppo_learner + LEED's expert loss
+MAPPO_LEED_LEARNER = "mappo_leed_learner"  # EPyMARL's ppo_learner + LEED's expert loss
 CRITIC = "lolm_transformer_critic"
 EPISODE_RUNNER = "lolm_episode"
 PARALLEL_RUNNER = "lolm_parallel"
@@ -14,7 +16,7 @@ PARALLEL_RUNNER = "lolm_parallel"
 # EPyMARL registry module (imported from its `src/`) -> the plugin names it receives.
 REGISTRY_NAMES: dict[str, tuple[str, ...]] = {
     "controllers": (MAC,),
-    "learners": (LEARNER,),
+    "learners": (LEARNER, LEED_LEARNER, MAPPO_LEED_LEARNER),
     "runners": (EPISODE_RUNNER, PARALLEL_RUNNER),
     "modules.agents": (AGENT,),
     "modules.critics": (CRITIC,),

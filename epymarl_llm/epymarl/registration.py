@@ -40,6 +40,9 @@ TARGETS: dict[str, str] = {
     names.MAC: "epymarl_llm.epymarl.controller:LolmMAC",
     names.AGENT: "epymarl_llm.epymarl.agent:LolmAgent",
     names.LEARNER: "epymarl_llm.learner:LolmPPOLearner",
+    names.LEED_LEARNER: "epymarl_llm.leed.lolm_learner:LolmLeedLearner",
+    # Subclasses EPyMARL's PPOLearner, imported from the user's checkout at use time.
+    names.MAPPO_LEED_LEARNER: "epymarl_llm.leed.mappo_learner:make_mappo_leed_learner",
     names.CRITIC: "epymarl_llm.critic:EpymarlTransformerCritic",
     # Runner classes subclass EPyMARL's own runners, imported from the user's checkout at use time.
     names.EPISODE_RUNNER: "epymarl_llm.epymarl.runners:make_episode_runner",

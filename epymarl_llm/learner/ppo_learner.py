@@ -59,6 +59,9 @@ class LolmPPOLearner:
         self.ret_ms = RunningMeanStd(shape=(self.n_agents,), device=device)
         self.rew_ms = RunningMeanStd(shape=(1,), device=device)
         self.load_record: dict | None = None  # what load_models loaded, kept and reset (transfer)
+        # Extra loss term hook: an object whose `accumulate(t_env)` adds its gradient to `.grad` once per
+        # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
+        self.extra_loss: Any = None
 
     # --- the update -------------------------------------------------------------------------------
     def train(self, batch: Any, t_env: int, episode_num: int) -> None:
@@ -91,6 +94,8 @@ class LolmPPOLearner:
                     policy_stats = policy_gradient_step(
                         policy, tokens, avail, actions, live_advantages, old, chunks, beta,
                         self.config.eps_clip, self.config.entropy_coef, device)
+                    if self.extra_loss is not None:
+                        self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
                     self.agent_optimiser.step()
         finally:

@@ -9,9 +9,11 @@ import yaml
 
 from epymarl_llm.epymarl import ablations, names
 from epymarl_llm.epymarl import run_config as rc
+from epymarl_llm.leed import configs as leed_configs
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-YAMLS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+# The LEED yamls (a second method on the same parts) are checked by tests/leed/test_store_and_configs.py.
+YAMLS = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem not in leed_configs.STEMS)
 # What EPyMARL's run.py adds to args before the controller is built (3s5z-sized).
 RUNTIME = {"n_agents": 8, "n_actions": 14, "state_shape": 216, "device": "cpu", "unique_token": "t"}
 # EPyMARL default.yaml values of the keys the parts read (the real merge has them all).

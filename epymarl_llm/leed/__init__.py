@@ -1,0 +1,2 @@
+from epymarl_llm.leed.config import LeedConfig, LeedConfigError  # noqa: F401
+

@@ -1,0 +1,84 @@
+"""`DemoPolicy` adapters: how the expert loss reads each kind of policy on demonstration episodes.
+
+- `LolmDemoPolicy`: the LLM policy of `lolm_mac`. Demonstration agent-steps are independent
+  prompts (the policy is not recurrent), built by the controller's own prompt encoder and run in
+  the policy's length-sorted chunks of `max_prompts_per_forward`, as the PPO epochs run.
+- `RnnDemoPolicy`: EPyMARL's `basic_mac` with its RNN agent. Demonstration episodes become an
+  EPyMARL `EpisodeBatch` (the run's own scheme) and are unrolled from t = 0 with `mac.forward`, as
+  EPyMARL's PPOLearner unrolls its batches; the mac's probabilities are renormalised over the
+  available actions in log space.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+from epymarl_llm.learner.losses import masked_log_softmax
+from epymarl_llm.leed.store import DemoEpisodes
+
+
+def _live_rows(episodes: DemoEpisodes):
+    live = episodes.live()
+    b, t, n = np.nonzero(live)
+    return live, b, t, n
+
+
+class LolmDemoPolicy:
+    def __init__(self, mac: Any, max_prompts_per_forward: int):
+        self.mac, self.max_rows = mac, max_prompts_per_forward
+
+    def log_prob_chunks(self, episodes: DemoEpisodes) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        live, b, _, n = _live_rows(episodes)
+        if len(b) == 0:
+            return
+        policy = self.mac.policy
+        device = policy.device
+        obs = torch.as_tensor(episodes.obs[live])
+        avail = torch.as_tensor(episodes.avail[live] > 0)
+        actions = torch.as_tensor(episodes.actions[live]).long()
+        tokens = self.mac.prompt_encoder.encode(obs, avail, torch.as_tensor(n))
+        for idx in policy.row_groups(tokens, self.max_rows):
+            rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
+            yield masked_log_softmax(policy(rows, chunk_avail), chunk_avail), actions[idx].to(device)
+
+
+class RnnDemoPolicy:
+    def __init__(self, mac: Any, scheme: dict, n_agents: int, device: str = "cpu"):
+        self.mac, self.n_agents, self.device = mac, n_agents, device
+        self.scheme = {k: v for k, v in scheme.items() if k != "filled"}  # EpisodeBatch adds "filled" itself
+
+    def episode_batch(self, episodes: DemoEpisodes):
+        from components.episode_buffer import (
+            EpisodeBatch,  # EPyMARL's, from the user's checkout
+        )
+
+        e, t = episodes.obs.shape[:2]
+        batch = EpisodeBatch(self.scheme, {"agents": self.n_agents}, e, t, device=self.device)
+        data = batch.data.transition_data
+        actions = torch.as_tensor(episodes.actions).long()
+        values = {"obs": torch.as_tensor(episodes.obs), "avail_actions": torch.as_tensor(episodes.avail),
+                  "actions": actions.unsqueeze(-1), "state": torch.as_tensor(episodes.state),
+                  "reward": torch.as_tensor(episodes.reward).unsqueeze(-1),
+                  "terminated": torch.as_tensor(episodes.terminated).unsqueeze(-1),
+                  "filled": torch.as_tensor(episodes.filled).unsqueeze(-1)}
+        if "actions_onehot" in data:
+            values["actions_onehot"] = torch.nn.functional.one_hot(actions, data["actions_onehot"].shape[-1])
+        for key, value in values.items():
+            if key in data:
+                data[key].copy_(value.to(data[key].dtype).reshape(data[key].shape))
+        return batch
+
+    def log_prob_chunks(self, episodes: DemoEpisodes) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        live = episodes.live()
+        if not live.any():
+            return
+        batch = self.episode_batch(episodes)
+        self.mac.init_hidden(batch.batch_size)
+        probs = torch.stack([self.mac.forward(batch, t=s) for s in range(batch.max_seq_length)], dim=1)
+        live_t = torch.as_tensor(live, device=probs.device)
+        avail = batch["avail_actions"][live_t]
+        actions = batch["actions"][..., 0][live_t].long()
+        yield masked_log_softmax(torch.log(probs[live_t] + 1e-10), avail), actions

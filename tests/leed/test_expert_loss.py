@@ -1,0 +1,168 @@
+"""LEED's expert loss: it raises the policy's probability of the demonstrated actions, its weights
+follow `demo_weighting`, and the learner calls it through its extra-loss hook once per epoch."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from epymarl_llm.leed.config import LeedConfig, LeedConfigError
+from epymarl_llm.leed.demo_policies import LolmDemoPolicy
+from epymarl_llm.leed.expert_loss import ExpertLoss, demo_weight
+from epymarl_llm.leed.store import write_batch, write_manifest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import MAP, demo_episodes, layout
+
+
+def demo_probability(loss: ExpertLoss) -> float:
+    """Mean pi(a_demo | o) over every live demonstration step (no gradient)."""
+    with torch.no_grad():
+        total, count = 0.0, 0
+        for logp, actions in loss.policy.log_prob_chunks(loss.demos):
+            total += float(logp.gather(-1, actions[:, None]).exp().sum())
+            count += len(actions)
+    return total / count
+
+
+@pytest.fixture(scope="module")
+def lolm_mac(tiny_model_dir):
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+    from epymarl_llm.prompts import PromptEncoder
+
+    torch.manual_seed(0)
+    policy = LlmPolicy(PolicyConfig(llm_model=str(tiny_model_dir), device="cpu", action_dim=32),
+                       n_targets_hint=layout().n_targets)
+    return SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout(), policy.tokenizer))
+
+
+def test_expert_loss_raises_the_probability_of_demonstrated_actions_on_a_fixed_batch(lolm_mac):
+    demos = demo_episodes(n_episodes=1, length=3)
+    config = LeedConfig(demo_path="unused", demo_coef=1.0, demo_batch_episodes=len(demos))
+    loss = ExpertLoss(config, demos, LolmDemoPolicy(lolm_mac, max_prompts_per_forward=16))
+    params = [p for p in lolm_mac.policy.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=3e-3)
+    before = demo_probability(loss)
+    for _ in range(6):
+        optimiser.zero_grad()
+        stats = loss.accumulate(t_env=0)
+        optimiser.step()
+    after = demo_probability(loss)
+    assert stats.steps == int(demos.live().sum()) and stats.weight == 1.0
+    assert after > before + 0.1, (before, after)
+    assert loss.similarity > 0  # measured on the last term
+
+
+def test_weightings():
+    c = {"demo_path": "x", "demo_coef": 2.0, "demo_anneal_steps": 100}
+    assert demo_weight(LeedConfig(**c), 50, 0.9) == 2.0
+    assert demo_weight(LeedConfig(**c, demo_weighting="anneal"), 25, 0.9) == pytest.approx(1.5)
+    assert demo_weight(LeedConfig(**c, demo_weighting="anneal"), 500, 0.9) == 0.0
+    assert demo_weight(LeedConfig(**c, demo_weighting="dynamic"), 0, 0.75) == pytest.approx(0.5)
+
+
+class _Policy:
+    """A DemoPolicy of fixed logits per action: the loss reads nothing else."""
+
+    def __init__(self, n_actions):
+        self.logits = torch.nn.Parameter(torch.zeros(n_actions))
+
+    def log_prob_chunks(self, episodes):
+        live = episodes.live()
+        avail = torch.as_tensor(episodes.avail[live] > 0)
+        logits = self.logits.expand(len(avail), -1)
+        from epymarl_llm.learner.losses import masked_log_softmax
+
+        yield masked_log_softmax(logits, avail), torch.as_tensor(episodes.actions[live])
+
+
+def test_dynamic_weight_uses_the_similarity_measured_by_the_previous_term():
+    demos = demo_episodes(n_episodes=2, length=3)
+    loss = ExpertLoss(LeedConfig(demo_path="x", demo_weighting="dynamic"), demos, _Policy(demos.n_actions))
+    first = loss.accumulate(0)
+    assert first.weight == 1.0  # nothing measured yet
+    second = loss.accumulate(0)
+    assert second.weight == pytest.approx(1.0 - first.similarity)
+
+
+def test_zero_weight_adds_no_gradient():
+    demos = demo_episodes(n_episodes=1, length=3)
+    policy = _Policy(demos.n_actions)
+    loss = ExpertLoss(LeedConfig(demo_path="x", demo_weighting="anneal", demo_anneal_steps=10), demos, policy)
+    loss.accumulate(t_env=10)
+    assert policy.logits.grad is None
+
+
+def _args(tmp_path, **leed):
+    base = {f: getattr(LeedConfig(), f) for f in LeedConfig.__dataclass_fields__}
+    return SimpleNamespace(n_agents=5, n_actions=11, env_args={"map_name": MAP}, learner_log_interval=0,
+                           **{**base, **leed})
+
+
+def _write(tmp_path, demos, map_name=MAP):
+    name = write_batch(tmp_path, 0, demos)
+    write_manifest(tmp_path, {"batches": [name], "map_name": map_name, "demonstrator": {"kind": "test"}})
+
+
+def test_from_args_loads_the_demonstrations_and_the_ablation_has_none(tmp_path):
+    demos = demo_episodes(n_episodes=2, length=3)
+    _write(tmp_path, demos)
+    loss = ExpertLoss.from_args(_args(tmp_path, demo_path=str(tmp_path)), _Policy(11))
+    assert len(loss.demos) == 2
+    assert ExpertLoss.from_args(_args(tmp_path, demo_coef=0.0), _Policy(11)) is None
+
+
+@pytest.mark.parametrize("leed, message", [
+    ({"demo_path": None}, "demo_coef > 0 needs demonstrations"),
+    ({"demo_path": "MISSING"}, "holds no manifest.json"),
+    ({"demo_coeff": 1.0}, "unknown LEED key(s) demo_coeff"),
+    ({"demo_weighting": "linear"}, "demo_weighting must be one of"),
+    ({"demo_only_won": True}, "no demonstration episode"),
+])
+def test_bad_settings_are_errors_that_name_the_fix(tmp_path, leed, message):
+    _write(tmp_path, demo_episodes(n_episodes=1, length=2))
+    leed = {k: (str(tmp_path / "none") if v == "MISSING" else v) for k, v in leed.items()}
+    args = _args(tmp_path, **{"demo_path": str(tmp_path), **leed})
+    with pytest.raises((LeedConfigError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")):
+        ExpertLoss.from_args(args, _Policy(11))
+
+
+def test_demonstrations_of_another_map_are_refused(tmp_path):
+    _write(tmp_path, demo_episodes(n_episodes=1, length=2), map_name="3s5z")
+    with pytest.raises(ValueError, match="generate demonstrations on '2s3z'"):
+        ExpertLoss.from_args(_args(tmp_path, demo_path=str(tmp_path)), _Policy(11))
+
+
+def test_missing_key_asks_to_refresh_the_yaml(tmp_path):
+    args = vars(_args(tmp_path)).copy()
+    del args["demo_weighting"]
+    with pytest.raises(LeedConfigError, match="epymarl-llm install"):
+        LeedConfig.from_args(args)
+
+
+def test_the_learner_calls_the_extra_loss_once_per_epoch_before_its_step():
+    from epymarl_llm.learner import LolmPPOLearner
+    from tests.learner.conftest import FakeMac, Recorder, make_args, make_batch
+
+    torch.manual_seed(0)
+    mac = FakeMac()
+    learner = LolmPPOLearner(mac, {}, Recorder(), make_args(epochs=3))
+    calls = []
+
+    class Spy:
+        def accumulate(self, t_env):
+            # the PPO gradient of this epoch is already there; add a known one to the head's bias
+            calls.append((t_env, mac.policy.head.bias.grad is not None))
+            mac.policy.head.bias.grad = mac.policy.head.bias.grad + 1.0
+
+    learner.extra_loss = Spy()
+    before = mac.policy.head.bias.detach().clone()
+    learner.train(make_batch(), t_env=7, episode_num=1)
+    assert calls == [(7, True)] * 3
+    # Adam's first steps move each bias entry by about -lr per step in the sign of its gradient
+    assert bool((mac.policy.head.bias.detach() < before).all())
+    assert np.isfinite(mac.policy.head.bias.detach().numpy()).all()
