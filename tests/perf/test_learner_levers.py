@@ -105,23 +105,21 @@ def test_record_only_answers_for_the_batch_it_recorded(episodes):
 
 # --- gradient checkpointing in the learner -------------------------------------------------------------
 def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, layout, episodes, monkeypatch):
-    counts = {}
+    recomputed = {}
     for ckpt in (False, True):
         learner, mac = make_learner(make_policy, layout, gradient_checkpointing=ckpt)
         learner.config.pi_old_from_rollout = False
         layer = mac.policy.model.base_model.model.layers[0]
-        calls = []
-        handle = layer.register_forward_hook(lambda *a: calls.append(torch.is_grad_enabled()))
+        in_backward = []  # layer forwards run inside a backward: checkpointing's recomputation
+        handle = layer.register_forward_hook(lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1))
         ratios = capture_ratios(monkeypatch)
         learner.train(EpisodeTensors(episodes), 0, 0)
         handle.remove()
-        n_chunks = len(mac.policy.row_groups(mac.prompt_encoder.encode(
-            *_live_inputs(episodes, layout)), 16))
-        counts[ckpt] = len(calls) / n_chunks
+        recomputed[ckpt] = sum(in_backward)
+        n_chunks = len(mac.policy.row_groups(mac.prompt_encoder.encode(*_live_inputs(episodes, layout)), 16))
         first = torch.cat(ratios[:n_chunks])
         assert bool((first == 1).all()), f"gradient_checkpointing={ckpt}: first epoch's ratio differs from 1"
-    # old pass + reference + 2 epochs = 4 layer calls per chunk; checkpointing recomputes each epoch's
-    assert counts[False] == pytest.approx(4) and counts[True] == pytest.approx(6)
+    assert recomputed[False] == 0 and recomputed[True] > 0
 
 
 def _live_inputs(episodes, layout):
