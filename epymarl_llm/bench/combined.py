@@ -80,20 +80,53 @@ def run_one(opts: dict, variant: str, part: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: float | None) -> dict:
-    """Medians over repeats, FLOPs per agent-step and achieved FLOP/s of one (variant, part)."""
+def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: float | None,
+              gemm_peaks: dict[str, float] | None = None) -> dict:
+    """Medians over repeats, FLOPs per agent-step and achieved FLOP/s of one (variant, part).
+
+    FLOPs count the forwards the variant runs (no old-policy pass when pi_old comes from the
+    rollout, a recomputed forward per epoch with gradient checkpointing).
+    """
     rate = statistics.median(r["agent_steps_per_s"] for r in runs)
     lengths = torch.tensor(runs[0]["lengths"])
     per_forward = flops.forward_flops(shape, lengths, lora_rank)
-    forwards = 1.0 if runs[0]["part"] == "rollout" else flops.learner_flops_per_forward(epochs, runs[0]["with_reference"])
+    first = runs[0]
+    forwards = 1.0 if first["part"] == "rollout" else flops.learner_flops_per_forward(
+        epochs, first["with_reference"], first.get("old_pass", True), first.get("checkpointing", False))
     per_step = per_forward * forwards
     out = {"agent_steps_per_s": rate, "agent_steps_per_s_runs": [r["agent_steps_per_s"] for r in runs],
-           "peak_mib": statistics.median(r["peak_mib"] for r in runs), "agent_steps": runs[0]["agent_steps"],
+           "peak_mib": statistics.median(r["peak_mib"] for r in runs), "agent_steps": first["agent_steps"],
            "prompt_tokens_mean": float(lengths.float().mean()), "flops_per_agent_step": per_step,
-           "achieved_flops": per_step * rate}
+           "forwards_per_agent_step": forwards, "achieved_flops": per_step * rate, "dtype": first.get("dtype")}
     if peak:
         out["fraction_of_peak"] = per_step * rate / peak
+    gemm = (gemm_peaks or {}).get(first.get("dtype"))
+    if gemm:
+        out["fraction_of_gemm_peak"] = per_step * rate / gemm
     return out
+
+
+def measure_gemm_peaks(opts: dict, dtypes: set[str], repeats: int, log=print) -> dict[str, float]:
+    """The best of `repeats` fresh-process GEMM peaks (`flops.gemm_peak`) per dtype in use."""
+    peaks = {}
+    for dtype in sorted(dtypes):
+        runs = [run_one({**opts, "dtype": dtype}, "gemm", "gemm")["flops_per_s"] for _ in range(repeats)]
+        peaks[dtype] = max(runs)
+        log(f"  matmul peak ({dtype}, {opts['device']}, the model's MLP GEMM): {peaks[dtype] / 1e9:.1f} GFLOP/s")
+    return peaks
+
+
+def _quiet_hub_progress() -> None:
+    """No progress bars of transformers / huggingface_hub (e.g. "Writing model shards") in our output."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:
+        pass
 
 
 def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=print) -> dict:
@@ -102,31 +135,44 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
         parse_variant(v)  # a bad name fails before any measurement
     device = torch.device(opts["device"])
     peak, peak_source = flops.device_peak(device, opts.get("peak_flops"))
+    _quiet_hub_progress()
     with tempfile.TemporaryDirectory() as tmp:
         opts = dict(opts)
+        log(f"preparing model {opts['model']} ...")
         opts["model_dir"], opts["llm_init"] = prepare_model(opts["model"], Path(tmp))
         episodes_source = None
         if "learner" in parts:
             opts["data"] = str(Path(tmp) / "batch.pt")
+            log(f"preparing the learner's batch: {opts['episodes']} episodes of {opts['map']} "
+                f"({opts['episodes_from']}) ...")
             episodes_source = prepare_episodes(opts, Path(opts["data"]))
         shape = flops.model_shape(opts["model_dir"])
         from epymarl_llm.policy import PolicyConfig
+        from epymarl_llm.policy.backbone import resolve_dtype
 
         lora_rank = PolicyConfig().lora_rank
+        dtypes = {str(resolve_dtype("auto", device)).removeprefix("torch.")}
+        if any(parse_variant(v)[1].get("bf16") for v in variants):
+            dtypes.add("bfloat16")
+        gemm_peaks = measure_gemm_peaks(opts, dtypes, repeats, log)
         raw: dict[str, dict[str, list[dict]]] = {v: {p: [] for p in parts} for v in variants}
+        total, done = repeats * len(parts) * len(variants), 0
+        log(f"{total} measurements, each in a fresh process:")
         for r in range(repeats):
             for part in parts:
                 for v in variants:
                     result = run_one(opts, v, part)
                     raw[v][part].append(result)
-                    log(f"  [{r + 1}/{repeats}] {part:7s} {v:34s} {result['agent_steps_per_s']:9.2f} agent-steps/s  "
-                        f"peak {result['peak_mib']:8.1f} MiB")
-    results = {v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak) for p in parts} for v in variants}
+                    done += 1
+                    log(f"  [{done}/{total}] run {r + 1}/{repeats} {part:7s} {v:38s} "
+                        f"{result['agent_steps_per_s']:9.2f} agent-steps/s  peak {result['peak_mib']:8.1f} MiB")
+    results = {v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak, gemm_peaks) for p in parts}
+               for v in variants}
     return {"settings": {k: opts[k] for k in ("map", "env", "model", "envs", "steps", "episodes", "epochs", "device",
                                               "threads", "max_prompts")} | {"repeats": repeats, "episodes_from": episodes_source,
                                                                             "torch_threads": opts["threads"] or os.cpu_count()},
-            "peak_flops": peak, "peak_source": peak_source, "model_shape": shape, "results": results,
-            "speedup": _ratios(results, parts), "switch_gains": _gains(results, parts)}
+            "peak_flops": peak, "peak_source": peak_source, "gemm_peak_flops": gemm_peaks, "model_shape": shape,
+            "results": results, "speedup": _ratios(results, parts), "switch_gains": _gains(results, parts)}
 
 
 def _ratios(results: dict, parts: list[str]) -> dict:
@@ -142,12 +188,16 @@ def _gains(results: dict, parts: list[str]) -> dict:
         kind, flips = parse_variant(name)
         if len(flips) != 1 or kind not in results:
             continue
-        switch = next(iter(flips))
+        switch, turned_on = next(iter(flips.items()))
         for p in parts:
-            on, off = results[kind][p]["agent_steps_per_s"], results[name][p]["agent_steps_per_s"]
-            # fast: the switch is a shortcut, gain = with / without; reference: replacing the
-            # straightforward choice is the shortcut, gain = replaced / straightforward.
-            gains.setdefault(switch, {})[p] = on / off if kind == "fast" else off / on
+            base, variant = results[kind][p]["agent_steps_per_s"], results[name][p]["agent_steps_per_s"]
+            # fast: a shortcut turned off gives gain = with / without, an option turned on gives
+            # variant / fast; reference: replacing the straightforward choice is the shortcut,
+            # gain = replaced / straightforward.
+            if kind == "fast":
+                gains.setdefault(switch, {})[p] = variant / base if turned_on else base / variant
+            else:
+                gains.setdefault(switch, {})[p] = variant / base
     return gains
 
 
@@ -155,21 +205,26 @@ def format_table(result: dict) -> str:
     """The human-readable table of `run`'s result."""
     s = result["settings"]
     lines = [f"epymarl-llm bench: {s['map']} ({s['env']}), model {s['model']}, {s['envs']} envs, device {s['device']}, "
-             f"{s['torch_threads']} threads, medians of {s['repeats']} runs"]
+             f"{s['torch_threads']} threads, " + ("1 run each (no median)" if s["repeats"] == 1
+                                                  else f"medians of {s['repeats']} runs")]
     peak = result["peak_flops"]
-    flop_head = "% bf16 peak" if peak else "GFLOP/s"
-    lines.append(f"{'variant':34s} {'part':8s} {'agent-steps/s':>13s} {'x ref':>6s} {'peak MiB':>9s} {'x ref':>6s} "
-                 f"{'tokens':>6s} {'GFLOP/step':>10s} {flop_head:>11s}")
+    gemm = result.get("gemm_peak_flops") or {}
+    lines.append(f"{'variant':38s} {'part':8s} {'agent-steps/s':>13s} {'x ref':>6s} {'peak MiB':>9s} {'x ref':>6s} "
+                 f"{'tokens':>6s} {'GFLOP/step':>10s} {'GFLOP/s':>8s} {'% GEMM':>7s}" + (f" {'% spec':>7s}" if peak else ""))
     ref = result["results"].get("reference", {})
     for variant, parts in result["results"].items():
         for part, r in parts.items():
             speed = r["agent_steps_per_s"] / ref[part]["agent_steps_per_s"] if part in ref else float("nan")
             mem = r["peak_mib"] / ref[part]["peak_mib"] if part in ref else float("nan")
-            rate = f"{100 * r['fraction_of_peak']:10.1f}%" if peak else f"{r['achieved_flops'] / 1e9:11.1f}"
-            lines.append(f"{variant:34s} {part:8s} {r['agent_steps_per_s']:13.2f} {speed:6.2f} {r['peak_mib']:9.1f} "
-                         f"{mem:6.2f} {r['prompt_tokens_mean']:6.0f} {r['flops_per_agent_step'] / 1e9:10.3f} {rate}")
+            of_gemm = f"{100 * r['fraction_of_gemm_peak']:6.1f}%" if "fraction_of_gemm_peak" in r else f"{'-':>7s}"
+            of_spec = f" {100 * r['fraction_of_peak']:6.1f}%" if peak else ""
+            lines.append(f"{variant:38s} {part:8s} {r['agent_steps_per_s']:13.2f} {speed:6.2f} {r['peak_mib']:9.1f} "
+                         f"{mem:6.2f} {r['prompt_tokens_mean']:6.0f} {r['flops_per_agent_step'] / 1e9:10.3f} "
+                         f"{r['achieved_flops'] / 1e9:8.1f} {of_gemm}{of_spec}")
     for switch, gains in result["switch_gains"].items():
-        lines.append(f"switch {switch:18s} gain " + ", ".join(f"{p} {g:.2f}x" for p, g in gains.items()))
-    if not peak:
-        lines.append(f"FLOP/s: achieved model FLOPs (no vocab projection, no padding) per second; {result['peak_source']}")
+        lines.append(f"switch {switch:22s} gain " + ", ".join(f"{p} {g:.2f}x" for p, g in gains.items()))
+    lines.append("FLOP/s: model FLOPs the variant runs (no vocab projection, no padding) per second; % GEMM: of "
+                 "the matmul peak measured in this run on the model's MLP shape ("
+                 + ", ".join(f"{d} {v / 1e9:.1f} GFLOP/s" for d, v in gemm.items()) + ")"
+                 + (f"; % spec: of {result['peak_source']}" if peak else ""))
     return "\n".join(lines)

@@ -117,3 +117,22 @@ def _pack(runs) -> dict[str, torch.Tensor]:
         out["avail_actions"][e, end] = torch.from_numpy(final[2])
         out["filled"][e, : end + 1] = 1.0
     return out
+
+
+def replay_rollout(record, policy, encoder, batch) -> None:
+    """Fill a `RolloutRecord` as `lolm_mac` does while the runner plays `batch`: every step, every env.
+
+    The learner benchmark and the tests use it for the on-policy case, where the rollout that filled
+    the batch has already computed these probabilities.
+    """
+    from epymarl_llm.epymarl.controller import live_action_probabilities
+
+    with torch.no_grad():
+        for t in range(batch.max_seq_length):
+            filled = batch["filled"][:, t, 0] > 0
+            if not bool(filled.any()):
+                continue
+            bs = filled.nonzero().flatten().tolist()
+            probs = live_action_probabilities(policy.forward_chunked, encoder, batch["obs"][bs, t],
+                                              batch["avail_actions"][bs, t], policy.device)
+            record.record(batch, t, bs, probs, policy.weights_version)

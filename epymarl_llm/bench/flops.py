@@ -9,6 +9,7 @@ prefix counted for every prompt, so achieved FLOP/s compares fairly and a shortc
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -39,13 +40,40 @@ def forward_flops(shape: dict, lengths: torch.Tensor, lora_rank: int = 0) -> flo
     return float((shape["layers"] * (matmul + attention)).mean())
 
 
-def learner_flops_per_forward(epochs: int, with_reference: bool) -> float:
-    """Forward-equivalents per agent-step of one `train()`.
+def learner_flops_per_forward(epochs: int, with_reference: bool, old_pass: bool = True,
+                              checkpointing: bool = False) -> float:
+    """Forward-equivalents per agent-step of one `train()`, as run.
 
-    Old policy (1) + reference (1 with the KL term) + per epoch a forward and a backward. The body is
-    frozen, so backward computes activation gradients only (about one forward), not weight gradients.
+    Old policy (1, unless pi_old comes from the rollout) + reference (1 with the KL term) + per
+    epoch a forward and a backward (+ a recomputed forward with gradient checkpointing). The body
+    is frozen, so backward computes activation gradients only (about one forward), not weight
+    gradients.
     """
-    return 1.0 + (1.0 if with_reference else 0.0) + 2.0 * epochs
+    per_epoch = 2.0 + (1.0 if checkpointing else 0.0)
+    return (1.0 if old_pass else 0.0) + (1.0 if with_reference else 0.0) + per_epoch * epochs
+
+
+def gemm_peak(shape: dict, device: torch.device, dtype: torch.dtype, rows: int = 2048, repeats: int = 5) -> float:
+    """Achieved FLOP/s of one (rows x hidden) @ (hidden x intermediate) GEMM: the model's MLP shape.
+
+    The bench's matmul peak of the device and dtype in use, measured in the same run, so that a
+    fraction of it says how much of what this machine can do the policy gets (CPU or GPU).
+    """
+    a = torch.randn(rows, shape["hidden"], device=device, dtype=dtype)
+    b = torch.randn(shape["hidden"], shape["intermediate"], device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b  # warm-up: kernel choice, allocator
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, (time.perf_counter() - start) / 4)
+    return 2.0 * rows * shape["hidden"] * shape["intermediate"] / best
 
 
 def device_peak(device: torch.device, override: float | None = None) -> tuple[float | None, str]:

@@ -22,14 +22,19 @@ from types import SimpleNamespace
 
 import torch
 
-FAST_SWITCHES = ("prefix_cache", "length_buckets")
+# Shortcuts on by default: a variant turns one off. pi_old_from_rollout is the learner's key.
+FAST_SWITCHES = ("prefix_cache", "length_buckets", "pi_old_from_rollout")
+# Options off by default: a variant turns one on (bf16: a bfloat16 body, as `llm_dtype: auto`
+# picks on CUDA and on CPUs with AMX/avx512_bf16).
+FAST_OPTIONS = ("gradient_checkpointing", "bf16")
+LEARNER_SWITCHES = ("pi_old_from_rollout",)
 REFERENCE_SWITCHES = ("vocab_projection", "second_copy", "text_tokenization")
 
 
 def parse_variant(name: str) -> tuple[str, dict[str, bool]]:
     """"fast:prefix_cache=off" -> ("fast", {"prefix_cache": False})."""
     kind, _, rest = name.partition(":")
-    allowed = {"fast": FAST_SWITCHES, "reference": REFERENCE_SWITCHES}.get(kind)
+    allowed = {"fast": FAST_SWITCHES + FAST_OPTIONS, "reference": REFERENCE_SWITCHES}.get(kind)
     if allowed is None:
         raise ValueError(f"variant {name!r}: must start with 'fast' or 'reference'")
     flips = {}
@@ -93,7 +98,10 @@ def build(opts: dict, variant: str):
     fields = {"llm_model": opts["model_dir"], "llm_init": opts["llm_init"], "device": opts["device"],
               "max_prompts_per_forward": opts["max_prompts"]}
     if kind == "fast":
-        fields.update(flips)
+        flips = dict(flips)
+        if flips.pop("bf16", False):
+            fields["llm_dtype"] = "bfloat16"
+        fields.update({k: v for k, v in flips.items() if k not in LEARNER_SWITCHES})
     torch.manual_seed(0)
     policy = LlmPolicy(PolicyConfig(**fields), n_targets_hint=layout.n_targets).eval()
     if kind == "fast":
@@ -134,7 +142,8 @@ def measure_rollout(opts: dict, variant: str) -> dict:
     seconds = sum(times)
     return {"part": "rollout", "variant": variant, "agent_steps": live, "seconds": seconds,
             "agent_steps_per_s": live / seconds, "step_ms_median": 1000 * statistics.median(times),
-            "peak_mib": _peak_mib(device), "lengths": torch.cat(lengths).tolist()}
+            "peak_mib": _peak_mib(device), "lengths": torch.cat(lengths).tolist(),
+            "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch.")}
 
 
 def _prompt_lengths(opts, layout, obs, avail, alive) -> torch.Tensor:
@@ -173,7 +182,18 @@ def measure_learner(opts: dict, variant: str) -> dict:
     masks = team_masks(batch, layout.n_agents)
     steps = gather_live_steps(batch, masks.live)
     lengths = encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu(), entity_spans=False).lengths
-    if parse_variant(variant)[0] == "reference":
+    kind, flips = parse_variant(variant)
+    from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
+    learner.config.pi_old_from_rollout = from_rollout
+    if from_rollout:
+        # The on-policy case: the rollout that played this batch already has its probabilities
+        # (`lolm_mac` records them); computing them here is the rollout's work, not timed.
+        from epymarl_llm.bench.episodes import replay_rollout
+        from epymarl_llm.learner.rollout_record import RolloutRecord
+
+        mac.rollout_record = RolloutRecord()
+        replay_rollout(mac.rollout_record, policy, encoder, batch)
+    if kind == "reference":
         from epymarl_llm.bench.reference import StockStyleLearner
 
         learner = StockStyleLearner(learner)
@@ -184,7 +204,19 @@ def measure_learner(opts: dict, variant: str) -> dict:
     seconds = time.perf_counter() - start
     return {"part": "learner", "variant": variant, "agent_steps": len(steps), "seconds": seconds,
             "agent_steps_per_s": len(steps) / seconds, "peak_mib": _peak_mib(device),
-            "lengths": lengths.tolist(), "with_reference": True}
+            "lengths": lengths.tolist(), "with_reference": True,
+            "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
+            "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
+            "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch.")}
+
+
+def measure_gemm(opts: dict, dtype_name: str) -> dict:
+    """The matmul peak of this device and dtype on the model's MLP shape (`flops.gemm_peak`)."""
+    from epymarl_llm.bench import flops
+
+    device = torch.device(opts["device"])
+    flop_s = flops.gemm_peak(flops.model_shape(opts["model_dir"]), device, getattr(torch, dtype_name))
+    return {"part": "gemm", "dtype": dtype_name, "flops_per_s": flop_s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
 
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
+    if opts["part"] == "gemm":
+        print(json.dumps(measure_gemm(opts, opts["dtype"])))
+        return 0
     run = measure_rollout if opts["part"] == "rollout" else measure_learner
     print(json.dumps(run(opts, opts["variant"])))
     return 0

@@ -59,6 +59,7 @@ class ReferencePolicy(nn.Module):
         cfg = policy.cfg
         self.cfg, self.switches, self.tokenizer = cfg, switches, policy.tokenizer
         device, dtype = policy.device, policy.backbone_dtype
+        self.backbone_dtype = dtype
         loader = AutoModelForCausalLM if switches.vocab_projection else AutoModel
         body = _load(loader, cfg, dtype, policy).to(device)
         body.requires_grad_(False)

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
                 "episodes_from": args.episodes_from,
                 "epochs": args.epochs, "device": device, "threads": args.threads, "max_prompts": args.max_prompts,
                 "seed": args.seed, "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None}
-        log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
+        # Flushed: progress must show at once also when the output goes to a file or a pipe.
+        stream = sys.stderr if args.json else sys.stdout
+        log = lambda *a, **k: print(*a, file=stream, flush=True, **k)  # noqa: E731
         result = combined.run(opts, variants, parts, args.repeats, log=log)
     except (ValueError, RuntimeError) as err:
         print(f"epymarl-llm bench: {err}", file=sys.stderr)

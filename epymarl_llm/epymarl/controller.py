@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
+from epymarl_llm.learner.rollout_record import RolloutRecord
 
 NO_OP = 0  # SMAC's action 0: the only action a dead unit may take
 META_FILE = "lolm_run.json"  # written beside the policy's checkpoint: what the run trained on
@@ -78,12 +79,16 @@ class LolmMAC:
         self.test_greedy = getattr(args, "test_greedy", True)
         self.hidden_states = None
         self.checkpoint_meta: dict | None = None  # what a loaded checkpoint was trained on (transfer)
+        # The rollout's probabilities, which the learner takes as pi_old on on-policy batches.
+        self.rollout_record = RolloutRecord()
 
     # --- acting ------------------------------------------------------------------------------------
     def select_actions(self, ep_batch, t_ep: int, t_env: int, bs=slice(None), test_mode: bool = False):
         """(len(bs), n_agents) long actions for the envs in `bs` at step `t_ep`."""
         avail = ep_batch["avail_actions"][bs, t_ep]
         probs = self._probabilities(ep_batch["obs"][bs, t_ep], avail)
+        if not test_mode:
+            self.rollout_record.record(ep_batch, t_ep, bs, probs, self.policy.weights_version)
         if test_mode and self.test_greedy:
             return probs.argmax(dim=-1)
         return self.action_selector.select_action(probs, avail, t_env, test_mode=test_mode)

@@ -42,6 +42,9 @@ class LearnerConfig:
     kl_anneal_steps: int = KlBetaSchedule.anneal_steps
     # Memory bound: at most this many prompts go through the backbone in one forward.
     max_prompts_per_forward: int = 64
+    # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
+    # no-grad pass; off-policy batches and changed weights fall back to the pass.
+    pi_old_from_rollout: bool = True
 
     def __post_init__(self) -> None:
         positive = {"n_agents": self.n_agents, "n_actions": self.n_actions, "lr": self.lr,
@@ -61,6 +64,8 @@ class LearnerConfig:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not 0 < self.eps_clip < 1:
             raise ValueError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
+        if not isinstance(self.pi_old_from_rollout, bool):
+            raise ValueError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
         if self.kl_mode not in KL_MODES:
             raise ValueError(f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
                              f"kl_beta_init, none: no KL term), got {self.kl_mode!r}")

@@ -46,8 +46,17 @@ class EpochStats:
 
 
 def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: torch.Tensor,
-                      chunks: list[torch.Tensor], with_reference: bool, device: torch.device) -> OldPolicy:
-    """No-grad pass of the current weights (old policy) and, if asked, of the adapter-off reference."""
+                      chunks: list[torch.Tensor], with_reference: bool, device: torch.device,
+                      rollout_probs: torch.Tensor | None = None, epochs_path: bool = False) -> OldPolicy:
+    """No-grad pass of the current weights (old policy) and, if asked, of the adapter-off reference.
+
+    Args:
+        rollout_probs: (M, A) the rollout's probabilities of these agent-steps, when they are pi_old
+            (`RolloutRecord.lookup`): the old-policy pass is skipped; the reference pass still runs.
+        epochs_path: run the old-policy forwards exactly as the PPO epochs will (with autograd
+            recording, results detached), so that the first ratio is exactly 1 when the epochs take
+            another path than a no-grad forward (gradient checkpointing runs without the prefix cache).
+    """
     m = len(tokens)
     log_prob_taken = torch.zeros(m, device=device)
     ref = torch.zeros(m, avail.shape[-1], device=device) if with_reference else None
@@ -56,7 +65,14 @@ def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: 
         for idx in chunks:
             rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
             idx = idx.to(device)
-            logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail)
+            if rollout_probs is not None:
+                # log of the rollout's fp32 softmax; unavailable actions (probability 0) are masked.
+                logp = losses.masked_log_softmax(rollout_probs[idx].to(device).clamp_min(1e-38).log(), chunk_avail)
+            elif epochs_path:
+                with torch.enable_grad():
+                    logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail).detach()
+            else:
+                logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail)
             log_prob_taken[idx] = logp.gather(-1, actions[idx].to(device).unsqueeze(-1)).squeeze(-1)
             entropy_sum += float(losses.entropy(logp, chunk_avail).sum())
             if ref is not None:

@@ -62,6 +62,7 @@ class LolmPPOLearner:
         # Extra loss term hook: an object whose `accumulate(t_env)` adds its gradient to `.grad` once per
         # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
         self.extra_loss: Any = None
+        self.pi_old_source = "pass"  # where the last update's pi_old came from: "pass" or "rollout"
 
     # --- the update -------------------------------------------------------------------------------
     def train(self, batch: Any, t_env: int, episode_num: int) -> None:
@@ -75,10 +76,15 @@ class LolmPPOLearner:
         avail, actions = steps.avail.to(device), steps.actions.to(device)
         with_reference = self.kl_schedule.enabled and (
             self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
+        rollout_probs = self._rollout_pi_old(batch, steps, actions)
+        checkpointing = bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False))
         was_training = policy.training
-        policy.eval()  # PPO forwards without dropout: the first epoch's ratio is exactly 1 (PERF_NOTES)
+        # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
+        # thing only: transformers checkpoints the layers in training mode, and only then.
+        policy.train(checkpointing)
         try:
-            old = old_and_reference(policy, tokens, avail, actions, chunks, with_reference, device)
+            old = old_and_reference(policy, tokens, avail, actions, chunks, with_reference, device,
+                                    rollout_probs=rollout_probs, epochs_path=checkpointing)
             target_values = self._target_values(batch)
             for _ in range(self.config.epochs):
                 advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
@@ -98,6 +104,8 @@ class LolmPPOLearner:
                         self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
                     self.agent_optimiser.step()
+                    if hasattr(policy, "weights_changed"):
+                        policy.weights_changed()  # fused optimisers bump no tensor version counter
         finally:
             policy.train(was_training)
         self._update_target_critic()
@@ -105,6 +113,28 @@ class LolmPPOLearner:
             self._log(t_env, critic_stats, policy_stats, grad_norm, live_advantages, beta, old,
                       len(steps) / (time.perf_counter() - started))
             self.log_stats_t = t_env
+
+    def _rollout_pi_old(self, batch: Any, steps: Any, actions: torch.Tensor) -> torch.Tensor | None:
+        """(M, A) the rollout's probabilities of the live steps when they are pi_old, else None.
+
+        They are when `pi_old_from_rollout` is on, the controller recorded this very batch
+        (`RolloutRecord`), the weights have not changed since, and every live step was recorded.
+        An off-policy batch (a larger buffer, a replayed sample) fails one of those checks.
+        """
+        self.pi_old_source = "pass"
+        record = getattr(self.mac, "rollout_record", None)
+        version = getattr(self.mac.policy, "weights_version", None)
+        if not self.config.pi_old_from_rollout or record is None or version is None or not len(steps):
+            return None
+        probs = record.lookup(batch, version)
+        if probs is None:
+            return None
+        live = steps.take(probs[:, :-1]).to(actions.device)
+        taken = live.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        if not bool(torch.isfinite(live).all()) or not bool((taken > 0).all()):
+            return None
+        self.pi_old_source = "rollout"
+        return live
 
     def _team_rewards(self, batch: Any) -> torch.Tensor:
         """(B, T-1, N) rewards, standardised as EPyMARL's `standardise_rewards` does."""

@@ -38,10 +38,35 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """"auto" is bfloat16 on CUDA and float32 elsewhere (bf16 matmuls are slow on most CPUs)."""
+# CPU flags (Linux /proc/cpuinfo names) under which oneDNN runs bf16 matmuls natively. Without
+# them torch emulates bf16 and a GEMM is tens of times slower than fp32 (AVX2-only CPUs).
+_CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def cpu_bf16_native(cpuinfo: str | None = None) -> bool:
+    """True when this CPU has AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo's flags)."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return False  # not Linux: no way to tell cheaply, keep fp32
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.partition(":")[2].split())
+    return any(flag in flags for flag in _CPU_BF16_FLAGS)
+
+
+def resolve_dtype(name: str, device: torch.device, cpuinfo: str | None = None) -> torch.dtype:
+    """"auto" is bfloat16 on CUDA and on CPUs with native bf16 (`cpu_bf16_native`), else float32.
+
+    The head, LoRA, log-softmax and PPO ratios stay float32 whatever this picks.
+    """
     if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda":
+            return torch.bfloat16
+        return torch.bfloat16 if device.type == "cpu" and cpu_bf16_native(cpuinfo) else torch.float32
     return _DTYPES[name]
 
 
@@ -136,6 +161,22 @@ def _enable_checkpointing(model: PreTrainedModel) -> None:
     else:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    """Every dropout of `model` off, in training mode too (TRL's `disable_dropout_in_model` for PPO).
+
+    PPO needs one policy for acting, pi_old and the epochs: a dropout-perturbed rollout would sample
+    from a policy that neither the ratio's denominator nor its numerator is. With dropout off,
+    training mode only switches gradient checkpointing on, and two forwards of the same weights agree.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if isinstance(getattr(module, "attention_dropout", None), float):
+            module.attention_dropout = 0.0  # transformers' attention modules apply it functionally
+    if hasattr(getattr(model, "config", None), "attention_dropout"):
+        model.config.attention_dropout = 0.0
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:

@@ -26,8 +26,11 @@ class PolicyConfig:
         llm_attn_implementation: passed to `from_pretrained` ("sdpa", "eager", "flash_attention_2",
             ...); None keeps the transformers default.
         gradient_checkpointing: recompute the backbone's activations in backward (training only).
-        lora_rank, lora_alpha, lora_dropout: peft `LoraConfig` r, lora_alpha, lora_dropout. Dropout
-            defaults to 0 so two identical forwards agree and PPO's first ratio is exactly 1.
+        lora_rank, lora_alpha: peft `LoraConfig` r and lora_alpha.
+        lora_dropout: must be 0. Every pass (rollout, pi_old, reference, PPO epochs) runs without
+            dropout, as TRL's PPO trainers do (`disable_dropout_in_model` on policy and reference):
+            the rollout then samples from the policy whose probabilities form PPO's ratio, and the
+            first ratio is exactly 1. A value above 0 is refused rather than silently ignored.
         lora_target_modules: module names (or one peft regex string) to adapt; None picks the
             family default (`epymarl_llm.policy.lora.default_target_modules`).
         action_dim: d_a, the action head's embedding width (paper: 1024).
@@ -84,12 +87,11 @@ class PolicyConfig:
         if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, (int, float)) or self.lora_alpha <= 0:
             raise PolicyConfigError(f"lora_alpha must be a positive number (e.g. 2 * lora_rank); got {self.lora_alpha!r}")
         self.lora_alpha = float(self.lora_alpha)
-        if (
-            isinstance(self.lora_dropout, bool)
-            or not isinstance(self.lora_dropout, (int, float))
-            or not 0.0 <= self.lora_dropout < 1.0
-        ):
-            raise PolicyConfigError(f"lora_dropout must be in [0, 1) (0 keeps PPO ratios exact); got {self.lora_dropout!r}")
+        if isinstance(self.lora_dropout, bool) or not isinstance(self.lora_dropout, (int, float)) or self.lora_dropout != 0:
+            raise PolicyConfigError(
+                f"lora_dropout={self.lora_dropout!r}: set lora_dropout=0. PPO runs the rollout, pi_old, the "
+                "reference and every epoch without dropout (as TRL's PPO trainers do), so that the rollout "
+                "samples from the policy PPO's ratio is taken of; dropout would have no coherent place")
         self.lora_dropout = float(self.lora_dropout)
         self.lora_target_modules = _target_modules(self.lora_target_modules)
         if not isinstance(self.device, str) or not (

@@ -17,6 +17,7 @@ from epymarl_llm.policy.backbone import (
     PrefixKV,
     body_hidden,
     body_hidden_after_prefix,
+    disable_dropout,
     last_token_index,
     load_backbone,
     pool_spans,
@@ -53,11 +54,15 @@ class LlmPolicy(nn.Module):
         self.backbone_dtype = resolve_dtype(cfg.llm_dtype, device)
         body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
+        disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
         self.hidden_size = int(body.config.hidden_size)
         # The head stays float32 whatever the body's dtype (PERF_NOTES "Precision").
         self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
-        # The LoRA tensors, whose in-place version counters tag the rollout's cached prefix: an
-        # optimiser step or a load_state_dict bumps them, which invalidates the cache by itself.
+        # The cached prefix is tagged with `weights_version`, which the learner bumps after every
+        # optimiser step and every load bumps (`weights_changed`), and with the LoRA tensors'
+        # in-place version counters. The counters alone are not enough: fused optimisers
+        # (`Adam(fused=True)`) write the tensors without bumping them.
+        self.weights_version = 0
         self._lora_params = [p for n, p in self.model.named_parameters() if "lora_" in n]
         self._prefix_cache: dict[tuple, PrefixKV] = {}
         # One LoRA layer tells whether the adapter is on (peft's disable_adapter flips every layer,
@@ -140,10 +145,10 @@ class LlmPolicy(nn.Module):
         """
         layer = self._a_lora_layer
         adapter_off = bool(layer.disable_adapters)
-        dropout_live = self.training and self.cfg.lora_dropout > 0 and not adapter_off
-        if torch.is_grad_enabled() or dropout_live:
+        if torch.is_grad_enabled():
             return run_prefix(self.model, prefix_ids)
-        tag = None if adapter_off else (tuple(layer.active_adapters), tuple(p._version for p in self._lora_params))
+        tag = None if adapter_off else (
+            tuple(layer.active_adapters), self.weights_version, tuple(p._version for p in self._lora_params))
         key = (adapter_off, tuple(prefix_ids[0].tolist()), prefix_ids.device, tag)
         cached = self._prefix_cache.get(key)
         if cached is None:
@@ -154,8 +159,21 @@ class LlmPolicy(nn.Module):
         return cached
 
     def clear_prefix_cache(self) -> None:
-        """Drop the cached prefixes (they are also invalidated by any in-place LoRA update)."""
+        """Drop the cached prefixes (`weights_changed` also invalidates the policy's)."""
         self._prefix_cache.clear()
+
+    def weights_changed(self) -> None:
+        """Call after every update of the trainable weights that bypasses `load_state_dict`.
+
+        The learner calls it after each optimiser step. It invalidates the rollout's cached policy
+        prefix and every rollout log-probability recorded for pi_old (`weights_version`).
+        """
+        self.weights_version += 1
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        # Runs for this module on every load_state_dict that reaches it (its own or a parent's).
+        self.weights_changed()
+        super()._load_from_state_dict(*args, **kwargs)
 
     def _autocast(self):
         """bf16/fp16 autocast on CUDA for a half-precision body: LoRA's fp32 matmuls run in bf16 too."""
@@ -216,3 +234,4 @@ class LlmPolicy(nn.Module):
         from epymarl_llm.policy.checkpoint import load_trainable
 
         load_trainable(self, Path(directory))
+        self.weights_changed()

@@ -22,9 +22,30 @@ def test_bench_json_has_rollout_and_learner_figures_for_both_implementations():
             r = result["results"][variant][part]
             assert r["agent_steps"] > 0 and r["agent_steps_per_s"] > 0 and r["peak_mib"] > 0
             assert r["flops_per_agent_step"] > 0 and r["achieved_flops"] > 0
-    # the same useful work is credited to both implementations
-    assert result["results"]["fast"]["learner"]["flops_per_agent_step"] == result["results"]["reference"]["learner"]["flops_per_agent_step"]
+            assert 0 < r["fraction_of_gemm_peak"]  # of the matmul peak measured in this run
+    # FLOPs count the forwards run: the fast learner takes pi_old from the rollout, one forward fewer
+    fast, ref = result["results"]["fast"]["learner"], result["results"]["reference"]["learner"]
+    assert fast["forwards_per_agent_step"] == ref["forwards_per_agent_step"] - 1
+    assert result["gemm_peak_flops"]["float32"] > 0
     assert set(result["speedup"]) == {"rollout", "learner"}
+    # progress from the start, and no hub progress bar among it
+    assert done.stderr.lstrip().startswith("preparing model tiny")
+    assert "Writing model shards" not in done.stderr and "[1/4]" in done.stderr
+
+
+def test_the_table_says_one_run_not_medians_of_one():
+    from epymarl_llm.bench.combined import format_table
+
+    r = {"agent_steps_per_s": 2.0, "peak_mib": 10.0, "prompt_tokens_mean": 300.0, "flops_per_agent_step": 1e9,
+         "achieved_flops": 2e9, "fraction_of_gemm_peak": 0.25}
+    result = {"settings": {"map": "m", "env": "sc2", "model": "tiny", "envs": 1, "device": "cpu", "torch_threads": 2,
+                           "repeats": 1}, "peak_flops": None, "peak_source": "no peak for CPUs",
+              "gemm_peak_flops": {"float32": 8e9}, "results": {"fast": {"rollout": r}}, "switch_gains": {}}
+    table = format_table(result)
+    assert "1 run each (no median)" in table and "medians of 1" not in table
+    assert "25.0%" in table and "float32 8.0 GFLOP/s" in table
+    result["settings"]["repeats"] = 3
+    assert "medians of 3 runs" in format_table(result)
 
 
 def test_bad_options_name_the_fix(capsys):

@@ -1,0 +1,183 @@
+"""The learner's levers: pi_old from the rollout, gradient checkpointing in training, the weights'
+version that keys the prefix cache (fused optimisers), dropout off in every pass, bf16 on CPUs."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from epymarl_llm.bench.episodes import EpisodeTensors, replay_rollout, synthetic_episodes
+from epymarl_llm.learner import LolmPPOLearner, losses
+from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.policy import backbone
+from epymarl_llm.prompts import PromptEncoder, load_map_layout
+
+MAP = "3s5z_vs_3s6z"
+
+
+@pytest.fixture(scope="module")
+def layout():
+    return load_map_layout(MAP, env="sc2")
+
+
+@pytest.fixture(scope="module")
+def episodes(layout):
+    return synthetic_episodes(layout, episodes=2, length=3, seed=5)
+
+
+def make_learner(make_policy, layout, **policy_keys):
+    policy = make_policy(**policy_keys)
+    encoder = PromptEncoder(layout, policy.tokenizer)
+    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters,
+                          rollout_record=RolloutRecord())
+    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
+                           use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3)
+    learner = LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args)
+    return learner, mac
+
+
+def trained_lora(policy):
+    return {n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad}
+
+
+def capture_ratios(monkeypatch) -> list[torch.Tensor]:
+    ratios = []
+    original = losses.clipped_surrogate
+
+    def capturing(*args, **kwargs):
+        surrogate, ratio = original(*args, **kwargs)
+        ratios.append(ratio.detach().clone())
+        return surrogate, ratio
+
+    monkeypatch.setattr(losses, "clipped_surrogate", capturing)
+    return ratios
+
+
+# --- pi_old from the rollout --------------------------------------------------------------------------
+def test_pi_old_from_the_rollout_gives_the_pass_update_and_skips_the_pass(make_policy, layout, episodes, monkeypatch):
+    updates, sources, calls = [], [], []
+    for from_rollout in (False, True):
+        learner, mac = make_learner(make_policy, layout)
+        learner.config.pi_old_from_rollout = from_rollout
+        batch = EpisodeTensors({k: v.clone() for k, v in episodes.items()})
+        replay_rollout(mac.rollout_record, mac.policy, mac.prompt_encoder, batch)
+        counted = []
+        original = mac.policy.forward
+        monkeypatch.setattr(mac.policy, "forward", lambda *a, **k: counted.append(1) or original(*a, **k))
+        learner.train(batch, 0, 0)
+        updates.append(trained_lora(mac.policy))
+        sources.append(learner.pi_old_source)
+        calls.append(len(counted))
+    assert sources == ["pass", "rollout"]
+    assert calls[1] < calls[0]  # the old-policy forwards are gone (the reference's remain)
+    for name in updates[0]:
+        torch.testing.assert_close(updates[1][name], updates[0][name], atol=1e-5, rtol=1e-3)
+
+
+def test_pi_old_falls_back_to_the_pass_off_policy_or_after_a_weight_change(make_policy, layout, episodes):
+    learner, mac = make_learner(make_policy, layout)
+    played = EpisodeTensors({k: v.clone() for k, v in episodes.items()})
+    replay_rollout(mac.rollout_record, mac.policy, mac.prompt_encoder, played)
+    # the same episodes in another order: a sample of a larger buffer, not the batch just played
+    other = EpisodeTensors({k: v.flip(0).clone() for k, v in episodes.items()})
+    learner.train(other, 0, 0)
+    assert learner.pi_old_source == "pass"
+    learner.train(played, 0, 0)  # the right batch, but the weights took optimiser steps since
+    assert learner.pi_old_source == "pass"
+    replay_rollout(mac.rollout_record, mac.policy, mac.prompt_encoder, played)
+    mac.policy.load_state_dict(mac.policy.state_dict())  # any load changes the version
+    learner.train(played, 0, 0)
+    assert learner.pi_old_source == "pass"
+
+
+def test_record_only_answers_for_the_batch_it_recorded(episodes):
+    record = RolloutRecord()
+    batch = EpisodeTensors(episodes)
+    n, a = episodes["avail_actions"].shape[2:]
+    record.record(batch, 0, [0, 1], torch.full((2, n, a), 0.5), weights_version=3)
+    got = record.lookup(batch, 3)
+    assert got is not None and bool((got[:, 0] == 0.5).all()) and bool(got[:, 1].isnan().all())
+    assert record.lookup(batch, 4) is None
+    cut = EpisodeTensors({k: v[:, :2] for k, v in episodes.items()})  # EPyMARL's max_t_filled cut
+    assert record.lookup(cut, 3) is not None
+    record.record(batch, 1, [0], torch.full((1, n, a), 0.5), weights_version=4)  # weights changed mid-rollout
+    assert record.lookup(batch, 4) is None
+
+
+# --- gradient checkpointing in the learner -------------------------------------------------------------
+def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, layout, episodes, monkeypatch):
+    recomputed = {}
+    for ckpt in (False, True):
+        learner, mac = make_learner(make_policy, layout, gradient_checkpointing=ckpt)
+        learner.config.pi_old_from_rollout = False
+        layer = mac.policy.model.base_model.model.layers[0]
+        in_backward = []  # layer forwards run inside a backward: checkpointing's recomputation
+        handle = layer.register_forward_hook(lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1))
+        ratios = capture_ratios(monkeypatch)
+        learner.train(EpisodeTensors(episodes), 0, 0)
+        handle.remove()
+        recomputed[ckpt] = sum(in_backward)
+        n_chunks = len(mac.policy.row_groups(mac.prompt_encoder.encode(*_live_inputs(episodes, layout)), 16))
+        first = torch.cat(ratios[:n_chunks])
+        assert bool((first == 1).all()), f"gradient_checkpointing={ckpt}: first epoch's ratio differs from 1"
+    assert recomputed[False] == 0 and recomputed[True] > 0
+
+
+def _live_inputs(episodes, layout):
+    from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
+
+    batch = EpisodeTensors(episodes)
+    steps = gather_live_steps(batch, team_masks(batch, layout.n_agents).live)
+    return steps.obs, steps.avail, steps.agent_ids
+
+
+# --- the prefix cache's key: fused optimisers ----------------------------------------------------------
+def test_a_fused_adam_step_in_the_learner_invalidates_the_cached_prefix(make_policy, layout, episodes, step):
+    tokens, avail = step
+    learner, mac = make_learner(make_policy, layout)
+    policy = mac.policy
+    learner.agent_optimiser = torch.optim.Adam(learner.agent_params, lr=1e-2, fused=True)
+    with torch.no_grad():
+        policy.forward_chunked(tokens, avail)  # caches the policy prefix
+    versions = [p._version for p in policy._lora_params]
+    learner.train(EpisodeTensors(episodes), 0, 0)
+    assert [p._version for p in policy._lora_params] == versions  # fused Adam bumps no counter
+    plain = make_policy(prefix_cache=False)
+    plain.load_state_dict(policy.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(policy.forward_chunked(tokens, avail).softmax(-1),
+                                   plain.forward_chunked(tokens, avail).softmax(-1), atol=2e-6, rtol=1e-4)
+
+
+# --- dropout: one rule ---------------------------------------------------------------------------------
+def test_every_dropout_is_off_in_training_mode_too(make_policy):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5))
+    model.attention_dropout = 0.3
+    backbone.disable_dropout(model)
+    model.train()
+    x = torch.ones(64, 4)
+    assert torch.equal(model(x), model(x)) and model.attention_dropout == 0.0
+    policy = make_policy()
+    assert all(m.p == 0 for m in policy.modules() if isinstance(m, torch.nn.Dropout))
+
+
+# --- bf16 on CPUs that have it ----------------------------------------------------------------------------
+def test_auto_dtype_is_bf16_only_on_cpus_with_native_bf16():
+    amx = "processor : 0\nflags : fpu sse avx2 avx512f amx_bf16 amx_tile\n"
+    avx512 = "flags : fpu avx512f avx512_bf16\n"
+    avx2 = "flags : fpu sse avx2 fma\n"
+    cpu = torch.device("cpu")
+    assert backbone.resolve_dtype("auto", cpu, cpuinfo=amx) == torch.bfloat16
+    assert backbone.resolve_dtype("auto", cpu, cpuinfo=avx512) == torch.bfloat16
+    assert backbone.resolve_dtype("auto", cpu, cpuinfo=avx2) == torch.float32
+    assert backbone.resolve_dtype("float32", cpu, cpuinfo=amx) == torch.float32
+    assert backbone.resolve_dtype("auto", torch.device("cuda"), cpuinfo=avx2) == torch.bfloat16
+
+
+def test_bf16_body_gives_fp32_probabilities_close_to_the_fp32_body(make_policy, step):
+    tokens, avail = step
+    fp32, bf16 = make_policy(llm_dtype="float32"), make_policy(llm_dtype="bfloat16")
+    with torch.no_grad():
+        p32 = fp32.forward_chunked(tokens, avail).softmax(-1)
+        p16 = bf16.forward_chunked(tokens, avail)
+        assert p16.dtype == torch.float32  # head, log-softmax and ratios stay fp32
+        torch.testing.assert_close(p16.softmax(-1), p32, atol=3e-2, rtol=0)
