@@ -47,10 +47,14 @@ REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
     "mac": (names.MAC,),
     "agent": (names.AGENT,),
     "runner": (names.EPISODE_RUNNER, names.PARALLEL_RUNNER),
-    # EPyMARL's own selector samples from the mac's probabilities (greedy at test time: see controller).
+    # EPyMARL's own selector samples from the mac's probabilities (test_actions: greedy, see controller).
     "action_selector": ("soft_policies",),
     "agent_output_type": ("pi_logits",),
 }
+
+
+# "sample": as EPyMARL's soft_policies selector (mappo); "greedy": argmax.
+TEST_ACTIONS = ("sample", "greedy")
 
 
 class RunConfigError(ValueError):
@@ -85,6 +89,10 @@ class IntegrationConfig:
         kl_in_transfer: keep the KL term when training starts from a checkpoint of another map
             (few-shot). False (the paper's setting, spec section 6): the learner turns the KL term
             off for such runs and says so; `kl_mode: none` turns it off for any run.
+        test_actions: how test episodes pick actions. "sample" (default) draws from the policy, as
+            EPyMARL's MAPPO does (its `soft_policies` selector ignores `test_greedy`), so the test
+            win rates of `lolm_mappo` and `mappo` are measured the same way; "greedy" takes the most
+            probable action. EPyMARL's `test_greedy` (True in every env yaml) is not read.
     """
 
     llm_cpu_threads: int | None = None
@@ -94,6 +102,7 @@ class IntegrationConfig:
     log_sample_prompts: int = 3
     log_sample_prompt_chars: int = 4000
     kl_in_transfer: bool = False
+    test_actions: str = "sample"
 
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
@@ -118,6 +127,9 @@ class IntegrationConfig:
                 f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}")
         if not isinstance(self.kl_in_transfer, bool):
             raise RunConfigError(f"kl_in_transfer must be True or False; got {self.kl_in_transfer!r}")
+        if self.test_actions not in TEST_ACTIONS:
+            raise RunConfigError(f"test_actions must be one of {', '.join(map(repr, TEST_ACTIONS))}; "
+                                 f"got {self.test_actions!r}")
 
     @property
     def cpu_threads(self) -> int:
