@@ -22,17 +22,46 @@ INSTRUCTION = (
     "Instruction: You control one unit of the allied team in a StarCraft II battle against an enemy team. "
     "Read the current game state and choose exactly one action from the available actions. "
 )
-UNITS_TEXT = {
-    "percent": "Distance and the positions x (east) and y (north) are relative to your unit, in percent of "
-               "your sight range; health and shield are in percent of their maximum.",
-    "decimal": "Distance and the positions x (east) and y (north) are relative to your unit, as fractions of "
-               "your sight range; health and shield are fractions of their maximum.",
-}
+# SMAC and SMAClite alike: observation distances are divided by the sight range 9, and a target
+# action is available within range 6 (smac StarCraft2Env.unit_shoot_range / unit_sight_range;
+# smaclite AGENT_TARGET_RANGE / AGENT_SIGHT_RANGE), also for a Medivac's heal.
+TARGET_RANGE_HUNDREDTHS = round(100 * 6 / 9)
 GOAL = (
     "\n\nGoal: In the long term, defeat every enemy unit while keeping your allies alive. "
     "In the short term, focus fire on enemies in range with low health, keep damaged units out of enemy "
-    "fire and stay together with your allies. A Medivac heals allies instead of attacking."
+    "fire and stay together with your allies."
 )
+HEALER_GOAL = " A Medivac heals allies instead of attacking."
+
+
+def units_text(layout: MapLayout, config: PromptConfig) -> str:
+    """What the numbers of this map's prompts are measured in: only quantities the prompts show."""
+    percent = config.number_format == "percent"
+    feats = set(layout.own_features) | set(layout.ally_features) | set(layout.enemy_features)
+    shown = [f for f in ("health", "shield") if f in feats]
+    healer = bool(layout.spec.healer_units & (set(layout.spec.ally_units) | set(layout.spec.enemy_units)))
+    text = ("Distance and the positions x (east) and y (north) are relative to your unit, "
+            + ("in percent of your sight range" if percent else "as fractions of your sight range"))
+    if shown:
+        what = " and ".join(shown)
+        verb = "are" if len(shown) > 1 else "is"
+        text += (f"; {what} {verb} in percent of " if percent else f"; {what} {verb} fractions of ") \
+            + ("their maximum" if len(shown) > 1 else "its maximum")
+    text += (f". A unit can attack{' or heal' if healer else ''} a target up to distance "
+             f"{config.number(TARGET_RANGE_HUNDREDTHS)} (in range).")
+    if layout.timestep_column is not None:
+        text += (" Elapsed time is in percent of the episode's step limit." if percent else
+                 " Elapsed time is the fraction of the episode's step limit gone.")
+    return text
+
+
+def goal_text(layout: MapLayout) -> str:
+    """The goal; the Medivac sentence only on maps that have one (either side)."""
+    spec = layout.spec
+    healer = bool(spec.healer_units & (set(spec.ally_units) | set(spec.enemy_units)))
+    return GOAL + (HEALER_GOAL if healer else "")
+
+
 STATE_HEADER = "\n\nCurrent game state:\n"
 NUMBER_LABELS = (" distance", ", x", ", y", " health", ", health", ", shield", "Elapsed time")
 
@@ -82,7 +111,7 @@ class PromptTemplate:
         spec, dec = layout.spec, self.decoder
         t = _PieceTable()
         self.table = t
-        self.prefix_text = INSTRUCTION + UNITS_TEXT[config.number_format] + GOAL + STATE_HEADER
+        self.prefix_text = INSTRUCTION + units_text(layout, config) + goal_text(layout) + STATE_HEADER
         self.p_prefix = t.add(self.prefix_text)
         self.p_newline = t.add("\n")
         n_vals = 2 * VALUE_LIMIT + 1

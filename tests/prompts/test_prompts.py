@@ -185,3 +185,45 @@ def test_prompt_config_rejects_bad_values():
         PromptConfig(number_format="hex")
     with pytest.raises(ValueError, match="dynamic_prompt must be True or False"):
         PromptConfig(dynamic_prompt="yes")
+
+
+def _prefix(name: str, env: str = "sc2", number_format: str = "percent", **env_args) -> str:
+    layout = load_map_layout(name, env=env, env_args=env_args)
+    return PromptEncoder(layout, config=PromptConfig(number_format=number_format)).prefix_text
+
+
+def test_elapsed_time_states_its_unit():
+    assert "Elapsed time is in percent of the episode's step limit." in _prefix(MAP, obs_timestep_number=True)
+    assert "fraction of the episode's step limit" in _prefix(MAP, number_format="decimal", obs_timestep_number=True)
+    assert "Elapsed time" not in _prefix(MAP)
+
+
+def test_the_medivac_goal_line_only_on_maps_with_a_healer():
+    assert "Medivac" not in _prefix(MAP) and "Medivac" not in _prefix("3m")
+    assert "A Medivac heals allies instead of attacking." in _prefix("MMM2")
+    assert "attack or heal a target" in _prefix("MMM") and "attack or heal" not in _prefix(MAP)
+
+
+def test_health_and_shield_only_where_observed():
+    assert "health and shield are in percent of their maximum" in _prefix(MAP)
+    assert "shield" not in _prefix("3m") and "health is in percent of its maximum" in _prefix("3m")
+    assert "shield" not in _prefix("MMM2", env="smaclite")
+    no_health = _prefix("3m", obs_all_health=False, obs_own_health=False)
+    assert "health" not in no_health.split("Goal:")[0]  # (the goal's "low health" is advice, not a unit)
+
+
+def test_shooting_and_heal_range_are_stated_in_the_distance_unit():
+    assert "attack a target up to distance 67 (in range)" in _prefix(MAP)
+    assert "up to distance 0.67" in _prefix(MAP, number_format="decimal")
+
+
+def test_a_live_unit_below_half_a_percent_health_is_not_printed_as_zero(battle):
+    obs, avail = battle
+    layout = load_map_layout(MAP)
+    row = obs[:1].copy()
+    column = layout.enemy_offset + layout.enemy_features.index("health")  # enemy 0's health
+    row[0, column] = 0.003  # alive, 0.3% health
+    text = state_text(PromptEncoder(layout).texts(row, avail[:1], [0])[0])
+    assert "Enemy 0 (Zealot): distance 30, x 0, y 30, health 1, shield 0, in range\n" in text
+    row[0, column] = 0.0
+    assert "health 0," in state_text(PromptEncoder(layout).texts(row, avail[:1], [0])[0])
