@@ -85,7 +85,9 @@ class LolmRunnerMixin:
             returns, stats = self._held_test_returns, self._held_test_stats
             self._held_test_returns, self._held_test_stats = [], {}
             super()._log(returns, stats, "test_")
-        self._worker_watch.stop()  # the workers now exit on purpose
+        watch = getattr(self, "_worker_watch", None)
+        if watch is not None:
+            watch.stop()  # the workers now exit on purpose
         super().close_env()
 
     def _record_transfer_source(self) -> None:
