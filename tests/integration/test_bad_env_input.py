@@ -44,6 +44,7 @@ def test_an_unknown_map_stops_with_the_known_maps(installed, user_base):
     assert wall < LIMIT_S
 
 
+@pytest.mark.slow  # three EPyMARL start-ups; the unit tests of env_checks cover the same messages
 def test_a_malformed_map_file_stops_with_the_json_line(installed, user_base, tmp_path):
     bad = tmp_path / "bad_map.json"
     bad.write_text('{\n  "name": "x",\n  oops\n}\n')
@@ -55,16 +56,19 @@ def test_a_malformed_map_file_stops_with_the_json_line(installed, user_base, tmp
     assert rc != 0 and "env_args.map_file=/path/to/map.json" in out
 
 
-def test_smaclite_custom_runs_a_json_map_up_to_the_model(installed, user_base):
+@pytest.mark.slow
+def test_smaclite_custom_runs_a_json_map_up_to_the_model(installed, user_base, tmp_path):
     """The shipped env yaml declares map_file: a valid map passes every env check; the (absent) model stops it."""
     from pathlib import Path
 
     import smaclite
 
-    example = Path(smaclite.__file__).resolve().parent / "env" / "maps" / "smaclite_maps" / "example_custom_map.json"
-    if not example.is_file():
-        pytest.skip(f"SMAClite's example map is not at {example}")
-    json.loads(example.read_text())
-    rc, out, _ = _main(installed, user_base, "smaclite_custom", {"env_args.map_file": str(example)})
+    package = Path(smaclite.__file__).resolve().parent
+    example = json.loads((package / "env" / "maps" / "smaclite_maps" / "example_custom_map.json").read_text())
+    # SMAClite resolves custom_unit_path against the working directory: make it absolute.
+    example["custom_unit_path"] = str(package / "env" / "units" / "smaclite_units")
+    map_file = tmp_path / "my_map.json"
+    map_file.write_text(json.dumps(example))
+    rc, out, _ = _main(installed, user_base, "smaclite_custom", {"env_args.map_file": str(map_file)})
+    assert "ConfigAddedError" not in out and "EnvArgsError" not in out and "UnknownMapError" not in out
     assert rc != 0 and "/nonexistent-model-never-loaded" in out  # got as far as loading the policy
-    assert "ConfigAddedError" not in out
