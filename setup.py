@@ -16,7 +16,7 @@ setup(
     # package as `epymarl_llm.configs`, so `epymarl-llm install` finds them after any install.
     packages=find_packages(include=["epymarl_llm", "epymarl_llm.*"]) + ["epymarl_llm.configs"],
     package_dir={"epymarl_llm.configs": "config"},
-    package_data={"epymarl_llm.configs": ["*.yaml"]},
+    package_data={"epymarl_llm.configs": ["*.yaml", "envs/*.yaml"]},
     install_requires=[
         # torch is a range, not a pin: CPU and CUDA builds alike satisfy it.
         "torch>=2.4",

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", type=int, default=10, help="parallel envs (rows = envs x agents)")
     parser.add_argument("--steps", type=int, default=30, help="distinct steps timed")
     parser.add_argument("--tokenizer", default=None, help="a saved Hugging Face tokenizer directory (offline)")
-    parser.add_argument("--number-format", default="percent", choices=("percent", "decimal"))
+    parser.add_argument("--number-format", default="compact", choices=("compact", "percent", "decimal"))
     parser.add_argument("--fixed-prompt", action="store_true")
     args = parser.parse_args(argv)
 

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agent", type=int, default=0, help="observer agent id (ally slots depend on it)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the example observation")
     parser.add_argument("--fixed-prompt", action="store_true", help="example in the fixed-prompt ablation")
-    parser.add_argument("--number-format", choices=("percent", "decimal"), default="percent",
-                        help="example numbers: percent (default) or the paper's decimals")
+    parser.add_argument("--number-format", choices=("compact", "percent", "decimal"), default="compact",
+                        help="example numbers: compact (default), percent, or the paper's decimals")
 
 
 def _env_args(pairs: list[str]) -> dict[str, str]:

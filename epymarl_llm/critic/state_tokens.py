@@ -4,8 +4,12 @@ Feature columns are aligned by name, not by position: an ally row of SMAC's stat
 [health, energy/cooldown, rel_x, rel_y, (shield), (type bits)] and an enemy row
 [health, rel_x, rel_y, (shield), (type bits)] (smac `StarCraft2Env.get_state_dict`), so positions
 differ between sides and between maps with and without shields. Each token has the columns of
-`TOKEN_FEATURES`, zero where its unit lacks one. Unit-type bits are dropped: their meaning changes
-from map to map, and the critic's unit-type embedding keyed by unit name replaces them. When the state
+`TOKEN_FEATURES`, zero where its unit lacks one. Unit-type bits are not token features: their
+positions change from map to map. They give the unit's name instead, and with it the critic's
+unit-type embedding (`unit_vocab`, keyed by name, so shared across maps). SMAC does not fix which
+enemy sits in which slot on maps with mixed enemies (3s5z, MMM2, ...), so each row's type is read
+from the set bit (`type_Zealot`, ...) of that row; a row with no bit set (a dead unit: SMAC zeroes
+its whole row) keeps the layout's name. When the state
 carries last actions (SMAC's `state_last_action`, always in SMAClite), each ally's token gets its last
 base action one-hot and a "last action was an attack/heal" flag: the target slots' count depends on
 the map, so they are summed into one column.
@@ -18,7 +22,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from epymarl_llm.critic.unit_vocab import SIDES, side_id, unit_type_id
+from epymarl_llm.critic.unit_vocab import (
+    SIDES,
+    UNIT_TYPES,
+    normalise_unit_name,
+    side_id,
+    unit_type_id,
+)
 
 if TYPE_CHECKING:
     from epymarl_llm.prompts.layout import EntitySlot
@@ -43,10 +53,25 @@ _ALIASES = {
 
 
 
-def _canonical_feature(name: str) -> str | None:
-    """The token column of a state feature; None for unit-type bits (replaced by the embedding)."""
+def _is_type_bit(name: str) -> bool:
     key = name.strip().lower()
-    if key.startswith("type") or key.startswith("unit_type"):
+    return key.startswith(("type", "unit_type"))
+
+
+def _type_bit_unit(name: str) -> str | None:
+    """'type_Zealot' -> 'zealot' when the bit names a unit of the vocabulary, else None ('type_0')."""
+    key = name.strip()
+    for prefix in ("unit_type_", "type_"):
+        if key.lower().startswith(prefix):
+            unit = normalise_unit_name(key[len(prefix):])
+            return unit if unit in UNIT_TYPES else None
+    return None
+
+
+def _canonical_feature(name: str) -> str | None:
+    """The token column of a state feature; None for unit-type bits (they give the type id instead)."""
+    key = name.strip().lower()
+    if _is_type_bit(key):
         return None
     if key not in _ALIASES:
         raise ValueError(f"state feature {name!r} has no token column; known: {sorted(_ALIASES)} "
@@ -89,15 +114,22 @@ class StateTokenizer:
                         for e in entities if e.side == "last_action"}
         self.state_width = max(e.offset + e.size for e in entities)
         columns = []  # per unit: state column per token feature, -1 when absent
+        type_columns = []  # per unit: [(state column of a type bit, its unit's type id)]
         target_sums = torch.zeros(self.state_width, len(units))  # state -> "last action was a target" column
         for k, unit in enumerate(units):
             if len(unit.features) != unit.size:
                 raise ValueError(f"{unit.side} {unit.slot}: {len(unit.features)} feature names for size {unit.size}")
             row = [-1] * len(TOKEN_FEATURES)
+            bits = []
             for i, name in enumerate(unit.features):
                 canonical = _canonical_feature(name)
                 if canonical is not None:
                     row[TOKEN_FEATURES.index(canonical)] = unit.offset + i
+                elif _is_type_bit(name):
+                    bits.append((unit.offset + i, unit_type_id(_type_bit_unit(name))))
+            # Bits that name no known unit ("type_0") say nothing the layout's name does not.
+            names_units = any(_type_bit_unit(unit.features[c - unit.offset]) for c, _ in bits)
+            type_columns.append(bits if bits and (names_units or unit.unit_name is None) else [])
             if row[0] < 0:
                 raise ValueError(f"{unit.side} {unit.slot} has no health feature: the critic uses it to tell live units")
             uid = unit.unit_id if getattr(unit, "unit_id", None) is not None else unit.slot
@@ -113,6 +145,12 @@ class StateTokenizer:
         self._target_sums = target_sums
         self._has_last_actions = bool(last_actions)
         self.type_ids = torch.tensor([unit_type_id(e.unit_name) for e in units])
+        width = max(len(b) for b in type_columns)
+        # (E, T) state columns of the type bits (-1: none) and the type id each bit stands for.
+        self._type_bits = torch.tensor([[c for c, _ in b] + [-1] * (width - len(b)) for b in type_columns]
+                                       ).reshape(len(units), width)
+        self._type_bit_ids = torch.tensor([[t for _, t in b] + [0] * (width - len(b)) for b in type_columns]
+                                          ).reshape(len(units), width)
         self.side_ids = torch.tensor([side_id(e.side) for e in units])
 
     def __call__(self, state: torch.Tensor) -> EntityTokens:
@@ -132,8 +170,21 @@ class StateTokenizer:
             features[..., TOKEN_FEATURES.index("last_target")] = targets
         live = state[..., self._health.to(device)] > 0
         expand = (*lead, self.n_entities)
-        return EntityTokens(features=features, type_ids=self.type_ids.to(device).expand(expand),
+        return EntityTokens(features=features, type_ids=self._row_type_ids(padded, expand),
                             side_ids=self.side_ids.to(device).expand(expand), live=live)
+
+
+    def _row_type_ids(self, padded: torch.Tensor, expand: tuple[int, ...]) -> torch.Tensor:
+        """(..., E) type ids: the set type bit's unit where a row has one, else the layout's name."""
+        device = padded.device
+        static = self.type_ids.to(device).expand(expand)
+        if self._type_bits.shape[1] == 0:
+            return static
+        columns = torch.where(self._type_bits < 0, padded.shape[-1] - 1, self._type_bits).to(device)
+        bits = padded[..., columns.reshape(-1)].reshape(*expand, columns.shape[1])  # (..., E, T)
+        ids = self._type_bit_ids.to(device).expand(*expand, columns.shape[1])
+        picked = ids.gather(-1, bits.argmax(-1, keepdim=True)).squeeze(-1)
+        return torch.where(bits.amax(-1) > 0, picked, static)
 
 
 def pad_tokens(batches: Sequence[EntityTokens]) -> EntityTokens:

@@ -40,6 +40,10 @@ def algs_dir(root: Path) -> Path:
     return root / "src" / "config" / "algs"
 
 
+def envs_dir(root: Path) -> Path:
+    return root / "src" / "config" / "envs"
+
+
 def is_marked_src(src_dir: str | Path) -> bool:
     """True when `src_dir` is the `src/` folder of a checkout where the plugin is installed.
 

@@ -5,9 +5,11 @@ from `batch["obs"]` and `batch["avail_actions"]` (EPyMARL's scheme holds nothing
 needs; the map layout comes from the runner as `args.lolm_layout`) and go through the backbone
 together. Dead agents (SMAC lets them take only no-op) skip the backbone and get probability 1 on
 no-op. Probabilities are a float32 softmax (bf16 log-probs corrupt PPO ratios: EPYMARL_NOTES).
-Actions come from EPyMARL's own action selector (`soft_policies` samples); in test mode with
-`test_greedy` (EPyMARL's key, default True) the most probable action is taken, as the
-`multinomial` selector does (`soft_policies` itself ignores test mode).
+Actions come from EPyMARL's own action selector (`soft_policies` samples, in training and in test
+mode alike, as for EPyMARL's MAPPO). `test_actions: greedy` takes the most probable action in test
+mode instead; EPyMARL's `test_greedy` is not read (every env yaml sets it True, and `soft_policies`,
+the baseline's selector, ignores it), so the test win rates of `lolm_mappo` and `mappo` are
+measured the same way unless a run asks otherwise.
 
 The learner reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) only.
 """
@@ -76,7 +78,7 @@ class LolmMAC:
         self.prompt_encoder = _prompt_encoder(self.layout, self.policy.tokenizer, self.config.prompt)
         self.agent_output_type = args.agent_output_type
         self.action_selector = action_registry[args.action_selector](args)
-        self.test_greedy = getattr(args, "test_greedy", True)
+        self.test_greedy = self.config.integration.test_actions == "greedy"
         self.hidden_states = None
         self.checkpoint_meta: dict | None = None  # what a loaded checkpoint was trained on (transfer)
         # The rollout's probabilities, which the learner takes as pi_old on on-policy batches.

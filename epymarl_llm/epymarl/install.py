@@ -1,8 +1,9 @@
 """`epymarl-llm install` / `uninstall`: what is written where, and how it is undone.
 
 Install writes three things, each tagged so that uninstall removes only what install wrote:
-1. `DIR/src/config/algs/<name>.yaml` for every plugin yaml, first line `MARKER_LINE`;
-   a file of the same name without that line is the user's and is never overwritten;
+1. `DIR/src/config/algs/<name>.yaml` for every plugin algorithm yaml and
+   `DIR/src/config/envs/<name>.yaml` for every plugin env yaml (`smaclite_custom`), first line
+   `MARKER_LINE`; a file of the same name without that line is the user's and is never overwritten;
 2. `DIR/src/.epymarl_llm`, the marker that switches the import hook on for this checkout;
 3. `<site-packages>/epymarl_llm_hook.pth`, one `import` line that adds the hook at Python start-up.
    The hook is inert in checkouts without the marker, so uninstall keeps the `.pth` while another
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from epymarl_llm.epymarl.checkout import algs_dir, epymarl_root, marker_path
+from epymarl_llm.epymarl.checkout import algs_dir, envs_dir, epymarl_root, marker_path
 
 MARKER_LINE = "# installed by epymarl-llm: `epymarl-llm uninstall` removes this file; edits are lost on reinstall"
 PTH_NAME = "epymarl_llm_hook.pth"
@@ -67,6 +68,14 @@ def plugin_yamls() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in configs_dir().iterdir() if p.name.endswith(".yaml")}
 
 
+def plugin_env_yamls() -> dict[str, str]:
+    """{file name: text} of the plugin's EPyMARL env yamls (`config/envs/`, e.g. smaclite_custom)."""
+    folder = configs_dir() / "envs"
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
 def default_site_dir() -> Path:
     return Path(sysconfig.get_paths()["purelib"])
 
@@ -104,16 +113,16 @@ def install(path: str | Path, site_dir: str | Path | None = None) -> InstallRepo
     """Make `--config=lolm_mappo` (and the ablations) available to the checkout's `src/main.py`."""
     root = epymarl_root(path)
     report = InstallReport(root)
-    target = algs_dir(root)
-    yamls = plugin_yamls()
-    clashes = [target / n for n in yamls if (target / n).exists() and not _written_by_us(target / n)]
+    files = {algs_dir(root) / n: t for n, t in plugin_yamls().items()}
+    files.update({envs_dir(root) / n: t for n, t in plugin_env_yamls().items()})
+    clashes = [p for p in files if p.exists() and not _written_by_us(p)]
     if clashes:  # check all before writing anything: no half-done install
         raise InstallError(
             f"refusing to overwrite {', '.join(map(str, clashes))}: not written by epymarl-llm; "
             "rename or remove them, then run install again"
         )
-    for name, text in sorted(yamls.items()):
-        _write_if_changed(target / name, f"{MARKER_LINE}\n{text}", report)
+    for file, text in sorted(files.items()):
+        _write_if_changed(file, f"{MARKER_LINE}\n{text}", report)
     site = Path(site_dir) if site_dir is not None else default_site_dir()
     pth = site.resolve() / PTH_NAME
     _write_if_changed(marker_path(root), f"epymarl-llm is installed here; import hook: {pth}\n", report)
@@ -126,7 +135,7 @@ def uninstall(path: str | Path, site_dir: str | Path | None = None) -> InstallRe
     """Remove what `install` wrote into the checkout; drop the `.pth` when no checkout uses it."""
     root = epymarl_root(path)
     report = InstallReport(root)
-    for yaml_path in sorted(algs_dir(root).glob("*.yaml")):
+    for yaml_path in sorted([*algs_dir(root).glob("*.yaml"), *envs_dir(root).glob("*.yaml")]):
         if _written_by_us(yaml_path):
             yaml_path.unlink()
             report.removed.append(yaml_path)

@@ -47,10 +47,14 @@ REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
     "mac": (names.MAC,),
     "agent": (names.AGENT,),
     "runner": (names.EPISODE_RUNNER, names.PARALLEL_RUNNER),
-    # EPyMARL's own selector samples from the mac's probabilities (greedy at test time: see controller).
+    # EPyMARL's own selector samples from the mac's probabilities (test_actions: greedy, see controller).
     "action_selector": ("soft_policies",),
     "agent_output_type": ("pi_logits",),
 }
+
+
+# "sample": as EPyMARL's soft_policies selector (mappo); "greedy": argmax.
+TEST_ACTIONS = ("sample", "greedy")
 
 
 class RunConfigError(ValueError):
@@ -87,6 +91,10 @@ class IntegrationConfig:
             off for such runs and says so; `kl_mode: none` turns it off for any run.
         progress_interval_s: seconds between the rollout's progress lines in EPyMARL's console log
             (episodes finished, env steps/s, agent-steps/s; `epymarl.progress`); 0 = none.
+        test_actions: how test episodes pick actions. "sample" (default) draws from the policy, as
+            EPyMARL's MAPPO does (its `soft_policies` selector ignores `test_greedy`), so the test
+            win rates of `lolm_mappo` and `mappo` are measured the same way; "greedy" takes the most
+            probable action. EPyMARL's `test_greedy` (True in every env yaml) is not read.
     """
 
     llm_cpu_threads: int | None = None
@@ -97,6 +105,7 @@ class IntegrationConfig:
     log_sample_prompt_chars: int = 4000
     kl_in_transfer: bool = False
     progress_interval_s: float = 30.0
+    test_actions: str = "sample"
 
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
@@ -125,6 +134,9 @@ class IntegrationConfig:
                 or self.progress_interval_s < 0:
             raise RunConfigError(
                 f"progress_interval_s must be a number of seconds >= 0 (0 = no progress lines); got {self.progress_interval_s!r}")
+        if self.test_actions not in TEST_ACTIONS:
+            raise RunConfigError(f"test_actions must be one of {', '.join(map(repr, TEST_ACTIONS))}; "
+                                 f"got {self.test_actions!r}")
 
     @property
     def cpu_threads(self) -> int:

@@ -2,6 +2,10 @@
 
 The classes subclass `EpisodeRunner` / `ParallelRunner` imported from the user's checkout when the
 run starts (never copied), so they keep EPyMARL's stepping, logging and env handling. They add:
+- checks of the map name, `map_file` and env args before any env worker starts (`env_checks`):
+  EPyMARL's parallel runner would start workers that die and leave it waiting;
+- env workers that exit when the run's process dies, and a run that stops with a clear error
+  when a worker dies (`workers`);
 - the map layout (`prompts.load_map_layout`) checked against the live env's `obs_shape`,
   `state_shape` and `n_actions`, published as `args.lolm_layout` for the controller and critic
   (as EPyMARL's run.py publishes `args.n_agents`); a mismatch stops the run before any training;
@@ -32,8 +36,16 @@ class LolmRunnerMixin:
     """Goes before an EPyMARL runner class in the bases."""
 
     def __init__(self, args: Any, logger: Any):
+        from epymarl_llm.epymarl.env_checks import check_env_config
+        from epymarl_llm.epymarl.workers import WorkerWatch, exit_children_with_parent
+
+        layout = check_env_config(args.env, args.env_args)  # before EPyMARL starts any env worker
+        self._fork_hook = exit_children_with_parent()
+        self._worker_watch = WorkerWatch(self)  # idle for the episode runner: it has no workers
         super().__init__(args=args, logger=logger)
-        self.layout = _checked_layout(args, self.get_env_info())
+        info = self.get_env_info()
+        layout.check_env(info["obs_shape"], info["state_shape"], info["n_actions"])
+        self.layout = layout
         args.lolm_layout = self.layout
         self._prompts_recorded = False
         self._transfer_recorded = False
@@ -76,6 +88,9 @@ class LolmRunnerMixin:
             returns, stats = self._held_test_returns, self._held_test_stats
             self._held_test_returns, self._held_test_stats = [], {}
             super()._log(returns, stats, "test_")
+        watch = getattr(self, "_worker_watch", None)
+        if watch is not None:
+            watch.stop()  # the workers now exit on purpose
         super().close_env()
 
     def _record_transfer_source(self) -> None:
@@ -119,22 +134,6 @@ def _put_info(logger: Any, key: str, value: Any) -> None:
     info = getattr(logger, "sacred_info", None)
     if info is not None:
         info[key] = value
-
-
-def _checked_layout(args: Any, env_info: dict):
-    from epymarl_llm.prompts import load_map_layout
-
-    env_args = dict(args.env_args or {})
-    map_name = env_args.get("map_name")
-    if not map_name:
-        raise ValueError("env_args.map_name is not set: LoLM-MARL builds its prompts from the map's layout")
-    if args.env == "sc2v2":  # the scenario file decides the layout (EPyMARL's SMACv2Wrapper)
-        from epymarl_llm.prompts.sc2v2_run import run_env_args
-
-        env_args = run_env_args(env_args)
-    layout = load_map_layout(map_name, env=args.env, env_args=env_args, map_file=env_args.get("map_file"))
-    layout.check_env(env_info["obs_shape"], env_info["state_shape"], env_info["n_actions"])
-    return layout
 
 
 @lru_cache(maxsize=None)

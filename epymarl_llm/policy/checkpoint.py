@@ -27,6 +27,7 @@ _FIX = {
     "action_dim": "action_dim",
     "attack_keys": "attack_keys",
     "lora_rank": "lora_rank",
+    "lora_alpha": "lora_alpha",
     "lora_target_modules": "lora_target_modules",
 }
 
@@ -42,6 +43,8 @@ def architecture_facts(policy: "LlmPolicy") -> dict[str, Any]:
         "action_dim": policy.head.action_dim,
         "attack_keys": policy.head.attack_keys,
         "lora_rank": int(lora.r),
+        # The adapter's output is scaled by alpha / r: another alpha loads the same tensors at another scale.
+        "lora_alpha": float(lora.lora_alpha),
         "lora_target_modules": sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else lora.target_modules,
     }
 
@@ -78,7 +81,9 @@ def load_trainable(policy: "LlmPolicy", directory: Path) -> None:
     meta = json.loads((directory / META_FILE).read_text())
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{directory / META_FILE} has format {meta.get('format')!r}; this version reads {FORMAT!r}")
-    saved, current = meta["facts"], architecture_facts(policy)
+    saved, current = dict(meta["facts"]), architecture_facts(policy)
+    if "lora_alpha" not in saved and meta.get("lora_alpha") is not None:
+        saved["lora_alpha"] = float(meta["lora_alpha"])  # a policy_meta.json may hold it beside the facts only
     diffs = [f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})" for k, v in current.items() if saved.get(k) != v]
     if diffs:
         raise CheckpointError(

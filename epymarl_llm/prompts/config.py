@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-NUMBER_FORMATS = ("percent", "decimal")
+NUMBER_FORMATS = ("compact", "percent", "decimal")
 
 
 @dataclass(frozen=True)
@@ -14,13 +14,17 @@ class PromptConfig:
     Args:
         dynamic_prompt: True (default, paper section 4.2): dead and unseen units are left out.
             False: the paper's fixed-prompt ablation, every slot kept and marked dead or out of sight.
-        number_format: "percent" (default): each value rounded to two decimals and written as an
-            integer percent (0.53 -> "53"), the same information in fewer tokens (Qwen spends one token
-            per digit, PERF_NOTES.md). "decimal": the paper's two-decimal text (0.53 -> "0.53").
+        number_format: "compact" (default): the numbers of "percent", and unit lines without what
+            the prompt already says elsewhere: no commas between a unit's fields, no "out of range"
+            (the fixed text says what "in range" marks), no "Can move" line (the available actions
+            list the same moves: SMAC's move features are its move actions' avail bits). The same
+            information in fewer tokens. "percent": each value rounded to two decimals and written
+            as an integer percent (0.53 -> "53"), with the full punctuation (Qwen spends one token
+            per digit and per comma). "decimal": the paper's two-decimal text (0.53 -> "0.53").
     """
 
     dynamic_prompt: bool = True
-    number_format: Literal["percent", "decimal"] = "percent"
+    number_format: Literal["compact", "percent", "decimal"] = "compact"
 
     def __post_init__(self) -> None:
         if not isinstance(self.dynamic_prompt, bool):
@@ -31,9 +35,13 @@ class PromptConfig:
                 f"got {self.number_format!r}"
             )
 
+    @property
+    def compact(self) -> bool:
+        return self.number_format == "compact"
+
     def number(self, hundredths: int) -> str:
         """The text of a value given in hundredths (already rounded to two decimals)."""
-        if self.number_format == "percent":
+        if self.number_format in ("compact", "percent"):
             return str(hundredths)
         sign = "-" if hundredths < 0 else ""
         return f"{sign}{abs(hundredths) // 100}.{abs(hundredths) % 100:02d}"

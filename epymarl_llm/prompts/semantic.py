@@ -62,6 +62,14 @@ class SemanticDecoder:
         self.a_type = [af.index(f) for f in af if f.startswith("type_")]
         self.o_type = [of.index(f) for f in of if f.startswith("type_")]
         self.a_last = [af.index(f) for f in af if f.startswith("last_action_")]
+        health = []  # observation columns of every unit's health
+        if "health" in ef:
+            health += [layout.enemy_offset + j * layout.enemy_feats + ef.index("health") for j in range(layout.n_enemies)]
+        if "health" in af:
+            health += [layout.ally_offset + a * layout.ally_feats + af.index("health") for a in range(layout.n_agents - 1)]
+        if "health" in of:
+            health.append(layout.own_offset + of.index("health"))
+        self.health_columns = np.array(health, dtype=np.int64)
 
     def normalise_obs(self, obs: np.ndarray) -> np.ndarray:
         """(M, W) -> (M, obs_size) float; accepts SMAC's one-wider timestep rows, rejects other widths."""
@@ -87,6 +95,9 @@ class SemanticDecoder:
         if agent_ids.shape != (m,) or (m and (agent_ids.min() < 0 or agent_ids.max() >= lay.n_agents)):
             raise ValueError(f"agent_ids must be ({m},) ids in 0..{lay.n_agents - 1}, got {agent_ids!r}")
         q = np.rint(obs * 100.0).astype(np.int64)
+        # A live unit below 0.5% health would print "health 0", which reads as dead: show it as 1.
+        q[:, self.health_columns] = np.where((obs[:, self.health_columns] > 0) & (q[:, self.health_columns] == 0),
+                                             1, q[:, self.health_columns])
         n_en, n_al = lay.n_enemies, lay.n_agents - 1
         enemy = obs[:, lay.enemy_offset:lay.ally_offset].reshape(m, n_en, lay.enemy_feats)
         ally = obs[:, lay.ally_offset:lay.own_offset].reshape(m, n_al, lay.ally_feats)

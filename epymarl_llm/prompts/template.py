@@ -22,19 +22,51 @@ INSTRUCTION = (
     "Instruction: You control one unit of the allied team in a StarCraft II battle against an enemy team. "
     "Read the current game state and choose exactly one action from the available actions. "
 )
-UNITS_TEXT = {
-    "percent": "Distance and the positions x (east) and y (north) are relative to your unit, in percent of "
-               "your sight range; health and shield are in percent of their maximum.",
-    "decimal": "Distance and the positions x (east) and y (north) are relative to your unit, as fractions of "
-               "your sight range; health and shield are fractions of their maximum.",
-}
+# SMAC and SMAClite alike: observation distances are divided by the sight range 9, and a target
+# action is available within range 6 (smac StarCraft2Env.unit_shoot_range / unit_sight_range;
+# smaclite AGENT_TARGET_RANGE / AGENT_SIGHT_RANGE), also for a Medivac's heal.
+TARGET_RANGE_HUNDREDTHS = round(100 * 6 / 9)
 GOAL = (
     "\n\nGoal: In the long term, defeat every enemy unit while keeping your allies alive. "
     "In the short term, focus fire on enemies in range with low health, keep damaged units out of enemy "
-    "fire and stay together with your allies. A Medivac heals allies instead of attacking."
+    "fire and stay together with your allies."
 )
+HEALER_GOAL = " A Medivac heals allies instead of attacking."
+
+
+def units_text(layout: MapLayout, config: PromptConfig) -> str:
+    """What the numbers of this map's prompts are measured in: only quantities the prompts show."""
+    percent = config.number_format != "decimal"
+    feats = set(layout.own_features) | set(layout.ally_features) | set(layout.enemy_features)
+    shown = [f for f in ("health", "shield") if f in feats]
+    healer = bool(layout.spec.healer_units & (set(layout.spec.ally_units) | set(layout.spec.enemy_units)))
+    text = ("Distance and the positions x (east) and y (north) are relative to your unit, "
+            + ("in percent of your sight range" if percent else "as fractions of your sight range"))
+    if shown:
+        what = " and ".join(shown)
+        verb = "are" if len(shown) > 1 else "is"
+        text += (f"; {what} {verb} in percent of " if percent else f"; {what} {verb} fractions of ") \
+            + ("their maximum" if len(shown) > 1 else "its maximum")
+    text += (f". A unit can attack{' or heal' if healer else ''} a target up to distance "
+             f"{config.number(TARGET_RANGE_HUNDREDTHS)} (in range).")
+
+    if layout.timestep_column is not None:
+        text += (" Elapsed time is in percent of the episode's step limit." if percent else
+                 " Elapsed time is the fraction of the episode's step limit gone.")
+    return text
+
+
+def goal_text(layout: MapLayout) -> str:
+    """The goal; the Medivac sentence only on maps that have one (either side)."""
+    spec = layout.spec
+    healer = bool(spec.healer_units & (set(spec.ally_units) | set(spec.enemy_units)))
+    return GOAL + (HEALER_GOAL if healer else "")
+
+
 STATE_HEADER = "\n\nCurrent game state:\n"
 NUMBER_LABELS = (" distance", ", x", ", y", " health", ", health", ", shield", "Elapsed time")
+# number_format "compact": the same fields without commas (a comma is a token of its own).
+COMPACT_LABELS = {", x": " x", ", y": " y", ", health": " health", ", shield": " shield"}
 
 
 def action_name(action: int, healer: bool) -> str:
@@ -82,16 +114,21 @@ class PromptTemplate:
         spec, dec = layout.spec, self.decoder
         t = _PieceTable()
         self.table = t
-        self.prefix_text = INSTRUCTION + layout.race_sentence + UNITS_TEXT[config.number_format] + GOAL + STATE_HEADER
+        self.prefix_text = (INSTRUCTION + layout.race_sentence + units_text(layout, config) + goal_text(layout)
+                            + STATE_HEADER)
         self.p_prefix = t.add(self.prefix_text)
         self.p_newline = t.add("\n")
         n_vals = 2 * VALUE_LIMIT + 1
         self.number_base: dict[str, int] = {}
+        bases: dict[str, int] = {}  # label text -> its first piece (compact labels coincide)
         for label in NUMBER_LABELS:  # contiguous: piece = base + value + VALUE_LIMIT
-            self.number_base[label] = len(t.texts)
-            for v in range(-VALUE_LIMIT, VALUE_LIMIT + 1):
-                t.add(f"{label} {config.number(v)}")
-        assert len(t.texts) == 2 + n_vals * len(NUMBER_LABELS), "number pieces must be distinct"
+            text = COMPACT_LABELS.get(label, label) if config.compact else label
+            if text not in bases:
+                bases[text] = len(t.texts)
+                for v in range(-VALUE_LIMIT, VALUE_LIMIT + 1):
+                    t.add(f"{text} {config.number(v)}")
+            self.number_base[label] = bases[text]
+        assert len(t.texts) == 2 + n_vals * len(bases), "number pieces must be distinct"
         na, ne = spec.n_agents, spec.n_enemies
         # a line never ends in punctuation (it would merge with the newline piece): with no own
         # numbers to follow (obs_own_health=False) the header has no colon
@@ -103,7 +140,8 @@ class PromptTemplate:
         self.enemy_header = np.array([[t.add(f"Enemy {j} ({n}):") for n in dec.enemy_names] for j in range(ne)])
         self.ally_unseen = np.array([t.add(f"Ally {a}: dead or out of sight") for a in range(na)])
         self.enemy_unseen = np.array([t.add(f"Enemy {j}: dead or out of sight") for j in range(ne)])
-        self.p_in_range, self.p_out_of_range = t.add(", in range"), t.add(", out of range")
+        self.p_in_range = t.add(" in range" if config.compact else ", in range")
+        self.p_out_of_range = -1 if config.compact else t.add(", out of range")  # -1: no piece
         self.last_action = np.array([[t.add(f", last action {action_name(k, h)}") for k in range(spec.n_actions)]
                                      for h in (False, True)])
         self.p_move = t.add("Can move:")
@@ -161,12 +199,13 @@ class PromptTemplate:
             c1 = add(np.where(d.alive, self._numbers(q, label, col), absent))
         self_cols = (c0, c1)
         add(self.p_newline)
-        add(self.p_move)
-        seen = np.cumsum(d.moves, axis=1)
-        for k in range(4):
-            add(np.where(d.moves[:, k], np.where(seen[:, k] == 1, self.move_first[k], self.move_next[k]), absent))
-        add(np.where(seen[:, -1] == 0, self.p_move_none, absent))
-        add(self.p_newline)
+        if not cfg.compact:  # compact: the available actions list the same moves
+            add(self.p_move)
+            seen = np.cumsum(d.moves, axis=1)
+            for k in range(4):
+                add(np.where(d.moves[:, k], np.where(seen[:, k] == 1, self.move_first[k], self.move_next[k]), absent))
+            add(np.where(seen[:, -1] == 0, self.p_move_none, absent))
+            add(self.p_newline)
 
         dyn = cfg.dynamic_prompt
         any_ally = d.ally_visible.any(axis=1) if lay.n_agents > 1 else np.zeros(m, bool)

@@ -173,3 +173,47 @@ def test_one_critic_on_real_smac_layouts_of_different_sizes(env):
         assert tokenizer.n_entities == layout.n_agents + layout.n_enemies
         state = torch.rand(4, layout.state.size if hasattr(layout.state, "size") else tokenizer.state_width)
         assert net(tokenizer(state)).shape == (4,)
+
+
+def _enemy_state(layout, types: dict[int, str]) -> torch.Tensor:
+    """One state row of `layout` with live enemies whose type bits say `types` (slot -> unit name)."""
+    width = max(e.offset + e.size for e in layout.state.entities)
+    state = torch.zeros(1, width)
+    for e in layout.state.entities:
+        if e.side != "enemy":
+            continue
+        state[0, e.offset + e.features.index("health")] = 0.5
+        if e.slot in types:
+            state[0, e.offset + e.features.index("type_" + types[e.slot])] = 1.0
+    return state
+
+
+def test_mixed_enemy_types_come_from_each_rows_type_bits():
+    """SMAC leaves 3s5z's enemy slots unnamed: a zealot and a stalker must still get their own ids."""
+    from epymarl_llm.prompts import load_map_layout
+
+    layout = load_map_layout("3s5z", env="sc2", env_args={})
+    tokenizer = StateTokenizer(layout.state.entities)
+    units = [e for e in layout.state.entities if e.side in ("ally", "enemy")]  # the tokens' order
+    enemies = [k for k, e in enumerate(units) if e.side == "enemy"]
+    ids = tokenizer(_enemy_state(layout, {0: "Zealot", 1: "Stalker"})).type_ids[0]
+    assert ids[enemies[0]] == unit_type_id("zealot")
+    assert ids[enemies[1]] == unit_type_id("stalker")
+    assert ids[enemies[0]] != ids[enemies[1]]
+    # The same slot changes type with its row, and a row with no bit set (dead) keeps the layout's id.
+    swapped = tokenizer(_enemy_state(layout, {0: "Stalker"})).type_ids[0]
+    assert swapped[enemies[0]] == unit_type_id("stalker") and swapped[enemies[1]] == 0
+
+
+def test_type_ids_from_bits_are_shared_across_maps():
+    """A Medivac enemy of MMM2 and one of MMM share one embedding id, as do allies on any map."""
+    from epymarl_llm.prompts import load_map_layout
+
+    for name in ("MMM", "MMM2"):
+        layout = load_map_layout(name, env="sc2", env_args={})
+        tokenizer = StateTokenizer(layout.state.entities)
+        units = [e for e in layout.state.entities if e.side in ("ally", "enemy")]
+        first_enemy = next(k for k, e in enumerate(units) if e.side == "enemy")
+        ids = tokenizer(_enemy_state(layout, {0: "Medivac"})).type_ids[0]
+        assert ids[first_enemy] == unit_type_id("medivac")
+        assert ids[0] == unit_type_id(layout.ally_unit_names[0])

@@ -82,17 +82,38 @@ def test_one_encode_per_step_for_every_env_and_agent_and_dead_agents_skip_the_ba
     assert probs[1, 2, 0] == 1 and probs[1, 2, 1:].sum() == 0
 
 
-def test_select_actions_is_greedy_in_test_mode_samples_in_training_and_honours_bs(setup):
+def test_test_mode_samples_by_default_as_epymarls_mappo_and_greedy_is_an_option(setup, monkeypatch):
+    """mappo's soft_policies samples at test time whatever test_greedy says; so does lolm_mac by default."""
     import torch
 
     mac, batch, args = setup
+    assert args.test_actions == "sample" and args.test_greedy is True  # the env yamls' test_greedy is ignored
     probs = mac.forward(batch, t=0)
+    # A flat policy over the available actions: sampling must differ from the argmax somewhere.
+    avail = batch["avail_actions"][:, 0].float()
+    monkeypatch.setattr(mac, "_probabilities", lambda obs, av: avail / avail.sum(-1, keepdim=True))
+    torch.manual_seed(0)
+    drawn = torch.stack([mac.select_actions(batch, t_ep=0, t_env=0, test_mode=True) for _ in range(20)])
+    assert (avail.gather(-1, drawn.permute(1, 2, 0)) == 1).all()
+    assert len(torch.unique(drawn[:, 0, 0])) > 1, "test mode must sample by default"
+    monkeypatch.undo()
+    assert mac.test_greedy is False
+    monkeypatch.setattr(mac, "test_greedy", True)  # what test_actions=greedy sets
     greedy = mac.select_actions(batch, t_ep=0, t_env=0, test_mode=True)
     assert torch.equal(greedy, probs.argmax(-1))
+    monkeypatch.undo()
     torch.manual_seed(0)
     sampled = mac.select_actions(batch, t_ep=0, t_env=0, bs=[0, 2], test_mode=False)
     assert sampled.shape == (2, args.n_agents)
     assert (batch["avail_actions"][[0, 2], 0].gather(-1, sampled.unsqueeze(-1)) == 1).all()
+
+
+def test_test_actions_key_is_checked():
+    from epymarl_llm.epymarl.run_config import IntegrationConfig, RunConfigError
+
+    assert IntegrationConfig(test_actions="greedy").test_actions == "greedy"
+    with pytest.raises(RunConfigError, match="test_actions must be one of 'sample', 'greedy'"):
+        IntegrationConfig(test_actions="argmax")
 
 
 def test_sample_prompts_are_decoded_and_cut(setup):

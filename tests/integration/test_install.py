@@ -38,14 +38,19 @@ def test_install_writes_every_plugin_yaml_the_marker_and_the_pth(checkout, site)
     pth = (site / inst.PTH_NAME).read_text()
     assert inst.PTH_IMPORT_LINE in pth.splitlines()
     assert f"{inst.PTH_CHECKOUT_PREFIX}{checkout.resolve()}" in pth
-    assert len(report.written) == len(yamls) + 2
+    envs = inst.plugin_env_yamls()
+    assert "smaclite_custom.yaml" in envs
+    for name, text in envs.items():
+        assert (checkout / "src" / "config" / "envs" / name).read_text() == f"{inst.MARKER_LINE}\n{text}"
+    assert len(report.written) == len(yamls) + len(envs) + 2
 
 
 def test_install_twice_changes_nothing(checkout, site):
     inst.install(checkout, site_dir=site)
     before = {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()}
     report = inst.install(checkout, site_dir=site)
-    assert report.written == [] and len(report.unchanged) == len(inst.plugin_yamls()) + 2
+    assert report.written == []
+    assert len(report.unchanged) == len(inst.plugin_yamls()) + len(inst.plugin_env_yamls()) + 2
     assert {p: p.read_bytes() for p in checkout.rglob("*") if p.is_file()} == before
 
 
@@ -55,6 +60,7 @@ def test_uninstall_removes_only_what_install_wrote_and_twice_is_harmless(checkou
     inst.install(checkout, site_dir=site)
     inst.uninstall(checkout, site_dir=site)
     assert _algs(checkout) == {"mappo.yaml", "my_alg.yaml"}
+    assert not (checkout / "src" / "config" / "envs" / "smaclite_custom.yaml").exists()
     assert not (checkout / "src" / ".epymarl_llm").exists()
     assert not (site / inst.PTH_NAME).exists()
     assert inst.uninstall(checkout, site_dir=site).removed == []

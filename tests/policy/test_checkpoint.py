@@ -64,6 +64,7 @@ def test_the_adapter_is_in_peft_format(make_policy, tiny_model_dir, tmp_path):
         ({"action_dim": 16}, "action_dim: checkpoint 32 vs policy 16 (set action_dim)"),
         ({"attack_keys": "shared"}, "attack_keys: checkpoint 'entity' vs policy 'shared'"),
         ({"lora_rank": 4}, "lora_rank: checkpoint 8 vs policy 4"),
+        ({"lora_alpha": 32.0}, "lora_alpha: checkpoint 16.0 vs policy 32.0 (set lora_alpha)"),
         ({"lora_target_modules": ["q_proj", "v_proj"]}, "lora_target_modules"),
     ],
 )
@@ -85,6 +86,17 @@ def test_loading_a_checkpoint_of_another_backbone_is_a_clear_error(make_policy, 
         make_policy().load_trainable(folder)
     assert "hidden_size: checkpoint 1024 vs policy 64 (set llm_model)" in str(err.value)
     assert "Qwen/Qwen3-0.6B" in str(err.value)
+
+
+def test_a_checkpoint_with_alpha_beside_the_facts_is_checked_too(make_policy, tmp_path):
+    """Checkpoints whose policy_meta.json holds lora_alpha outside "facts" are held to it as well."""
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    meta = json.loads((folder / "policy_meta.json").read_text())
+    del meta["facts"]["lora_alpha"]
+    (folder / "policy_meta.json").write_text(json.dumps(meta))
+    make_policy().load_trainable(folder)
+    with pytest.raises(CheckpointError, match="lora_alpha: checkpoint 16.0 vs policy 8.0"):
+        make_policy(lora_alpha=8.0).load_trainable(folder)
 
 
 def test_a_folder_without_a_checkpoint_is_a_clear_error(make_policy, tmp_path):

@@ -11,6 +11,7 @@ from epymarl_llm.prompts.template import GOAL, INSTRUCTION
 from .sc2_oracle import Unit, observe, sc2_env
 
 MAP = "3s5z_vs_3s6z"
+PERCENT = PromptConfig(number_format="percent")  # the full punctuation: exact texts read easily
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def state_text(text: str) -> str:
 
 def test_dynamic_prompt_of_a_known_row(battle):
     obs, avail = battle
-    text = PromptEncoder(load_map_layout(MAP)).texts(obs[:1], avail[:1], [0])[0]
+    text = PromptEncoder(load_map_layout(MAP), config=PERCENT).texts(obs[:1], avail[:1], [0])[0]
     assert text.startswith(INSTRUCTION) and GOAL in text  # instruction, goal, state, actions in order
     assert state_text(text) == (
         "Self: Ally 0 (Stalker): health 50, shield 25\n"
@@ -48,6 +49,24 @@ def test_dynamic_prompt_of_a_known_row(battle):
     )
 
 
+def test_compact_default_drops_only_what_the_prompt_says_elsewhere(battle):
+    """number_format compact (default): no commas between fields, no "out of range", no "Can move"."""
+    obs, avail = battle
+    text = PromptEncoder(load_map_layout(MAP)).texts(obs[:1], avail[:1], [0])[0]
+    assert "up to distance 67 (in range)" in text
+    assert state_text(text) == (
+        "Self: Ally 0 (Stalker): health 50 shield 25\n"
+        "Allies:\n"
+        "Ally 1 (Stalker): distance 50 x 50 y 0 health 100 shield 50\n"
+        "Ally 3 (Zealot): distance 30 x 0 y -30 health 80 shield 100\n"
+        "Enemies:\n"
+        "Enemy 0 (Zealot): distance 30 x 0 y 30 health 40 shield 0 in range\n"
+        "Enemy 1 (Stalker): distance 80 x -80 y 0 health 100 shield 100\n"
+        "Available actions:\nstop\nmove north\nmove south\nmove east\nmove west\nattack enemy 0\n"
+        "Your action:"
+    )
+
+
 def test_decimal_mode_is_the_papers_two_decimals(battle):
     obs, avail = battle
     enc = PromptEncoder(load_map_layout(MAP), config=PromptConfig(number_format="decimal"))
@@ -58,7 +77,7 @@ def test_decimal_mode_is_the_papers_two_decimals(battle):
 
 def test_fixed_prompt_keeps_every_slot(battle):
     obs, avail = battle
-    text = state_text(PromptEncoder(load_map_layout(MAP), dynamic=False).texts(obs[:1], avail[:1], [0])[0])
+    text = state_text(PromptEncoder(load_map_layout(MAP), dynamic=False, config=PERCENT).texts(obs[:1], avail[:1], [0])[0])
     lines = text.splitlines()
     assert [ln for ln in lines if ln.startswith("Ally ")] == [
         "Ally 1 (Stalker): distance 50, x 50, y 0, health 100, shield 50",
@@ -84,14 +103,14 @@ def test_semantic_mapping_of_a_known_row(battle):
 def test_ally_names_follow_the_observer(battle):
     """Agent 3 (a Zealot) sees agent 0 in its ally slot 0 and agent 1 in slot 1 (SMAC skips self)."""
     obs, avail = battle
-    text = state_text(PromptEncoder(load_map_layout(MAP)).texts(obs[3:4], avail[3:4], [3])[0])
+    text = state_text(PromptEncoder(load_map_layout(MAP), config=PERCENT).texts(obs[3:4], avail[3:4], [3])[0])
     assert text.startswith("Self: Ally 3 (Zealot): health 80, shield 100\n")
     assert "Ally 0 (Stalker): distance 30, x 0, y 30, health 50, shield 25\n" in text
 
 
 def test_dead_agent_reads_dead_and_only_no_op(battle):
     obs, avail = battle
-    text = state_text(PromptEncoder(load_map_layout(MAP)).texts(obs[2:3], avail[2:3], [2])[0])
+    text = state_text(PromptEncoder(load_map_layout(MAP), config=PERCENT).texts(obs[2:3], avail[2:3], [2])[0])
     assert text == ("Self: Ally 2 (Stalker): dead\nCan move: nowhere\nAllies: none visible\n"
                     "Enemies: none visible\nAvailable actions:\nno-op\nYour action:")
 
@@ -102,7 +121,7 @@ def test_medivac_heals_allies_and_its_attackable_bit_is_not_read():
     enemies = [Unit("Marine", 13, 11, 0.5), *[Unit("Marine", 2, 30)] * 8, *[Unit("Marauder", 2, 2)] * 3]
     obs, avail = observe(sc2_env("MMM2", allies, enemies, obs_last_action=True))
     layout = load_map_layout("MMM2", env_args={"obs_last_action": True})
-    text = state_text(PromptEncoder(layout).texts(obs[9:10], avail[9:10], [9])[0])
+    text = state_text(PromptEncoder(layout, config=PERCENT).texts(obs[9:10], avail[9:10], [9])[0])
     assert text.startswith("Self: Ally 9 (Medivac): health 90\n")
     # enemy 0 is 3 away: SMAC's column 0 holds the Medivac's avail bit for healing ally 0, not "in range"
     assert "Enemy 0 (Marine): distance 33, x 33, y 0, health 50\n" in text
@@ -118,7 +137,7 @@ def test_last_actions_and_timestep_are_read():
     env._episode_steps = 15
     obs, avail = observe(env)  # SMAC's rows are one column wider here (see test_layout)
     layout = load_map_layout("3m", env_args={"obs_last_action": True, "obs_timestep_number": True})
-    text = state_text(PromptEncoder(layout).texts(obs[:1], avail[:1], [0])[0])
+    text = state_text(PromptEncoder(layout, config=PERCENT).texts(obs[:1], avail[:1], [0])[0])
     assert "Ally 1 (Marine): distance 11, x 11, y 0, health 100, last action attack enemy 2\n" in text
     assert "Elapsed time 25\n" in text  # 15 / limit 60
 
@@ -185,3 +204,47 @@ def test_prompt_config_rejects_bad_values():
         PromptConfig(number_format="hex")
     with pytest.raises(ValueError, match="dynamic_prompt must be True or False"):
         PromptConfig(dynamic_prompt="yes")
+
+
+def _prefix(name: str, env: str = "sc2", number_format: str = "percent", **env_args) -> str:
+    layout = load_map_layout(name, env=env, env_args=env_args)
+    return PromptEncoder(layout, config=PromptConfig(number_format=number_format)).prefix_text
+
+
+def test_elapsed_time_states_its_unit():
+    assert "Elapsed time is in percent of the episode's step limit." in _prefix(MAP, obs_timestep_number=True)
+    assert "fraction of the episode's step limit" in _prefix(MAP, number_format="decimal", obs_timestep_number=True)
+    assert "Elapsed time" not in _prefix(MAP)
+
+
+def test_the_medivac_goal_line_only_on_maps_with_a_healer():
+    assert "Medivac" not in _prefix(MAP) and "Medivac" not in _prefix("3m")
+    assert "A Medivac heals allies instead of attacking." in _prefix("MMM2")
+    assert "attack or heal a target" in _prefix("MMM") and "attack or heal" not in _prefix(MAP)
+
+
+def test_health_and_shield_only_where_observed():
+    assert "health and shield are in percent of their maximum" in _prefix(MAP)
+    assert "shield" not in _prefix("3m") and "health is in percent of its maximum" in _prefix("3m")
+    assert "shield" not in _prefix("MMM2", env="smaclite")
+    no_health = _prefix("3m", obs_all_health=False, obs_own_health=False)
+    assert "health" not in no_health.split("Goal:")[0]  # (the goal's "low health" is advice, not a unit)
+
+
+def test_shooting_and_heal_range_are_stated_in_the_distance_unit():
+    assert "attack a target up to distance 67 (in range)" in _prefix(MAP)
+    assert "up to distance 0.67" in _prefix(MAP, number_format="decimal")
+
+
+def test_a_live_unit_below_half_a_percent_health_is_not_printed_as_zero(battle):
+    obs, avail = battle
+    layout = load_map_layout(MAP)
+    row = obs[:1].copy()
+    column = layout.enemy_offset + layout.enemy_features.index("health")  # enemy 0's health
+    row[0, column] = 0.003  # alive, 0.3% health
+    text = state_text(PromptEncoder(layout, config=PERCENT).texts(row, avail[:1], [0])[0])
+    assert "Enemy 0 (Zealot): distance 30, x 0, y 30, health 1, shield 0, in range\n" in text
+    assert "Enemy 0 (Zealot): distance 30 x 0 y 30 health 1 shield 0 in range\n" in \
+        state_text(PromptEncoder(layout).texts(row, avail[:1], [0])[0])
+    row[0, column] = 0.0
+    assert "health 0," in state_text(PromptEncoder(layout, config=PERCENT).texts(row, avail[:1], [0])[0])

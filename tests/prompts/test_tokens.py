@@ -16,7 +16,7 @@ CASES = [  # map, env, env_args
     ("MMM", "smaclite", {}),
     ("bane_vs_bane", "smaclite", {}),
 ]
-CONFIGS = [PromptConfig(), PromptConfig(dynamic_prompt=False, number_format="decimal")]
+CONFIGS = [PromptConfig(), PromptConfig(number_format="percent"), PromptConfig(dynamic_prompt=False, number_format="decimal")]
 
 
 def _encode(tokenizer, name, env, args, config, n=40, seed=0):
@@ -31,7 +31,7 @@ def _rows(batch):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] + "-" + c[1] for c in CASES])
-@pytest.mark.parametrize("config", CONFIGS, ids=["dynamic-percent", "fixed-decimal"])
+@pytest.mark.parametrize("config", CONFIGS, ids=["dynamic-compact", "dynamic-percent", "fixed-decimal"])
 def test_fast_ids_equal_whole_prompt_ids_for_a_qwen_like_tokenizer(qwen_like_tokenizer, case, config):
     enc, batch, texts, _ = _encode(qwen_like_tokenizer, *case, config)
     assert enc.fast, "the joined-pieces path must hold for Qwen's pre-tokenizer"
