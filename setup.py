@@ -5,6 +5,23 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
+# EPyMARL's requirements.txt (uoe-agents/epymarl), except:
+# - torchvision: EPyMARL never imports it, and PyPI's build does not match a CPU torch; transformers
+#   imports torchvision whenever it is present, so a mismatched one breaks every model load
+#   ("operator torchvision::nms does not exist");
+# - PyYAML==5.3.1: it has no wheel for current Pythons; the plugin needs pyyaml>=6 (install_requires);
+# - torch, sacred, numpy, matplotlib: already in install_requires; pytest: in the `test` extra.
+# cloudpickle is added: EPyMARL's parallel runner imports it without listing it.
+EPYMARL_REQUIREMENTS = [
+    "absl-py", "attrs", "click", "cloudpickle", "gymnasium", "idna", "imageio", "mpyq", "pbr", "Pillow",
+    "pluggy", "portpicker", "probscale", "protobuf", "py", "pygame", "pyparsing", "python-dateutil",
+    "requests", "scipy", "seaborn", "six", "sk-video", "snakeviz", "tensorboard-logger", "tornado",
+    "urllib3", "websocket-client", "whichcraft", "wrapt",
+]
+# SMAClite's install_requires with `Rtree==1.0.0` replaced: rtree 1.0.0 cannot load its bundled
+# libspatialindex_c on current Linux wheels, and rtree>=1.1 works with SMAClite unchanged.
+SMACLITE_REQUIREMENTS = ["numpy", "gymnasium", "pygame", "scikit-learn", "rtree>=1.1"]
+
 setup(
     name="epymarl-llm",
     version="0.1.0",
@@ -36,6 +53,10 @@ setup(
         # SMAC's StarCraft II env needs pysc2 (PyPI) and SMAC itself (from its repository);
         # pysc2's generated protobuf code needs protobuf < 3.21.
         "sc2": ["pysc2>=3.0", "protobuf<3.21"],
+        # EPyMARL's own requirements (its requirements.txt), installable next to a CPU or CUDA torch:
+        "epymarl": EPYMARL_REQUIREMENTS,
+        # SMAClite's dependencies with a working rtree; SMAClite itself then goes in with --no-deps.
+        "smaclite": SMACLITE_REQUIREMENTS,
     },
     entry_points={"console_scripts": ["epymarl-llm=epymarl_llm.cli:main"]},
     classifiers=[

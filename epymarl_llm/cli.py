@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-tiny-model": ("make_tiny_model", "write a small random Qwen3-architecture model and tokenizer"),
     "install": ("install", "register the plugin's configs with an EPyMARL checkout"),
     "uninstall": ("uninstall", "remove what `install` added to an EPyMARL checkout"),
+    "doctor": ("doctor", "check the environment a run needs and print the fix for each problem"),
     "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
     "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),

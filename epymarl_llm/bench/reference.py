@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from epymarl_llm.policy.backbone import pool_spans
-from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
+from epymarl_llm.policy.head import N_BASE_ACTIONS, mask_logits
 from epymarl_llm.policy.inputs import check_inputs
 from epymarl_llm.token_batch import TokenBatch
 

@@ -13,6 +13,7 @@ Both commands are idempotent: a second install rewrites the same files, a second
 """
 from __future__ import annotations
 
+import os
 import sysconfig
 from dataclasses import dataclass, field
 from importlib import resources
@@ -89,7 +90,7 @@ def _written_by_us(path: Path) -> bool:
 
 
 def _write_if_changed(path: Path, text: str, report: InstallReport) -> None:
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
+    if _same_text(path, text):
         report.unchanged.append(path)
         return
     path.write_text(text, encoding="utf-8")
@@ -109,8 +110,48 @@ def _pth_text(checkouts: list[str]) -> str:
     return "\n".join(lines + [PTH_IMPORT_LINE, ""])
 
 
+def _unwritable(path: Path) -> Path | None:
+    """The file or folder that stops this process from writing `path`, or None when it can.
+
+    An existing file must be writable itself; a new one needs its nearest existing folder (the
+    folders in between are created). `os.access` sees read-only mounts and permissions alike.
+    """
+    if path.exists():
+        return None if os.access(path, os.W_OK) else path
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    return None if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK) else parent
+
+
+def _check_writable(plan: dict[Path, str], root: Path, site: Path) -> None:
+    """Raise one `InstallError` naming every place install cannot write, before it writes anything."""
+    blocked = sorted({b for p, text in plan.items() if not _same_text(p, text) and (b := _unwritable(p))})
+    if not blocked:
+        return
+    fixes = []
+    if any(b == root or root in b.parents for b in blocked):
+        fixes.append(f"make the checkout writable (`chmod -R u+w {root}`) or install into a writable clone")
+    if any(b == site or site in b.parents or b in site.parents for b in blocked):
+        fixes.append("pass `--site-dir` a folder you can write that Python reads .pth files from, e.g. "
+                     "`--site-dir \"$(python -m site --user-site)\"`")
+    raise InstallError(f"cannot write {', '.join(map(str, blocked))} (read-only); nothing was installed. Fix: "
+                       + "; ".join(fixes or ["make those folders writable"]))
+
+
+def _same_text(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def install(path: str | Path, site_dir: str | Path | None = None) -> InstallReport:
-    """Make `--config=lolm_mappo` (and the ablations) available to the checkout's `src/main.py`."""
+    """Make `--config=lolm_mappo` (and the ablations) available to the checkout's `src/main.py`.
+
+    Everything is checked before the first write (clashing user files, read-only folders), so a
+    failed install leaves nothing behind.
+    """
     root = epymarl_root(path)
     report = InstallReport(root)
     files = {algs_dir(root) / n: t for n, t in plugin_yamls().items()}
@@ -121,13 +162,15 @@ def install(path: str | Path, site_dir: str | Path | None = None) -> InstallRepo
             f"refusing to overwrite {', '.join(map(str, clashes))}: not written by epymarl-llm; "
             "rename or remove them, then run install again"
         )
-    for file, text in sorted(files.items()):
-        _write_if_changed(file, f"{MARKER_LINE}\n{text}", report)
-    site = Path(site_dir) if site_dir is not None else default_site_dir()
-    pth = site.resolve() / PTH_NAME
-    _write_if_changed(marker_path(root), f"epymarl-llm is installed here; import hook: {pth}\n", report)
+    site = (Path(site_dir) if site_dir is not None else default_site_dir()).expanduser().resolve()
+    pth = site / PTH_NAME
+    plan = {file: f"{MARKER_LINE}\n{text}" for file, text in sorted(files.items())}
+    plan[marker_path(root)] = f"epymarl-llm is installed here; import hook: {pth}\n"
+    plan[pth] = _pth_text(_pth_checkouts(pth) + [str(root)])
+    _check_writable(plan, root, site)
     site.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(pth, _pth_text(_pth_checkouts(pth) + [str(root)]), report)
+    for file, text in plan.items():
+        _write_if_changed(file, text, report)
     return report
 
 

@@ -17,10 +17,13 @@ from epymarl_llm.policy.errors import (
     TargetModulesError,
 )
 
-if TYPE_CHECKING:
-    from epymarl_llm.policy.head import MASKED_LOGIT, N_BASE_ACTIONS, AttentionActionHead
-    from epymarl_llm.policy.policy import LlmPolicy
-    from epymarl_llm.policy.tiny_model import SHAPES, make_tiny_model
+if TYPE_CHECKING:  # re-exported names (the `as` spelling marks them so for linters and type checkers)
+    from epymarl_llm.policy.head import MASKED_LOGIT as MASKED_LOGIT
+    from epymarl_llm.policy.head import N_BASE_ACTIONS as N_BASE_ACTIONS
+    from epymarl_llm.policy.head import AttentionActionHead as AttentionActionHead
+    from epymarl_llm.policy.policy import LlmPolicy as LlmPolicy
+    from epymarl_llm.policy.tiny_model import SHAPES as SHAPES
+    from epymarl_llm.policy.tiny_model import make_tiny_model as make_tiny_model
 
 _LAZY = {
     "LlmPolicy": "epymarl_llm.policy.policy",

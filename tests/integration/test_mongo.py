@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-mongomock = pytest.importorskip("mongomock")
-import mongomock.gridfs  # noqa: E402
+pytest.importorskip("mongomock")
+import mongomock.gridfs  # noqa: E402  (binds `mongomock` too)
 from sacred import Experiment  # noqa: E402
 from sacred.observers import MongoObserver  # noqa: E402
 

@@ -96,7 +96,9 @@ def test_dtype_auto_is_float32_on_cpu_and_bfloat16_body_keeps_float32_lora_head_
 
 def test_random_init_has_the_same_architecture_and_other_weights(make_policy):
     pre, rnd = make_policy(), make_policy(llm_init="random", seed=123)
-    shapes = lambda p: {n: t.shape for n, t in p.model.named_parameters()}
+    def shapes(p):
+        return {n: t.shape for n, t in p.model.named_parameters()}
+
     assert shapes(pre) == shapes(rnd)
     w = "base_model.model.layers.0.mlp.down_proj.base_layer.weight"
     assert not torch.equal(dict(pre.model.named_parameters())[w], dict(rnd.model.named_parameters())[w])

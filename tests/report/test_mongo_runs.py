@@ -15,7 +15,6 @@ mongomock = pytest.importorskip("mongomock", reason="mongomock is a test depende
 
 @pytest.fixture
 def mongo_db():
-    import gridfs
     import mongomock.gridfs
 
     mongomock.gridfs.enable_gridfs_integration()

@@ -1,0 +1,30 @@
+# Developer shortcuts; CI runs .ci/run. EPYMARL_PATH defaults to the location CI uses (CONTRIBUTING.md).
+EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),/opt/epymarl-llm/epymarl)
+PYTHON ?= python3
+PYTEST = EPYMARL_PATH=$(EPYMARL_PATH) PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python $(PYTHON) -m pytest
+
+.PHONY: test test-fast lint e2e format doctor ablations ci
+
+test:        ## every test, the EPyMARL layer included when EPYMARL_PATH holds a checkout
+	$(PYTEST) -q --durations=15
+
+test-fast:   ## everything but the end-to-end EPyMARL runs (a few minutes on 2 cores)
+	$(PYTEST) -q -m "not slow"
+
+e2e:         ## only the end-to-end runs through EPyMARL's main.py
+	$(PYTEST) -q -m slow --durations=15
+
+lint:
+	$(PYTHON) -m ruff check .
+
+format:      ## rewrite the tree with ruff format (settings in pyproject.toml)
+	$(PYTHON) -m ruff format .
+
+doctor:
+	$(PYTHON) -m epymarl_llm doctor $(EPYMARL_PATH)
+
+ablations:   ## regenerate config/lolm_mappo_*.yaml from config/lolm_mappo.yaml
+	$(PYTHON) -m epymarl_llm.epymarl.ablations
+
+ci:
+	bash .ci/run
