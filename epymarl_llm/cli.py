@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "uninstall": ("uninstall", "remove what `install` added to an EPyMARL checkout"),
     "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
+    "learning-check": ("learning_check", "real EPyMARL runs: does lolm_mappo learn an easy map and transfer"),
 }
 
 
