@@ -18,7 +18,9 @@ HELP = "train lolm_mappo and mappo on an easy SMAClite map with real EPyMARL run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--show", type=Path, metavar="SACRED_DIR", default=None,
+                        help="only print every run's test curves found under a Sacred folder, as Markdown")
+    parser.add_argument("--out", type=Path, metavar="DIR",
                         help="work folder: private EPyMARL copy, run logs, summary.json and report/")
     parser.add_argument("--epymarl", metavar="DIR", default=None,
                         help="EPyMARL checkout to copy (default: $EPYMARL_PATH); it is never modified")
@@ -67,6 +69,12 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from . import learning_runs as lr
 
+    if args.show is not None:
+        print(lr.curves_table(args.show, ("test_battle_won_mean", "test_return_mean", "kl_to_reference", "kl_beta")))
+        return 0
+    if args.out is None:
+        print("epymarl-llm learning-check: --out DIR is required (or --show SACRED_DIR)", file=sys.stderr)
+        return 2
     try:
         source = lr.epymarl_source(args.epymarl)
         map_files = {k: Path(v).resolve() for k, v in _pairs(args.map_file, "--map-file").items()}

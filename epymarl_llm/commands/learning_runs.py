@@ -163,7 +163,10 @@ def plan_runs(*, source_map: str, target_map: str | None, seeds: list[int], budg
         lolm["kl_anneal_steps"] = budget.kl_anneal_steps
     runs: list[RunSpec] = []
     for seed in seeds:
-        save = {"save_model": True, "save_model_interval": budget.t_max} if transfer else {}
+        # EPyMARL saves at the first step and then every interval while t_env <= t_max, so an
+        # interval of t_max would never save the trained policy; one per evaluation keeps the
+        # newest checkpoint within one interval of the end.
+        save = {"save_model": True, "save_model_interval": budget.test_interval} if transfer else {}
         runs.append(RunSpec(f"lolm_mappo/{source_map}/s{seed}", "lolm_mappo", source_map, seed, {**lolm, **save}))
         if with_mappo:
             runs.append(RunSpec(f"mappo/{source_map}/s{seed}", "mappo", source_map, seed, dict(common)))
@@ -255,3 +258,16 @@ def summarize(results: list[RunResult], metric: str) -> dict:
         std = (sum((j - mean) ** 2 for j in jump) / len(jump)) ** 0.5
         out["zero_shot_minus_untrained"] = {"per_seed": jump, "mean": mean, "std": std}
     return out
+
+
+def curves_table(sacred_root: Path, metrics: tuple[str, ...]) -> str:
+    """A Markdown table of every Sacred run under `sacred_root`: each metric's (step, value) pairs."""
+    lines = ["| run | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for run_dir in sorted(p.parent for p in sacred_root.rglob("metrics.json")):
+        data = json.loads((run_dir / "metrics.json").read_text())
+        cells = []
+        for name in metrics:
+            m = data.get(name)
+            cells.append(" ".join(f"{s}:{v:.3g}" for s, v in zip(m["steps"], m["values"])) if m else "-")
+        lines.append(f"| {run_dir.relative_to(sacred_root)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
