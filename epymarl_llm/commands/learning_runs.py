@@ -264,7 +264,11 @@ def curves_table(sacred_root: Path, metrics: tuple[str, ...]) -> str:
     """A Markdown table of every Sacred run under `sacred_root`: each metric's (step, value) pairs."""
     lines = ["| run | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for run_dir in sorted(p.parent for p in sacred_root.rglob("metrics.json")):
-        data = json.loads((run_dir / "metrics.json").read_text())
+        try:
+            data = json.loads((run_dir / "metrics.json").read_text())
+        except json.JSONDecodeError:  # Sacred rewrites the file while a run is going: read it again later
+            lines.append(f"| {run_dir.relative_to(sacred_root)} | " + " | ".join(["(being written)"] * len(metrics)) + " |")
+            continue
         cells = []
         for name in metrics:
             m = data.get(name)
