@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
     "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),
     "demos": ("demos", "generate or show LEED demonstrations (scripted, generating LM, checkpoint)"),
+    "learning-check": ("learning_check", "real EPyMARL runs: does lolm_mappo learn an easy map and transfer"),
 }
 DESCRIPTION = ("LoLM-MARL for EPyMARL: LoRA-tuned LLM policies for SMAC and SMAClite. Run "
                "`epymarl-llm install EPYMARL_DIR`, then `python src/main.py --config=lolm_mappo` in that checkout.")

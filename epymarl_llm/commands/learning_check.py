@@ -1,0 +1,160 @@
+"""`epymarl-llm learning-check --out DIR`: does LoLM-MARL learn, and transfer? Real EPyMARL runs.
+
+It runs EPyMARL's own `src/main.py` in a private copy of the checkout (never the user's own) on
+an easy SMAClite map: lolm_mappo and mappo with the same map, budget and seeds, optionally
+lolm_mappo_no_kl (the KL term's job), then a zero-shot evaluation of each seed's checkpoint on
+a second map against an untrained policy of the same shape, a few-shot run from the checkpoint
+and a from-scratch run there. It ends with `epymarl-llm report` over all of it and a
+`summary.json` of first/last evaluations, wall times and load averages.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "train lolm_mappo and mappo on an easy SMAClite map with real EPyMARL runs, test transfer, report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--show", type=Path, metavar="SACRED_DIR", default=None,
+                        help="only print every run's test curves found under a Sacred folder, as Markdown")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="work folder: private EPyMARL copy, run logs, summary.json and report/")
+    parser.add_argument("--epymarl", metavar="DIR", default=None,
+                        help="EPyMARL checkout to copy (default: $EPYMARL_PATH); it is never modified")
+    parser.add_argument("--llm-model", metavar="DIR_OR_HUB_NAME", default=None,
+                        help="local model folder or hub name (Qwen/Qwen3-0.6B when its weights are cached); "
+                             "default: a small random model made with make-tiny-model under --out")
+    parser.add_argument("--tiny-shape", default="small", choices=("tiny", "small"),
+                        help="shape of the model made when --llm-model is not given (default small)")
+    parser.add_argument("--map", default="2s_vs_1sc", help="training map (SMAClite preset or a --map-file name)")
+    parser.add_argument("--target-map", default="3s_vs_1sc",
+                        help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_1sc, "
+                             "a map this project ships in maps/smaclite/)")
+    parser.add_argument("--map-file", action="append", default=[], metavar="NAME=PATH",
+                        help="a SMAClite JSON map to use under NAME (repeatable); run with env config smaclite_custom")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--t-max", type=int, default=6000, help="env steps per training run (default 6000)")
+    parser.add_argument("--few-shot-t", type=int, default=2000,
+                        help="env steps of the few-shot and from-scratch runs on the target map (default 2000)")
+    parser.add_argument("--test-interval", type=int, default=500)
+    parser.add_argument("--test-nepisode", type=int, default=10)
+    parser.add_argument("--time-limit", type=int, default=60, help="episode step limit (env_args.time_limit)")
+    parser.add_argument("--envs", type=int, default=4, help="parallel envs (batch_size_run = batch_size)")
+    parser.add_argument("--epochs", type=int, default=2, help="PPO epochs per batch for lolm_mappo")
+    parser.add_argument("--kl-anneal-steps", type=int, default=None,
+                        help="kl_anneal_steps for lolm_mappo (default: the yaml's)")
+    parser.add_argument("--with", dest="lolm_with", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra Sacred update for the lolm runs (repeatable), e.g. lr=0.0005")
+    parser.add_argument("--no-mappo", action="store_true", help="leave out the mappo baseline")
+    parser.add_argument("--no-kl-ablation", action="store_true", help="leave out lolm_mappo_no_kl")
+    parser.add_argument("--no-transfer", action="store_true", help="leave out zero-shot, few-shot and scratch runs")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (llm_cpu_threads)")
+    parser.add_argument("--run-timeout", type=float, default=7200, help="seconds before one run is stopped")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{flag} takes KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import learning_runs as lr
+
+    if args.show is not None:
+        print(lr.curves_table(args.show, ("test_battle_won_mean", "test_return_mean", "kl_to_reference", "kl_beta")))
+        return 0
+    if args.out is None:
+        print("epymarl-llm learning-check: --out DIR is required (or --show SACRED_DIR)", file=sys.stderr)
+        return 2
+    try:
+        source = lr.epymarl_source(args.epymarl)
+        map_files = {k: Path(v).resolve() for k, v in _pairs(args.map_file, "--map-file").items()}
+        extra = _pairs(args.lolm_with, "--with")
+    except ValueError as err:
+        print(f"epymarl-llm learning-check: {err}", file=sys.stderr)
+        return 2
+    for name in (args.map, args.target_map):  # maps the project ships are found by name
+        shipped = lr.REPO_ROOT / "maps" / "smaclite" / f"{name}.json"
+        if name not in map_files and shipped.is_file():
+            map_files[name] = shipped
+    missing = [str(p) for p in map_files.values() if not p.is_file()]
+    if missing:
+        print(f"epymarl-llm learning-check: no such map file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        import smaclite  # noqa: F401
+    except ImportError:
+        print("epymarl-llm learning-check: SMAClite is not installed: pip install "
+              "git+https://github.com/uoe-agents/smaclite.git", file=sys.stderr)
+        return 2
+
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    model = args.llm_model
+    if model is None:
+        model_dir = out / f"model-{args.tiny_shape}"
+        if not (model_dir / "config.json").is_file() and not args.dry_run:
+            from epymarl_llm.policy.tiny_model import make_tiny_model
+            make_tiny_model(model_dir, args.tiny_shape)
+        model = str(model_dir)
+    budget = lr.Budget(t_max=args.t_max, test_interval=args.test_interval, test_nepisode=args.test_nepisode,
+                       time_limit=args.time_limit, envs=args.envs, few_shot_t=args.few_shot_t,
+                       epochs=args.epochs, kl_anneal_steps=args.kl_anneal_steps)
+    target = None if args.no_transfer else args.target_map
+    specs = lr.plan_runs(source_map=args.map, target_map=target, seeds=args.seeds, budget=budget,
+                         llm_model=model, lolm_updates={"llm_cpu_threads": args.threads, **extra},
+                         with_mappo=not args.no_mappo, with_no_kl=not args.no_kl_ablation,
+                         transfer=not args.no_transfer)
+    checkout = lr.prepare_checkout(source, out, map_files) if not args.dry_run else None
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+    results: dict[str, lr.RunResult] = {}
+    for spec in specs:
+        if checkout is not None:
+            env_config, epymarl_map, env_args = lr.map_updates(spec.map_name, map_files, checkout)
+            spec.env_config, spec.updates = env_config, {**spec.updates, **env_args}
+            spec.map_name = epymarl_map
+        if spec.after is not None and not args.dry_run:
+            parent = results.get(spec.after)
+            ckpt = lr.checkpoint_of(parent) if parent else None
+            if ckpt is None:
+                print(f"  skip {spec.label}: {spec.after} left no checkpoint", flush=True)
+                continue
+            spec.updates = {**spec.updates, "checkpoint_path": str(ckpt)}
+            if "evaluate" not in spec.updates:
+                spec.updates["t_max"] = int(ckpt_step(ckpt)) + args.few_shot_t
+        print(f"[{spec.label}] " + " ".join(spec.argv()[1:]), flush=True)
+        if args.dry_run:
+            continue
+        result = lr.run_one(spec, checkout, logs, args.threads, args.run_timeout)
+        results[spec.label] = result
+        print(f"  rc {result.returncode}, {result.wall_s:.0f} s wall, load {result.load[0]:.2f}, "
+              f"log {result.log}", flush=True)
+    if args.dry_run:
+        return 0
+    summary = lr.summarize(list(results.values()), "test_battle_won_mean")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    from epymarl_llm.cli import main as cli_main
+    code = cli_main(["report", str(checkout.root / "results" / "sacred"), "--out", str(out / "report"),
+                     "--format", "png"])
+    failed = [r.spec.label for r in results.values() if r.returncode != 0]
+    if failed:
+        print(f"epymarl-llm learning-check: {len(failed)} runs failed: {', '.join(failed)} (see {logs})",
+              file=sys.stderr)
+        return 1
+    return code
+
+
+def ckpt_step(checkpoint_dir: Path) -> int:
+    """The newest step folder EPyMARL wrote under results/models/<token>/."""
+    steps = [int(p.name) for p in checkpoint_dir.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(steps)
