@@ -109,9 +109,11 @@ def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, 
     for ckpt in (False, True):
         learner, mac = make_learner(make_policy, layout, gradient_checkpointing=ckpt)
         learner.config.pi_old_from_rollout = False
-        layer = mac.policy.model.base_model.model.layers[0]
-        in_backward = []  # layer forwards run inside a backward: checkpointing's recomputation
-        handle = layer.register_forward_hook(lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1))
+        # A module inside the layer: transformers checkpoints the layer's inner call, so a hook on the
+        # layer itself fires once, while its submodules run again during backward (the recomputation).
+        attention_input = mac.policy.model.base_model.model.layers[0].self_attn.q_proj
+        in_backward = []  # forwards that run inside a backward: checkpointing's recomputation
+        handle = attention_input.register_forward_hook(lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1))
         ratios = capture_ratios(monkeypatch)
         learner.train(EpisodeTensors(episodes), 0, 0)
         handle.remove()
