@@ -3,7 +3,7 @@ EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),/o
 PYTHON ?= python3
 PYTEST = EPYMARL_PATH=$(EPYMARL_PATH) PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python $(PYTHON) -m pytest
 
-.PHONY: test test-fast lint e2e format doctor ablations ci
+.PHONY: test test-fast lint e2e long format doctor ablations ci
 
 test:        ## every test, the EPyMARL layer included when EPYMARL_PATH holds a checkout
 	$(PYTEST) -q --durations=15
@@ -11,8 +11,11 @@ test:        ## every test, the EPyMARL layer included when EPYMARL_PATH holds a
 test-fast:   ## everything but the end-to-end EPyMARL runs (a few minutes on 2 cores)
 	$(PYTEST) -q -m "not slow"
 
-e2e:         ## only the end-to-end runs through EPyMARL's main.py
-	$(PYTEST) -q -m slow --durations=15
+e2e:         ## only the end-to-end runs through EPyMARL's main.py (without the research-sized ones)
+	$(PYTEST) -q -m "slow and not long" --durations=15
+
+long:        ## the research-sized runs: learning-check and LEED through main.py (tens of minutes)
+	$(PYTEST) -q -m long --durations=15
 
 lint:
 	$(PYTHON) -m ruff check .

@@ -56,6 +56,7 @@ def test_summary_jumpstart_is_zero_shot_minus_untrained_per_seed(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # a research-sized run: `make long` (excluded from the default run and CI: see CONTRIBUTING)
 def test_learning_check_runs_train_transfer_and_report(tmp_path):
     pytest.importorskip("smaclite", reason="SMAClite is not installed: pip install it from uoe-agents/smaclite")
     source = epymarl_source()

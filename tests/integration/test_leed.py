@@ -41,6 +41,7 @@ def _generate(checkout: Path, user_base: Path, out: Path, *extra: str) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.long  # a research-sized run: `make long` (excluded from the default run and CI: see CONTRIBUTING)
 def test_demos_then_mappo_leed_and_its_ablation_through_main(installed, user_base, tmp_path):
     demos = tmp_path / "demos"
     stats = _generate(installed, user_base, demos)
@@ -60,6 +61,7 @@ def test_demos_then_mappo_leed_and_its_ablation_through_main(installed, user_bas
 
 
 @pytest.mark.slow
+@pytest.mark.long  # a research-sized run: `make long` (excluded from the default run and CI: see CONTRIBUTING)
 def test_lm_demonstrations_and_lolm_leed_through_main(installed, user_base, tmp_path, tiny_model_dir):
     demos = tmp_path / "demos"
     stats = _generate(installed, user_base, demos, "--demonstrator", "lm", "--model", str(tiny_model_dir),
