@@ -1,4 +1,4 @@
-"""The Transformer critic (spec section 5): state rows -> unit tokens -> V(s), on any map."""
+"""The Transformer critic (METHOD section 5): state rows -> unit tokens -> V(s), on any map."""
 from epymarl_llm.critic.config import CriticConfig
 from epymarl_llm.critic.epymarl_critic import CRITIC_TYPE, EpymarlTransformerCritic
 from epymarl_llm.critic.state_tokens import TOKEN_FEATURES, EntityTokens, StateTokenizer, pad_tokens

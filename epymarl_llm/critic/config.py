@@ -7,7 +7,7 @@ from typing import Any
 
 @dataclass
 class CriticConfig:
-    """Width, depth and heads of the Transformer critic (spec section 5)."""
+    """Width, depth and heads of the Transformer critic (METHOD section 5)."""
 
     critic_d_model: int = 128
     critic_layers: int = 2

@@ -1,4 +1,4 @@
-"""Global state rows -> one token per unit (spec section 5), the same token format on every map.
+"""Global state rows -> one token per unit (METHOD section 5), the same token format on every map.
 
 Feature columns are aligned by name, not by position: an ally row of SMAC's state is
 [health, energy/cooldown, rel_x, rel_y, (shield), (type bits)] and an enemy row

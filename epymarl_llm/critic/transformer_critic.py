@@ -1,4 +1,4 @@
-"""The Transformer critic V(s) over entity tokens (spec section 5, paper section 4.4)."""
+"""The Transformer critic V(s) over entity tokens (METHOD section 5, paper section 4.4)."""
 from __future__ import annotations
 
 import torch

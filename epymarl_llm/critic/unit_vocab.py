@@ -1,7 +1,7 @@
 """Unit-type and side ids of the critic's embeddings, keyed by name so every map shares them.
 
 The vocabulary is fixed (not built per map): a checkpoint trained on one map must give a zealot the
-same embedding on another (spec section 5, transfer). Names cover SMAC, SMACv2 and SMAClite's units;
+same embedding on another (METHOD section 5, transfer). Names cover SMAC, SMACv2 and SMAClite's units;
 any other name (e.g. a SMAClite custom unit) falls back to the shared `other` id.
 """
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""`lolm_mac`: EPyMARL's multi-agent controller for the LLM policy (spec section 1, paper figure 2).
+"""`lolm_mac`: EPyMARL's multi-agent controller for the LLM policy (METHOD section 1, paper figure 2).
 
 One forward per environment step: the prompts of every live agent of every running env are built
 from `batch["obs"]` and `batch["avail_actions"]` (EPyMARL's scheme holds nothing else the prompt
 needs; the map layout comes from the runner as `args.lolm_layout`) and go through the backbone
 together. Dead agents (SMAC lets them take only no-op) skip the backbone and get probability 1 on
-no-op. Probabilities are a float32 softmax (bf16 log-probs corrupt PPO ratios: EPYMARL_NOTES).
+no-op. Probabilities are a float32 softmax (bf16 log-probs corrupt PPO ratios: docs/PERFORMANCE.md "Precision, checkpointing, compile").
 Actions come from EPyMARL's own action selector (`soft_policies` samples, in training and in test
 mode alike, as for EPyMARL's MAPPO). `test_actions: greedy` takes the most probable action in test
 mode instead; EPyMARL's `test_greedy` is not read (every env yaml sets it True, and `soft_policies`,

@@ -87,7 +87,7 @@ class IntegrationConfig:
         log_sample_prompt_chars: each recorded prompt is cut to this many characters (MongoDB caps a
             run document at 16 MB).
         kl_in_transfer: keep the KL term when training starts from a checkpoint of another map
-            (few-shot). False (the paper's setting, spec section 6): the learner turns the KL term
+            (few-shot). False (the paper's setting, METHOD section 6): the learner turns the KL term
             off for such runs and says so; `kl_mode: none` turns it off for any run.
         progress_interval_s: seconds between the rollout's progress lines in EPyMARL's console log
             (episodes finished, env steps/s, agent-steps/s; `epymarl.progress`); 0 = none.

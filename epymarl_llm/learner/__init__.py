@@ -1,4 +1,4 @@
-"""The KL-annealed MAPPO learner (spec section 6): pure loss helpers, the beta schedule, the learner.
+"""The KL-annealed MAPPO learner (METHOD section 6): pure loss helpers, the beta schedule, the learner.
 
 `LolmPPOLearner` is imported lazily so that the pure helpers load without the policy stack.
 """

@@ -3,7 +3,7 @@
 The LLM policy is not recurrent, so every (episode, timestep, agent) is an independent prompt: the
 learner gathers the live ones once, encodes their prompts once, and runs them in large, length-sorted
 forwards. Empty timesteps (after an episode's end) and dead agents (only no-op available) are never
-gathered, so they cost no backbone compute and add nothing to the loss (spec section 7).
+gathered, so they cost no backbone compute and add nothing to the loss (METHOD section 7).
 """
 from __future__ import annotations
 

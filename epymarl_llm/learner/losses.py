@@ -1,8 +1,8 @@
-"""Pure loss helpers of the KL-annealed MAPPO learner (spec section 6, paper eqs. 7 and 8).
+"""Pure loss helpers of the KL-annealed MAPPO learner (METHOD section 6, paper eqs. 7 and 8).
 
 Every helper takes flat tensors over M agent-steps and a float/bool `mask` (M,) that selects
 the live ones; masked-out rows may hold anything (even non-finite logits) and never reach a sum.
-Log-probabilities are always taken in fp32: bf16 log-probs corrupt PPO ratios (PERF_NOTES).
+Log-probabilities are always taken in fp32: bf16 log-probs corrupt PPO ratios (docs/PERFORMANCE.md).
 """
 from __future__ import annotations
 

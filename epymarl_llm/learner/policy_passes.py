@@ -1,7 +1,7 @@
 """The learner's passes through the LLM policy, in length-sorted chunks of prompts.
 
 `old_and_reference` is the single no-grad pass before the PPO epochs: the current weights give the
-old policy (no `deepcopy` of the controller, spec section 7) and the adapter-off backbone gives the
+old policy (no `deepcopy` of the controller, METHOD section 7) and the adapter-off backbone gives the
 reference policy (eq. 8); the reference never changes within an update, so it is computed once.
 `policy_gradient_step` is one epoch: gradients are accumulated chunk by chunk with each chunk's share
 of the batch mean, so the update equals one step on the whole batch (as EPyMARL's MAPPO takes) while

@@ -1,4 +1,4 @@
-"""The KL-annealed MAPPO learner of LoLM-MARL behind EPyMARL's learner interface (spec section 6).
+"""The KL-annealed MAPPO learner of LoLM-MARL behind EPyMARL's learner interface (METHOD section 6).
 
 Returns, advantages and the critic update follow EPyMARL's `src/learners/ppo_learner.py` (n-step
 returns, reward/return standardisation, a target critic, one critic step per epoch whose TD error is

@@ -1,7 +1,7 @@
-"""The causal-LM body: loading, and the last real token's final hidden state (spec section 4).
+"""The causal-LM body: loading, and the last real token's final hidden state (METHOD section 4).
 
 Only the transformer body runs (`AutoModel`, no vocabulary projection: that projection alone is
-about a third of Qwen3-0.6B's forward cost, PERF_NOTES "Cost model").
+about a third of Qwen3-0.6B's forward cost, docs/PERFORMANCE.md "Cost model").
 """
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask:
     """
     position_ids = (attention_mask.long().cumsum(dim=1) - 1).clamp_min(0)
     # use_cache=False: with the default an eval forward builds a cache and skips packing checks
-    # (PERF_NOTES "Padding and packing").
+    # (docs/PERFORMANCE.md "Padding and packing").
     out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
     return out.last_hidden_state
 
@@ -226,7 +226,7 @@ def body_hidden_after_prefix(
     """(M, S) right-padded suffix ids and mask -> (M, S, H) states of the suffix tokens.
 
     The prefix's keys/values are expanded (views, no copy) to the batch; the suffixes attend to
-    them (PERF_NOTES "Shared-prefix KV cache"). A fresh cache is built per call because every
+    them (docs/PERFORMANCE.md "Shared-prefix KV cache"). A fresh cache is built per call because every
     forward appends to the cache it is given; `prefix` itself is never modified, so it can be
     reused across calls (the rollout's policy prefix per LoRA version, the reference's per run).
     """

@@ -1,4 +1,4 @@
-"""Checkpoints of what trains: the LoRA adapter (peft format) and the action head (spec section 4).
+"""Checkpoints of what trains: the LoRA adapter (peft format) and the action head (METHOD section 4).
 
 A folder holds `adapter_config.json` + `adapter_model.safetensors` (readable by
 `PeftModel.from_pretrained`), `action_head.safetensors`, and `policy_meta.json` with the

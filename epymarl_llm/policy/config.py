@@ -1,4 +1,4 @@
-"""`PolicyConfig`: the policy's flat EPyMARL keys, read once and validated (spec section 4)."""
+"""`PolicyConfig`: the policy's flat EPyMARL keys, read once and validated (METHOD section 4)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

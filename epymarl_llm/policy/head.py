@@ -1,4 +1,4 @@
-"""The attention action head (paper section 4.4; spec section 4).
+"""The attention action head (paper section 4.4; METHOD section 4).
 
 A query from the last token's hidden state scores a key per action: six base-action keys
 (`E_base`: no-op, stop, north, south, east, west) and one attack key per target slot. The number

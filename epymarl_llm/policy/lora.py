@@ -1,4 +1,4 @@
-"""LoRA on the frozen body through peft (spec section 4): family defaults and a loud no-match."""
+"""LoRA on the frozen body through peft (METHOD section 4): family defaults and a loud no-match."""
 from __future__ import annotations
 
 import torch

@@ -1,6 +1,6 @@
 """`LlmPolicy`: LoRA-tuned causal-LM body + attention action head, and its reference policy.
 
-Spec section 4 / paper sections 4.1 and 4.4. One backbone lives in memory: the acting policy runs
+METHOD section 4 / paper sections 4.1 and 4.4. One backbone lives in memory: the acting policy runs
 it with the LoRA adapter on, the frozen reference policy (KL term only, never acts) with the
 adapter off through the same head (TRL's `null_ref_context` pattern, not a deepcopy).
 """
@@ -56,7 +56,7 @@ class LlmPolicy(nn.Module):
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
         self.hidden_size = int(body.config.hidden_size)
-        # The head stays float32 whatever the body's dtype (PERF_NOTES "Precision").
+        # The head stays float32 whatever the body's dtype (docs/PERFORMANCE.md "Precision").
         self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
         # The cached prefix is tagged with `weights_version`, which the learner bumps after every
         # optimiser step and every load bumps (`weights_changed`), and with the LoRA tensors'
@@ -118,7 +118,7 @@ class LlmPolicy(nn.Module):
         broadcast to the batch; otherwise 0 and the prefix states are prepended.
         """
         # Checkpointed layers drop any cache while training (transformers forces use_cache=False),
-        # so the prefix cache is used only where it can work (PERF_NOTES).
+        # so the prefix cache is used only where it can work (docs/PERFORMANCE.md).
         checkpointing_now = self.cfg.gradient_checkpointing and self.training and torch.is_grad_enabled()
         with self._autocast():
             if not (self.cfg.prefix_cache and batch.prefix_len > 0 and not checkpointing_now):

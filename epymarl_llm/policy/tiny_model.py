@@ -1,7 +1,7 @@
 """Small random Qwen3-architecture models and a locally trained tokenizer, for tests and offline runs.
 
 The tokenizer is a byte-level BPE trained with `tokenizers` on SMAC prompts, with Qwen's
-pre-tokenizer rule (every digit its own token), so prompt lengths are Qwen-like (PERF_NOTES
+pre-tokenizer rule (every digit its own token), so prompt lengths are Qwen-like (docs/PERFORMANCE.md
 "Tiny models offline"). The folder loads with `AutoTokenizer/AutoModel(ForCausalLM).from_pretrained`.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`PromptEncoder`: M observation rows -> prompt texts -> a `TokenBatch` for any HF tokenizer.
 
-Fast path (PERF_NOTES.md): every text piece of the template is tokenized once; a prompt's ids are
+Fast path (docs/PERFORMANCE.md): every text piece of the template is tokenized once; a prompt's ids are
 its pieces' ids joined, assembled for all M rows with numpy. That equals `tokenizer(text)` only when
 piece boundaries are pre-tokenizer boundaries, so the encoder checks it on sample prompts when it is
 built and falls back to tokenizing whole texts (with offsets) when they differ.

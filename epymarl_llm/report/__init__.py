@@ -1,4 +1,4 @@
-"""Sacred run reading (file storage and MongoDB), transfer metrics, figures and tables (issue 6).
+"""Sacred run reading (file storage and MongoDB), transfer metrics, figures and tables (paper section 5).
 
     runs, messages = read_file_runs(["results/sacred"])
     runs += read_mongo_runs("mongodb://host:27017/sacred")

@@ -55,7 +55,7 @@ LABELS: dict[str, str] = {
     EXPLAINED_VARIANCE: "Explained variance",
 }
 
-# The two panels of the KL figure (spec section 6: the KL term and its annealed coefficient).
+# The two panels of the KL figure (METHOD section 6: the KL term and its annealed coefficient).
 KL_PANEL_METRICS: tuple[str, str] = (KL_TO_REFERENCE, KL_BETA)
 
 

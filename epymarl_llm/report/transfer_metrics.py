@@ -1,4 +1,4 @@
-"""Transfer metrics of paper section 5.2.3 (spec section 8) as small pure functions.
+"""Transfer metrics of paper section 5.2.3 (METHOD section 8) as small pure functions.
 
 All take a win-rate `Curve` whose steps count environment steps on the target task (a few-shot
 run's steps are shifted so that its first evaluation is step 0, see `runs.Run.curve`).
