@@ -3,7 +3,7 @@ EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),/o
 PYTHON ?= python3
 PYTEST = EPYMARL_PATH=$(EPYMARL_PATH) PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python $(PYTHON) -m pytest
 
-.PHONY: test test-fast lint e2e long format doctor ablations ci
+.PHONY: test test-fast lint e2e long format format-check doctor ablations ci
 
 test:        ## every test, the EPyMARL layer included when EPYMARL_PATH holds a checkout
 	$(PYTEST) -q --durations=15
@@ -22,6 +22,9 @@ lint:
 
 format:      ## rewrite the tree with ruff format (settings in pyproject.toml)
 	$(PYTHON) -m ruff format .
+
+format-check: ## fail, listing the files, when `make format` would change any (CI with EPYMARL_LLM_CI_FORMAT_CHECK=1)
+	$(PYTHON) -m ruff format --check .
 
 doctor:
 	$(PYTHON) -m epymarl_llm doctor $(EPYMARL_PATH)
