@@ -27,12 +27,24 @@ def epymarl_source() -> Path:
     return root
 
 
+def pristine_copy(source: Path, dest: Path) -> Path:
+    """Copy an EPyMARL checkout's sources (no .git, no results) as a fresh clone would be.
+
+    The user's checkout may carry this plugin's install (the README's main job installs it, and its
+    `.pth` hook in the environment then acts on every checkout with the marker). The copy drops
+    that install, so each test starts from an uninstalled checkout and installs what it needs.
+    """
+    from epymarl_llm.epymarl import install as inst
+
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git", "results", "__pycache__"))
+    inst.uninstall(dest, site_dir=dest.parent / "no-site")  # only the copy's files; no .pth there
+    return dest
+
+
 @pytest.fixture(scope="session")
 def epymarl_master_copy(tmp_path_factory) -> Path:
-    """One pristine copy per session (sources only: no .git, no results)."""
-    dest = tmp_path_factory.mktemp("epymarl") / "epymarl"
-    shutil.copytree(epymarl_source(), dest, ignore=shutil.ignore_patterns(".git", "results", "__pycache__"))
-    return dest
+    """One pristine copy per session."""
+    return pristine_copy(epymarl_source(), tmp_path_factory.mktemp("epymarl") / "epymarl")
 
 
 @pytest.fixture

@@ -103,3 +103,17 @@ def test_cli_install_accepts_the_src_folder_and_uninstall_reports(checkout, site
     assert "removed" in capsys.readouterr().out
     assert cli.main(["uninstall", str(checkout), "--site-dir", str(site)]) == 0
     assert "nothing to remove" in capsys.readouterr().out
+
+
+def test_the_tests_copy_of_an_installed_checkout_is_uninstalled(tmp_path):
+    """EPYMARL_PATH may name a checkout the README's main job installed into: the copy drops it."""
+    from .conftest import pristine_copy
+
+    source = make_fake_epymarl(tmp_path / "users-epymarl")
+    inst.install(source, site_dir=tmp_path / "site")
+    own = sorted(p.name for p in (source / "src" / "config" / "algs").glob("*.yaml")
+                 if not inst._written_by_us(p))
+    copy = pristine_copy(source, tmp_path / "copy" / "epymarl")
+    assert not (copy / "src" / ".epymarl_llm").exists()
+    assert sorted(p.name for p in (copy / "src" / "config" / "algs").glob("*.yaml")) == own
+    assert (source / "src" / ".epymarl_llm").is_file(), "the user's checkout is left as it was"
