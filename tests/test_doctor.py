@@ -54,6 +54,23 @@ def test_a_torchvision_that_fails_at_import_is_a_failure_with_the_uninstall_fix(
     assert check.fix == "pip uninstall -y torchvision"
 
 
+def test_transformers_broken_by_torchvision_points_at_torchvision_not_at_reinstalling_transformers(monkeypatch):
+    """What a real PyPI torchvision beside a CPU torch gives: both imports fail, one fix."""
+    probes = {name: (True, "") for name in doctor.PROBES}
+    probes.update(torch=(True, '{"version": "2.13.0+cpu", "cuda": false}'), sacred=(True, "0.8.7 81.0.0"),
+                  rtree=(True, "1.4.1"), smac=(True, "3.20.3"),
+                  torchvision=(False, f"RuntimeError: {TORCHVISION_ERROR}"),
+                  transformers=(False, "ModuleNotFoundError: Could not import module 'BloomPreTrainedModel'"))
+    monkeypatch.setattr(doctor, "run_probes", lambda: probes)
+    monkeypatch.setattr(doctor, "_model", lambda name, required: [])
+    monkeypatch.setattr(doctor, "_compute", lambda info: [])
+    checks = {c.name: c for c in doctor.run_checks(None)}
+    assert checks["torchvision"].status == checks["transformers"].status == doctor.FAIL
+    assert checks["transformers"].fix == "pip uninstall -y torchvision"
+    alone = doctor._transformers((False, "ModuleNotFoundError: No module named 'peft'"))
+    assert "peft" in alone.fix
+
+
 def test_an_rtree_without_its_library_is_a_failure_with_the_rtree_fix(fake_path):
     _fake_package(fake_path, "rtree", f"OSError({RTREE_ERROR!r})", "1.0.0")
     got = {n: doctor._probe(doctor.PROBES[n]) for n in ("rtree", "smaclite")}

@@ -70,7 +70,8 @@ def run_checks(checkout: str | Path | None, llm_model: str | None = None, mongo_
     """All checks, in the order a run meets them. `model_required=False` (used by `install`) turns an
     unavailable default model into a warning, since the run command can name another one."""
     got = run_probes()
-    checks = [_torch(got["torch"]), _torchvision(got["torchvision"]), _transformers(got["transformers"]),
+    torchvision = _torchvision(got["torchvision"])
+    checks = [_torch(got["torch"]), torchvision, _transformers(got["transformers"], torchvision.status == FAIL),
               _sacred(got["sacred"]), *_smaclite(got["rtree"], got["smaclite"]), *_smac(got["smac"])]
     if checkout is not None:
         checks += _checkout(Path(checkout))
@@ -167,8 +168,11 @@ def _torchvision(probe: tuple[bool, str]) -> Check:
                  "pip uninstall -y torchvision")
 
 
-def _transformers(probe: tuple[bool, str]) -> Check:
+def _transformers(probe: tuple[bool, str], torchvision_broken: bool = False) -> Check:
     ok, out = probe
+    if not ok and torchvision_broken:  # transformers' lazy imports then fail on any model class
+        return Check("transformers", FAIL, f"cannot import transformers ({out}): the broken torchvision breaks it",
+                     "pip uninstall -y torchvision")
     if not ok:
         return Check("transformers", FAIL, f"cannot import transformers and peft ({out})",
                      'pip install "transformers>=4.51" "peft>=0.13"')
