@@ -29,14 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default: a small random model made with make-tiny-model under --out")
     parser.add_argument("--tiny-shape", default="small", choices=("tiny", "small"),
                         help="shape of the model made when --llm-model is not given (default small)")
-    parser.add_argument("--map", default="2s_vs_1sc", help="training map (SMAClite preset or a --map-file name)")
+    parser.add_argument("--map", default="2s_vs_1z",
+                        help="training map (SMAClite preset or a --map-file name; default 2s_vs_1z, shipped in maps/smaclite/)")
     parser.add_argument("--target-map", default="3s_vs_1sc",
                         help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_1sc, "
                              "a map this project ships in maps/smaclite/)")
     parser.add_argument("--map-file", action="append", default=[], metavar="NAME=PATH",
                         help="a SMAClite JSON map to use under NAME (repeatable); run with env config smaclite_custom")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--t-max", type=int, default=6000, help="env steps per training run (default 6000)")
+    parser.add_argument("--t-max", type=int, default=2000, help="env steps per training run (default 2000)")
     parser.add_argument("--few-shot-t", type=int, default=2000,
                         help="env steps of the few-shot and from-scratch runs on the target map (default 2000)")
     parser.add_argument("--test-interval", type=int, default=500)

@@ -23,6 +23,7 @@ import torch
 
 from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
 from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.map_identity import map_identity
 
 NO_OP = 0  # SMAC's action 0: the only action a dead unit may take
 META_FILE = "lolm_run.json"  # written beside the policy's checkpoint: what the run trained on
@@ -138,7 +139,7 @@ class LolmMAC:
         """LoRA adapter + head (small: never the backbone), and what this run trained on."""
         self.policy.save_trainable(path)
         env_args = getattr(self.args, "env_args", {}) or {}
-        meta = {"map_name": env_args.get("map_name"), "env": getattr(self.args, "env", None),
+        meta = {"map_name": map_identity(env_args), "env": getattr(self.args, "env", None),
                 "n_agents": self.n_agents, "n_actions": self.args.n_actions,
                 "llm_model": self.config.policy.llm_model,
                 "transfer_source_map": (self.checkpoint_meta or {}).get("map_name")}

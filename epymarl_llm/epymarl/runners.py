@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from epymarl_llm.epymarl import progress
+from epymarl_llm.map_identity import map_identity
 
 SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
 
@@ -58,7 +59,7 @@ class LolmRunnerMixin:
 
     @property
     def layout_map_name(self) -> str:
-        return (self.args.env_args or {}).get("map_name")
+        return map_identity(self.args.env_args)
 
     def run(self, test_mode: bool = False):
         if not self._transfer_recorded:

@@ -25,6 +25,7 @@ from epymarl_llm.learner.kl_schedule import KlBetaSchedule
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
+from epymarl_llm.map_identity import map_identity
 
 _STATE_FILE = "learner_state.th"
 
@@ -250,7 +251,7 @@ class LolmPPOLearner:
         def load(name: str):
             return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
 
-        source, target = self._checkpoint_map(), (getattr(self.args, "env_args", None) or {}).get("map_name")
+        source, target = self._checkpoint_map(), map_identity(getattr(self.args, "env_args", None))
         transfer = source is not None and target is not None and source != target
         folder = os.path.basename(os.path.normpath(path))
         step = int(folder) if folder.isdigit() else None  # EPyMARL's step folders: results/models/<token>/<t_env>

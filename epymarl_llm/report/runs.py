@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from epymarl_llm.map_identity import map_identity
 from epymarl_llm.report.curves import Curve
 
 # The plugin records the map its checkpoint was trained on under this config key.
@@ -151,7 +152,7 @@ def run_from_config(
     if not algorithm:
         problems.append("config has no `name` (EPyMARL's algorithm name); shown as 'unknown'")
         algorithm = "unknown"
-    map_name = _get(config, "env_args.map_name") or _get(config, "env_args.key")
+    map_name = map_identity(_get(config, "env_args")) or _get(config, "env_args.key")
     if not map_name:
         problems.append("config has no env_args.map_name or env_args.key; shown as 'unknown map'")
         map_name = UNKNOWN_MAP

@@ -74,14 +74,14 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
 
     summary = json.loads((out / "summary.json").read_text())
     runs = {r["label"]: r for r in summary["runs"]}
-    expected = {"lolm_mappo/2s_vs_1sc/s1", "mappo/2s_vs_1sc/s1", "lolm_mappo_no_kl/2s_vs_1sc/s1",
+    expected = {"lolm_mappo/2s_vs_1z/s1", "mappo/2s_vs_1z/s1", "lolm_mappo_no_kl/2s_vs_1z/s1",
                 "zero-shot/3s_vs_1sc/s1", "untrained/3s_vs_1sc/s1", "few-shot/3s_vs_1sc/s1", "scratch/3s_vs_1sc/s1"}
     assert expected <= set(runs), sorted(runs)
     for label in expected:
         assert runs[label]["rc"] == 0 and runs[label]["evaluations"] >= 1, runs[label]
     assert "zero_shot_minus_untrained" in summary
 
-    trained = Path(runs["lolm_mappo/2s_vs_1sc/s1"]["sacred_dir"])
+    trained = Path(runs["lolm_mappo/2s_vs_1z/s1"]["sacred_dir"])
     metrics = json.loads((trained / "metrics.json").read_text())
     assert max(metrics[M.KL_TO_REFERENCE]["values"]) > 0, "training never moved the policy off the reference"
     few = json.loads((Path(runs["few-shot/3s_vs_1sc/s1"]["sacred_dir"]) / "config.json").read_text())
