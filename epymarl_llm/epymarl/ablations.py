@@ -14,7 +14,8 @@ from pathlib import Path
 BASE = "lolm_mappo"
 # file stem -> (what it ablates, {key: yaml value}); paper section 5.4 and METHOD sections 3-4.
 ABLATIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "lolm_mappo_no_kl": ("no KL regularisation to the pre-trained policy (paper fig. 9)", {"kl_mode": '"none"'}),
+    "lolm_mappo_no_kl": ("no KL regularisation to the pre-trained policy (paper fig. 9)", {"kl_mode": '"none"',
+                                                                                                "log_kl_to_reference": "True"}),
     "lolm_mappo_fixed_prompt": ("fixed prompt: every unit slot kept, dead / not visible marked (paper fig. 8)",
                                 {"dynamic_prompt": "False"}),
     "lolm_mappo_random_init": ("randomly initialised backbone of the same architecture (paper fig. 10)",

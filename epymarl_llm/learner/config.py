@@ -40,6 +40,9 @@ class LearnerConfig:
     kl_beta_max: float = KlBetaSchedule.beta_max
     kl_beta_init: float | None = KlBetaSchedule.beta_init
     kl_anneal_steps: int = KlBetaSchedule.anneal_steps
+    # Measure KL(pi || pi_ref) also when the KL term is off or its beta is 0 (one more no-grad pass
+    # per update): the KL ablation's curve beside the regularised run's. Never enters the loss.
+    log_kl_to_reference: bool = False
     # Memory bound: at most this many prompts go through the backbone in one forward.
     max_prompts_per_forward: int = 64
     # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
@@ -69,6 +72,8 @@ class LearnerConfig:
             raise ValueError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
         if isinstance(self.lower_cache_mb, bool) or not isinstance(self.lower_cache_mb, int) or self.lower_cache_mb < 0:
             raise ValueError(f"lower_cache_mb must be an integer >= 0 (MiB; 0 = off), got {self.lower_cache_mb!r}")
+        if not isinstance(self.log_kl_to_reference, bool):
+            raise ValueError(f"log_kl_to_reference must be True or False, got {self.log_kl_to_reference!r}")
         if not isinstance(self.pi_old_from_rollout, bool):
             raise ValueError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
         if self.kl_mode not in KL_MODES:

@@ -76,8 +76,8 @@ class LolmPPOLearner:
         tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
         chunks = policy.row_groups(tokens, self.config.max_prompts_per_forward)
         avail, actions = steps.avail.to(device), steps.actions.to(device)
-        with_reference = self.kl_schedule.enabled and (
-            self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
+        with_reference = (self.kl_schedule.enabled and (
+            self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)) or self.config.log_kl_to_reference
         rollout_probs = self._rollout_pi_old(batch, steps, actions)
         checkpointing = bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False))
         was_training = policy.training

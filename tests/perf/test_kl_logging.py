@@ -1,0 +1,33 @@
+"""`log_kl_to_reference`: the KL ablation measures KL to the reference without training on it."""
+from types import SimpleNamespace
+
+import torch
+
+from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
+from epymarl_llm.learner import LolmPPOLearner
+from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.metric_names import KL_TO_REFERENCE
+from epymarl_llm.prompts import PromptEncoder, load_map_layout
+
+MAP = "3s5z_vs_3s6z"
+
+
+def test_kl_is_logged_with_the_kl_term_off_and_the_update_is_unchanged(make_policy):
+    layout = load_map_layout(MAP, env="sc2")
+    episodes = synthetic_episodes(layout, episodes=1, length=3, seed=5)
+    updates, logged = [], []
+    for log_kl in (False, True):
+        policy = make_policy()
+        mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout, policy.tokenizer),
+                              parameters=policy.parameters, rollout_record=RolloutRecord())
+        stats = {}
+        args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=1, use_cuda=False,
+                               lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, kl_mode="none",
+                               log_kl_to_reference=log_kl, learner_log_interval=0)
+        logger = SimpleNamespace(log_stat=lambda k, v, t: stats.__setitem__(k, v))
+        LolmPPOLearner(mac, {}, logger, args).train(EpisodeTensors({k: v.clone() for k, v in episodes.items()}), 0, 0)
+        updates.append({n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad})
+        logged.append(stats.get(KL_TO_REFERENCE))
+    assert logged[0] is None and logged[1] is not None and logged[1] > 0  # the adapter moved the policy
+    for name in updates[0]:
+        torch.testing.assert_close(updates[1][name], updates[0][name], atol=1e-6, rtol=1e-5)
