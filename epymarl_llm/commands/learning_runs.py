@@ -22,6 +22,7 @@ from epymarl_llm.epymarl import install as inst
 # An untrained policy is evaluated under its own algorithm name, so the report keeps it apart
 # from the from-scratch training run on the same map (both have no checkpoint_path).
 UNTRAINED_NAME = "lolm_mappo_untrained"
+UNTRAINED_LR = 1e-12  # Adam moves each weight by about lr per step: nothing, at this lr
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -181,8 +182,11 @@ def plan_runs(*, source_map: str, target_map: str | None, seeds: list[int], budg
         parent = f"lolm_mappo/{source_map}/s{seed}"
         runs.append(RunSpec(f"zero-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
                             dict(evaluate), after=parent))
+        # EPyMARL evaluates only a checkpoint: `evaluate=True` without one trains for t_max. The
+        # untrained policy is therefore one batch (t_max=1) with a learning rate too small to move
+        # any weight, after which EPyMARL runs its first test: the freshly initialised policy.
         runs.append(RunSpec(f"untrained/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
-                            {**evaluate, "name": UNTRAINED_NAME}))
+                            {**lolm, "t_max": 1, "lr": UNTRAINED_LR, "name": UNTRAINED_NAME}))
         runs.append(RunSpec(f"few-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
                             {**lolm, "t_max": few_t}, after=parent))
         runs.append(RunSpec(f"scratch/{target_map}/s{seed}", "lolm_mappo", target_map, seed,

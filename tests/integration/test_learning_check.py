@@ -34,6 +34,9 @@ def test_plan_loads_checkpoints_only_after_their_run_and_keeps_the_untrained_bas
             assert order.index(spec.after) < order.index(spec.label)
     untrained = [s for s in specs if s.label.startswith("untrained/")]
     assert len(untrained) == 2 and all(s.updates["name"] == lr.UNTRAINED_NAME and s.after is None for s in untrained)
+    # EPyMARL's evaluate=True without a checkpoint would train for t_max: one batch at a learning rate
+    # that moves no weight, then EPyMARL's first test, is the untrained policy.
+    assert all(s.updates["t_max"] == 1 and s.updates["lr"] <= 1e-12 and "evaluate" not in s.updates for s in untrained)
     mappo = next(s for s in specs if s.config == "mappo")
     lolm = next(s for s in specs if s.config == "lolm_mappo")
     shared = ("t_max", "test_interval", "test_nepisode", "env_args.time_limit", "batch_size_run")
