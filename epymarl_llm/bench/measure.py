@@ -103,7 +103,7 @@ def build(opts: dict, variant: str):
             fields["llm_dtype"] = "bfloat16"
         fields.update({k: v for k, v in flips.items() if k not in LEARNER_SWITCHES})
     torch.manual_seed(0)
-    policy = LlmPolicy(PolicyConfig(**fields), n_targets_hint=layout.n_targets).eval()
+    policy = LlmPolicy(PolicyConfig(**fields)).eval()
     if kind == "fast":
         return policy, PromptEncoder(layout, policy.tokenizer), layout
     from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder

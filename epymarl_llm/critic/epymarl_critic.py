@@ -1,7 +1,7 @@
 """The Transformer critic behind EPyMARL's critic interface: `Critic(scheme, args)`, `forward(batch, t)`.
 
-Registered by the integration under `CRITIC_TYPE` in `modules.critics.REGISTRY`, so it also serves
-EPyMARL's own `ppo_learner` (`critic_type=transformer_critic`). Its `state_dict` holds only the
+Registered by the integration as `lolm_transformer_critic` in `modules.critics.REGISTRY`, so it also
+serves EPyMARL's own `ppo_learner` (`critic_type: lolm_transformer_critic`). Its `state_dict` holds only the
 Transformer's weights; the map-specific part (which state columns belong to which unit) is rebuilt
 from the map layout, so a checkpoint loads on any map.
 """
@@ -15,9 +15,6 @@ from torch import nn
 from epymarl_llm.critic.config import CriticConfig
 from epymarl_llm.critic.state_tokens import StateTokenizer
 from epymarl_llm.critic.transformer_critic import TransformerCritic
-
-CRITIC_TYPE = "transformer_critic"
-
 
 def layout_from_args(args: Any):
     """The MapLayout of the run: the runner's `args.lolm_layout`, else loaded from `env`/`env_args`."""

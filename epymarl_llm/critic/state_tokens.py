@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from epymarl_llm.actions import N_BASE_ACTIONS
 from epymarl_llm.critic.unit_vocab import (
     SIDES,
     UNIT_TYPES,
@@ -33,7 +34,6 @@ from epymarl_llm.critic.unit_vocab import (
 if TYPE_CHECKING:
     from epymarl_llm.prompts.layout import EntitySlot
 
-N_BASE_ACTIONS = 6  # no-op, stop, north, south, east, west (SMAC's action order)
 UNIT_FEATURES = ("health", "cooldown", "rel_x", "rel_y", "shield")
 LAST_ACTION_FEATURES = ("last_noop", "last_stop", "last_north", "last_south", "last_east", "last_west",
                         "last_target")

@@ -37,9 +37,7 @@ class LolmAgent(nn.Module):
 
     def __init__(self, input_shape: int | None, args: Any):
         super().__init__()
-        layout = getattr(args, "lolm_layout", None)
-        n_targets = layout.n_targets if layout is not None else None
-        self.policy = LlmPolicy(policy_config_for_run(args), n_targets_hint=n_targets)
+        self.policy = LlmPolicy(policy_config_for_run(args))
 
     def init_hidden(self) -> torch.Tensor:
         """The policy is not recurrent: an empty hidden state, as EPyMARL's runners expect one."""

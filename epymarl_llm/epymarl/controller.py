@@ -21,16 +21,11 @@ from typing import Any
 
 import torch
 
+from epymarl_llm.actions import NO_OP, dead_agents
 from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
 from epymarl_llm.learner.rollout_record import RolloutRecord
 
-NO_OP = 0  # SMAC's action 0: the only action a dead unit may take
 META_FILE = "lolm_run.json"  # written beside the policy's checkpoint: what the run trained on
-
-
-def dead_agents(avail: torch.Tensor) -> torch.Tensor:
-    """avail (..., n_actions) -> (...) bool: only no-op is available (SMAC's dead units)."""
-    return (avail[..., NO_OP] > 0) & (avail.sum(-1) == avail[..., NO_OP])
 
 
 @torch.no_grad()

@@ -102,7 +102,7 @@ class LolmRunnerMixin:
 
     def _record_sample_prompts(self, batch) -> None:
         """Prompts of env 0 at its first step and at the middle of its episode (dynamic prompts shrink)."""
-        from epymarl_llm.epymarl.controller import dead_agents
+        from epymarl_llm.actions import dead_agents
 
         self._prompts_recorded = True
         cfg = self.mac.config.integration

@@ -58,7 +58,6 @@ class LolmPPOLearner:
         device = "cuda" if self.config.use_cuda else "cpu"
         self.ret_ms = RunningMeanStd(shape=(self.n_agents,), device=device)
         self.rew_ms = RunningMeanStd(shape=(1,), device=device)
-        self.load_record: dict | None = None  # what load_models loaded, kept and reset (transfer)
         # Extra loss term hook: an object whose `accumulate(t_env)` adds its gradient to `.grad` once per
         # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
         self.extra_loss: Any = None
@@ -104,8 +103,7 @@ class LolmPPOLearner:
                         self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
                     self.agent_optimiser.step()
-                    if hasattr(policy, "weights_changed"):
-                        policy.weights_changed()  # fused optimisers bump no tensor version counter
+                    policy.weights_changed()  # fused optimisers bump no tensor version counter
         finally:
             policy.train(was_training)
         self._update_target_critic()
@@ -322,7 +320,6 @@ class LolmPPOLearner:
         info = getattr(self.logger, "sacred_info", None)
         if info is not None:
             info["lolm_transfer"] = record
-        self.load_record = record
 
 
 @dataclasses.dataclass

@@ -66,6 +66,10 @@ class FakePolicy(nn.Module):
         self.head = nn.Linear(HIDDEN, N_ACTIONS)
         self.rows_run = 0
         self.adapter_on = True
+        self.weights_version = 0  # bumped by the learner after every optimiser step, as LlmPolicy's
+
+    def weights_changed(self):
+        self.weights_version += 1
 
     def _hidden(self, batch):
         self.rows_run += len(batch)

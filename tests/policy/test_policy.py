@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from epymarl_llm.policy import BatchError, PolicyConfigError, TargetModulesError
+from epymarl_llm.policy import BatchError, TargetModulesError
 from epymarl_llm.token_batch import TokenBatch
 from tests.policy.helpers import build_batch, encoded_batch, perturb_lora, random_avail, smac_rows
 
@@ -180,9 +180,3 @@ def test_lora_targets_default_to_every_qwen3_linear_layer(make_policy):
     assert set(policy.model.peft_config["default"].target_modules) == {
         "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
 
-
-def test_n_targets_hint_is_validated(make_policy):
-    from epymarl_llm.policy import LlmPolicy
-
-    with pytest.raises(PolicyConfigError, match="n_targets_hint"):
-        LlmPolicy(make_policy().cfg, n_targets_hint=-1)
