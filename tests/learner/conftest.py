@@ -4,7 +4,6 @@ The fake policy keeps the parts the learner relies on: a frozen "backbone", a ze
 LoRA-style adapter that `reference_logits` switches off, an action head, fp32 masked logits, and a
 count of the prompt rows it runs (to check that padding costs no backbone compute).
 """
-from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
@@ -13,20 +12,21 @@ from torch import nn
 
 from epymarl_llm.bench.episodes import EpisodeTensors
 from epymarl_llm.policy.buckets import row_groups
+from epymarl_llm.prompts import EntitySlot
 from epymarl_llm.token_batch import TokenBatch
 
-Slot = namedtuple("Slot", "side slot unit_name offset size features")
 N_AGENTS, N_ENEMIES, OBS, VOCAB, HIDDEN = 3, 2, 6, 32, 16
 N_ACTIONS = 6 + N_ENEMIES
 
 
 def entities():
-    ally = ("health", "energy/cooldown", "rel_x", "rel_y")
+    """A marine map's state layout as `MapLayout.state.entities` gives it (SMAC's feature names)."""
+    ally = ("health", "energy_or_cooldown", "rel_x", "rel_y")
     enemy = ("health", "rel_x", "rel_y")
     slots, offset = [], 0
-    for side, n, feats, name in (("ally", N_AGENTS, ally, "marine"), ("enemy", N_ENEMIES, enemy, "marine")):
+    for side, n, feats, name in (("ally", N_AGENTS, ally, "Marine"), ("enemy", N_ENEMIES, enemy, "Marine")):
         for i in range(n):
-            slots.append(Slot(side, i, name, offset, len(feats), feats))
+            slots.append(EntitySlot(side, i, name, offset, len(feats), feats, unit_id=i))
             offset += len(feats)
     return slots, offset
 

@@ -62,7 +62,10 @@ def test_one_policy_reads_real_prompts_of_3m_5m_vs_6m_and_MMM2(make_policy):
         logits = policy(batch, avail)
         assert logits.shape == (6, 6 + n_targets)
         assert (logits.softmax(-1)[~avail] == 0).all() and torch.isfinite(logits).all()
-        torch.testing.assert_close(policy.reference_logits(batch, avail).shape, logits.shape)
+        reference = policy.reference_logits(batch, avail)
+        assert reference.shape == logits.shape and torch.isfinite(reference).all()
+        assert (reference.softmax(-1)[~avail] == 0).all()
+        assert not torch.allclose(reference, logits), "the reference runs with the adapter off"
 
 
 def test_medivac_target_spans_are_allies_and_reach_the_head(make_policy):
