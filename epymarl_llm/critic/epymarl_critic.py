@@ -34,18 +34,21 @@ class EpymarlTransformerCritic(nn.Module):
 
     Args:
         scheme: EPyMARL's scheme (unused: the state layout comes from the map layout).
-        args: EPyMARL's args; reads `n_agents`, the `critic_*` keys, and `env`/`env_args` when no
-            `layout` is given.
+        args: EPyMARL's args; reads `n_agents`, the `critic_*` keys when no `config` is given, and
+            `env`/`env_args` when no `layout` is given.
         layout: a MapLayout (prompts package); its `state.entities` say where each unit's row is.
+        config: the critic's keys, read once by the run (`LolmRunConfig.critic`).
     """
 
-    def __init__(self, scheme: dict | None, args: Any, layout: Any = None):
+    def __init__(self, scheme: dict | None, args: Any, layout: Any = None, config: CriticConfig | None = None):
         super().__init__()
         layout = layout if layout is not None else layout_from_args(args)
         self.n_agents = int(args.n_agents)
         self.output_type = "v"
         self.tokenizer = StateTokenizer(layout.state.entities)
-        self.net = TransformerCritic(CriticConfig.from_args(args))
+        # Under EPyMARL's own ppo_learner (`critic_type: lolm_transformer_critic` in a mappo yaml) the
+        # critic reads its keys here; lolm_ppo_learner hands it the run's CriticConfig.
+        self.net = TransformerCritic(config if config is not None else CriticConfig.from_args(args))
 
     def values(self, state: torch.Tensor) -> torch.Tensor:
         """state (..., state_size) -> V (...)."""

@@ -17,10 +17,11 @@ from typing import Any
 import torch
 
 from epymarl_llm import metric_names as M
-from epymarl_llm.critic import EpymarlTransformerCritic
+from epymarl_llm.critic import CriticConfig
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
+from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
@@ -44,9 +45,8 @@ class LolmPPOLearner:
         if not self.agent_params:
             raise ValueError("the controller has no trainable parameters: is the LoRA adapter attached?")
         self.agent_optimiser = torch.optim.Adam(self.agent_params, lr=self.config.lr)
-        if critic is None:
-            layout = getattr(mac.prompt_encoder, "layout", None) or getattr(args, "lolm_layout", None)
-            critic = EpymarlTransformerCritic(scheme, args, layout=layout)
+        if critic is None:  # as EPyMARL's ppo_learner: critic_registry[args.critic_type](scheme, args)
+            critic = build_critic(CriticConfig.from_args(args), scheme, args, layout=mac.prompt_encoder.layout)
         self.critic = critic
         self.target_critic = copy.deepcopy(critic)
         self.critic_params = list(self.critic.parameters())

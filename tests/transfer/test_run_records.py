@@ -64,9 +64,12 @@ class _EpymarlRunner:
         self.closed = True
 
 
+class _Runner(runners.LolmRunnerMixin, _EpymarlRunner):
+    """As runner_classes.LolmParallelRunner, on the stand-in for EPyMARL's runner."""
+
+
 def _runner(evaluate: bool):
-    cls = runners._runner_class(_EpymarlRunner)
-    runner = cls.__new__(cls)
+    runner = _Runner.__new__(_Runner)
     _EpymarlRunner.__init__(runner, SimpleNamespace(evaluate=evaluate))
     runner._held_test_returns, runner._held_test_stats = [], {}
     runner._transfer_recorded = runner._prompts_recorded = True
