@@ -94,11 +94,12 @@ class LolmRunnerMixin:
         super().close_env()
 
     def _record_transfer_source(self) -> None:
+        """Run info of a run that loaded a checkpoint: its source map and folder (the controller's load plan)."""
         self._transfer_recorded = True
-        meta = getattr(self.mac, "checkpoint_meta", None)
-        if meta is not None:
-            _put_info(self.logger, "transfer_source_map", meta.get("map_name"))
-            _put_info(self.logger, "transfer_checkpoint", meta.get("path"))
+        plan = self.mac.load_plan
+        if plan is not None:
+            _put_info(self.logger, "transfer_source_map", plan.source_map)
+            _put_info(self.logger, "transfer_checkpoint", plan.checkpoint)
 
     def _record_sample_prompts(self, batch) -> None:
         """Prompts of env 0 at its first step and at the middle of its episode (dynamic prompts shrink)."""

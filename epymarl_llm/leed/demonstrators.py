@@ -14,7 +14,6 @@ Dead agents (only no-op available) take no-op and are not asked.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -193,23 +192,24 @@ class CheckpointDemonstrator:
         from epymarl_llm.policy import LlmPolicy, PolicyConfig
         from epymarl_llm.prompts import PromptEncoder
 
+        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
+
         path = Path(checkpoint)
-        meta_path = path / "lolm_run.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-        model = llm_model or meta.get("llm_model")
+        manifest = CheckpointManifest.read(path) or CheckpointManifest(map_name=None)
+        model = llm_model or manifest.llm_model
         if not model:
-            raise ValueError(f"{path} has no lolm_run.json naming its backbone: pass --llm-model DIR")
+            raise ValueError(f"{path} has no {MANIFEST_FILE} naming its backbone: pass --llm-model DIR")
         self.checkpoint, self.layout, self.sample = str(path), layout, sample
         cfg = PolicyConfig(**{"llm_model": model, "device": device, **(policy_overrides or {})})
         self.policy = LlmPolicy(cfg)
         self.policy.load_trainable(path)
         self.policy.eval()
         self.encoder = PromptEncoder(layout, self.policy.tokenizer)
-        self.meta = meta
+        self.manifest = manifest
         self._torch = torch
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "checkpoint": self.checkpoint, "trained_on": self.meta.get("map_name"),
+        return {"kind": self.name, "checkpoint": self.checkpoint, "trained_on": self.manifest.map_name,
                 "llm_model": self.policy.cfg.llm_model, "sample": self.sample}
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

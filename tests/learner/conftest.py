@@ -108,7 +108,11 @@ class FakeMac:
                    f"{path}/agent.th")
 
     def load_models(self, path):
+        """As LolmMAC's: the weights, then the load plan (this fake writes no manifest: a resumed run)."""
+        from epymarl_llm.load_plan import LoadSettings, plan_load
+
         self.policy.load_state_dict(torch.load(f"{path}/agent.th"), strict=False)
+        self.load_plan = plan_load(None, path, LoadSettings(target_map=None))
 
     def cuda(self):
         self.policy.cuda()

@@ -8,6 +8,8 @@ import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors
 from epymarl_llm.epymarl.controller import LolmMAC
+from epymarl_llm.epymarl.run_config import IntegrationConfig
+from epymarl_llm.learner import LearnerConfig
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
 
@@ -55,8 +57,9 @@ class TestMac:
     def __init__(self, policy, layout, args):
         self.policy, self.args, self.n_agents = policy, args, layout.n_agents
         self.prompt_encoder = PromptEncoder(layout, policy.tokenizer)
-        self.config = SimpleNamespace(policy=policy.cfg)
-        self.checkpoint_meta = None
+        self.config = SimpleNamespace(policy=policy.cfg, learner=LearnerConfig.from_args(args),
+                                      integration=IntegrationConfig(kl_in_transfer=getattr(args, "kl_in_transfer", False)))
+        self.checkpoint_manifest = self.load_plan = None
 
     def parameters(self):
         return self.policy.parameters()
