@@ -165,15 +165,16 @@ _LENGTH_ENCODER = None
 def measure_learner(opts: dict, variant: str) -> dict:
     """Agent-steps per second of one full `train()`: old log-probs, reference KL, PPO epochs, critic."""
     from epymarl_llm.bench.episodes import EpisodeTensors
+    from epymarl_llm.epymarl.run_config import complete_args
     from epymarl_llm.learner import LolmPPOLearner
     from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device
     mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
-    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
-                           max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
-                           lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
+    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
+                         max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
+                         lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
     logger = SimpleNamespace(log_stat=lambda *a, **k: None)
     learner = LolmPPOLearner(mac, {}, logger, args)
     learner.critic.to(device)

@@ -13,15 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from epymarl_llm.epymarl.run_config import run_config
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
 from epymarl_llm.token_batch import TokenBatch
 
 
 def policy_config_for_run(args: Any) -> PolicyConfig:
-    """PolicyConfig from args, with `device: auto` following EPyMARL's `use_cuda` switch."""
-    from epymarl_llm.epymarl.run_config import LolmRunConfig
-
-    cfg = LolmRunConfig.from_args(args).policy
+    """The run's PolicyConfig, with `device: auto` following EPyMARL's `use_cuda` switch."""
+    cfg = run_config(args).policy
     if cfg.device == "auto":
         cfg = dataclasses.replace(cfg, device="cuda" if getattr(args, "use_cuda", False) else "cpu")
     return cfg

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from epymarl_llm.actions import NO_OP, dead_agents
-from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
+from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError, run_config
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.load_plan import CheckpointManifest, LoadPlan, LoadSettings, plan_load
 
@@ -60,7 +60,7 @@ class LolmMAC:
 
         self.args = args
         self.n_agents = args.n_agents
-        self.config = LolmRunConfig.from_args(args)
+        self.config = run_config(args)  # read once here; the agent and the learner get the same object
         # EPyMARL's main.py pins torch to one thread; an LLM on CPU needs the cores (llm_cpu_threads).
         torch.set_num_threads(self.config.integration.cpu_threads)
         self.layout = getattr(args, "lolm_layout", None)

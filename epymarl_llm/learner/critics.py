@@ -12,6 +12,7 @@ from typing import Any
 
 from torch import nn
 
+from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.critic import CriticConfig, EpymarlTransformerCritic
 from epymarl_llm.epymarl import names
 
@@ -23,7 +24,7 @@ def critic_class(critic_type: str) -> type[nn.Module]:
     try:
         from modules.critics import REGISTRY  # EPyMARL's, from the user's checkout
     except ImportError as err:
-        raise ValueError(f"critic_type {critic_type!r} is EPyMARL's critic: its src/ must be importable "
+        raise ConfigError(f"critic_type {critic_type!r} is EPyMARL's critic: its src/ must be importable "
                          f"(run through EPyMARL's src/main.py) ({err})") from None
     return REGISTRY[critic_type]
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from epymarl_llm import metric_names as M
-from epymarl_llm.critic import CriticConfig
+from epymarl_llm.epymarl.run_config import run_config
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
@@ -34,12 +34,14 @@ class LolmPPOLearner:
     """`__init__(mac, scheme, logger, args)`, `train(batch, t_env, episode_num)`, `cuda`,
     `save_models(path)`, `load_models(path)`, as EPyMARL's learners.
 
-    Reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) and trains the
-    parameters of `mac.parameters()` that require gradients (LoRA and the action head).
+    Reads `mac.policy` (LlmPolicy), `mac.prompt_encoder` (PromptEncoder) and `mac.load_plan`, and
+    trains the parameters of `mac.parameters()` that require gradients (LoRA and the action head).
+    Its keys are the run's `LolmRunConfig.learner` (`run_config(args)`, read once per run).
     """
 
     def __init__(self, mac: Any, scheme: dict, logger: Any, args: Any, critic: torch.nn.Module | None = None):
-        self.config = LearnerConfig.from_args(args)
+        run = run_config(args)
+        self.config: LearnerConfig = run.learner
         self.args, self.mac, self.logger = args, mac, logger
         self.n_agents = self.config.n_agents
         self.agent_params = [p for p in mac.parameters() if p.requires_grad]
@@ -47,7 +49,7 @@ class LolmPPOLearner:
             raise ValueError("the controller has no trainable parameters: is the LoRA adapter attached?")
         self.agent_optimiser = torch.optim.Adam(self.agent_params, lr=self.config.lr)
         if critic is None:  # as EPyMARL's ppo_learner: critic_registry[args.critic_type](scheme, args)
-            critic = build_critic(CriticConfig.from_args(args), scheme, args, layout=mac.prompt_encoder.layout)
+            critic = build_critic(run.critic, scheme, args, layout=mac.prompt_encoder.layout)
         self.critic = critic
         self.target_critic = copy.deepcopy(critic)
         self.critic_params = list(self.critic.parameters())

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from epymarl_llm.bench.episodes import EpisodeTensors
+from epymarl_llm.epymarl.run_config import complete_args
 from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.prompts import EntitySlot
 from epymarl_llm.token_batch import TokenBatch
@@ -158,7 +159,7 @@ def make_args(**overrides):
                 max_prompts_per_forward=4, critic_d_model=16, critic_layers=1, critic_heads=2,
                 kl_anneal_steps=1000, use_cuda=False)
     base.update(overrides)
-    return SimpleNamespace(**base)
+    return complete_args(**base)
 
 
 @pytest.fixture
