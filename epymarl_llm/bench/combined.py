@@ -93,6 +93,10 @@ def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: 
     first = runs[0]
     forwards = 1.0 if first["part"] == "rollout" else flops.learner_flops_per_forward(
         epochs, first["with_reference"], first.get("old_pass", True), first.get("checkpointing", False))
+    top = first.get("top_layer_fraction", 1.0)
+    if first["part"] == "learner" and top < 1.0:
+        # `lora_layers: K`: the lower layers run once (in the first pass), every pass the top ones.
+        forwards = (1.0 - top) + top * forwards
     per_step = per_forward * forwards
     out = {"agent_steps_per_s": rate, "agent_steps_per_s_runs": [r["agent_steps_per_s"] for r in runs],
            "peak_mib": statistics.median(r["peak_mib"] for r in runs), "agent_steps": first["agent_steps"],

@@ -23,25 +23,36 @@ from types import SimpleNamespace
 import torch
 
 # Shortcuts on by default: a variant turns one off. pi_old_from_rollout is the learner's key.
-FAST_SWITCHES = ("prefix_cache", "length_buckets", "pi_old_from_rollout")
+FAST_SWITCHES = ("prefix_cache", "length_buckets", "head_positions_only", "pi_old_from_rollout")
 # Options off by default: a variant turns one on (bf16: a bfloat16 body, as `llm_dtype: auto`
 # picks on CUDA and on CPUs with AMX/avx512_bf16).
 FAST_OPTIONS = ("gradient_checkpointing", "bf16")
 LEARNER_SWITCHES = ("pi_old_from_rollout",)
+# Keys a variant sets to a value: "fast:lora_layers=1" (LoRA on the top layer only, the lower
+# layers run once per update), "fast:number_format=percent" (the longer text of earlier versions).
+FAST_VALUES = {"lora_layers": lambda v: v if v == "all" else int(v), "number_format": str}
 REFERENCE_SWITCHES = ("vocab_projection", "second_copy", "text_tokenization")
 
 
 def parse_variant(name: str) -> tuple[str, dict[str, bool]]:
-    """"fast:prefix_cache=off" -> ("fast", {"prefix_cache": False})."""
+    """"fast:prefix_cache=off,lora_layers=1" -> ("fast", {"prefix_cache": False, "lora_layers": 1})."""
     kind, _, rest = name.partition(":")
     allowed = {"fast": FAST_SWITCHES + FAST_OPTIONS, "reference": REFERENCE_SWITCHES}.get(kind)
     if allowed is None:
         raise ValueError(f"variant {name!r}: must start with 'fast' or 'reference'")
-    flips = {}
+    valued = FAST_VALUES if kind == "fast" else {}
+    flips: dict = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
+        if key in valued and value:
+            try:
+                flips[key] = valued[key](value)
+            except ValueError:
+                raise ValueError(f"variant {name!r}: {key}={value!r} is not a valid value") from None
+            continue
         if key not in allowed or value not in ("on", "off"):
-            raise ValueError(f"variant {name!r}: switches of {kind} are {', '.join(allowed)}, each =on or =off")
+            raise ValueError(f"variant {name!r}: switches of {kind} are {', '.join(allowed)}, each =on or =off"
+                             + (f"; or {', '.join(valued)}=VALUE" if valued else ""))
         flips[key] = value == "on"
     return kind, flips
 
@@ -91,7 +102,7 @@ def _sync(device: torch.device) -> None:
 def build(opts: dict, variant: str):
     """(policy-like, encoder, layout) for the variant; the fast policy is an `LlmPolicy`."""
     from epymarl_llm.policy import LlmPolicy, PolicyConfig
-    from epymarl_llm.prompts import PromptEncoder, load_map_layout
+    from epymarl_llm.prompts import PromptConfig, PromptEncoder, load_map_layout
 
     kind, flips = parse_variant(variant)
     layout = load_map_layout(opts["map"], env=opts["env"], env_args={"map_name": opts["map"]})
@@ -101,11 +112,12 @@ def build(opts: dict, variant: str):
         flips = dict(flips)
         if flips.pop("bf16", False):
             fields["llm_dtype"] = "bfloat16"
+        prompt_config = PromptConfig(number_format=flips.pop("number_format", PromptConfig.number_format))
         fields.update({k: v for k, v in flips.items() if k not in LEARNER_SWITCHES})
     torch.manual_seed(0)
     policy = LlmPolicy(PolicyConfig(**fields)).eval()
     if kind == "fast":
-        return policy, PromptEncoder(layout, policy.tokenizer), layout
+        return policy, PromptEncoder(layout, policy.tokenizer, config=prompt_config), layout
     from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
 
     switches = dataclasses.replace(ReferenceSwitches(), **flips)
@@ -184,6 +196,10 @@ def measure_learner(opts: dict, variant: str) -> dict:
     steps = gather_live_steps(batch, masks.live)
     lengths = encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu(), entity_spans=False).lengths
     kind, flips = parse_variant(variant)
+    lower_seen = []
+    if getattr(policy, "splits_layers", False):
+        original_lower = policy.lower_states
+        policy.lower_states = lambda rows: lower_seen.append(len(rows)) or original_lower(rows)
     from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
     learner.config.pi_old_from_rollout = from_rollout
     if from_rollout:
@@ -208,6 +224,11 @@ def measure_learner(opts: dict, variant: str) -> dict:
             "lengths": lengths.tolist(), "with_reference": True,
             "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
             "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
+            # `lora_layers: K`: the fraction of the layers every pass after the first runs, and how
+            # many agent-steps ran their lower layers apart.
+            "top_layer_fraction": (policy.n_layers - policy.first_adapted_layer) / policy.n_layers
+            if getattr(policy, "splits_layers", False) else 1.0,
+            "lower_pass_fraction": sum(lower_seen) / max(len(steps), 1),
             "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch.")}
 
 

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     if variants := args.variants:
-        variants = [v.strip() for v in variants.split(",") if v.strip()]
+        variants = split_variants(variants)
     else:
         variants = list(combined.BASE_VARIANTS) + (combined.switch_variants() if args.switches else [])
     try:
@@ -71,3 +71,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(result, indent=1) if args.json else combined.format_table(result))
     return 0
+
+
+def split_variants(text: str) -> list[str]:
+    """"fast,fast:a=off,b=1,reference" -> ["fast", "fast:a=off,b=1", "reference"]: an item that does
+    not start a variant ("fast..." or "reference...") is one more switch of the variant before it."""
+    variants: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if variants and not item.startswith(("fast", "reference")):
+            variants[-1] += "," + item
+        else:
+            variants.append(item)
+    return variants

@@ -45,6 +45,9 @@ class LearnerConfig:
     # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
     # no-grad pass; off-policy batches and changed weights fall back to the pass.
     pi_old_from_rollout: bool = True
+    # With `lora_layers: K`: memory (MiB) for the frozen lower layers' output of one update; chunks
+    # beyond it run the whole body in every pass. 0 turns the reuse off (the plain path).
+    lower_cache_mb: int = 4096
 
     def __post_init__(self) -> None:
         positive = {"n_agents": self.n_agents, "n_actions": self.n_actions, "lr": self.lr,
@@ -64,6 +67,8 @@ class LearnerConfig:
             raise ConfigError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not 0 < self.eps_clip < 1:
             raise ConfigError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
+        if isinstance(self.lower_cache_mb, bool) or not isinstance(self.lower_cache_mb, int) or self.lower_cache_mb < 0:
+            raise ConfigError(f"lower_cache_mb must be an integer >= 0 (MiB; 0 = off), got {self.lower_cache_mb!r}")
         if not isinstance(self.pi_old_from_rollout, bool):
             raise ConfigError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
         if self.kl_mode not in KL_MODES:

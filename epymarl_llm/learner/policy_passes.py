@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from epymarl_llm.learner import losses
+from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.token_batch import TokenBatch
 
 
@@ -47,7 +48,8 @@ class EpochStats:
 
 def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: torch.Tensor,
                       chunks: list[torch.Tensor], with_reference: bool, device: torch.device,
-                      rollout_probs: torch.Tensor | None = None, epochs_path: bool = False) -> OldPolicy:
+                      rollout_probs: torch.Tensor | None = None, epochs_path: bool = False,
+                      lower_cache: LowerStatesCache | None = None) -> OldPolicy:
     """No-grad pass of the current weights (old policy) and, if asked, of the adapter-off reference.
 
     Args:
@@ -62,21 +64,24 @@ def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: 
     ref = torch.zeros(m, avail.shape[-1], device=device) if with_reference else None
     entropy_sum, kl_sum = 0.0, 0.0
     with torch.no_grad():
-        for idx in chunks:
+        for chunk, idx in enumerate(chunks):
             rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
             idx = idx.to(device)
+            lower = lower_cache.compute(chunk, rows) if lower_cache is not None else None
             if rollout_probs is not None:
                 # log of the rollout's fp32 softmax; unavailable actions (probability 0) are masked.
                 logp = losses.masked_log_softmax(rollout_probs[idx].to(device).clamp_min(1e-38).log(), chunk_avail)
             elif epochs_path:
                 with torch.enable_grad():
-                    logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail).detach()
+                    logp = losses.masked_log_softmax(_run(policy, rows, chunk_avail, lower), chunk_avail).detach()
             else:
-                logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail)
+                logp = losses.masked_log_softmax(_run(policy, rows, chunk_avail, lower), chunk_avail)
             log_prob_taken[idx] = logp.gather(-1, actions[idx].to(device).unsqueeze(-1)).squeeze(-1)
             entropy_sum += float(losses.entropy(logp, chunk_avail).sum())
             if ref is not None:
-                ref_logp = losses.masked_log_softmax(policy.reference_logits(rows, chunk_avail), chunk_avail)
+                ref_logits = policy.reference_logits(rows, chunk_avail, lower=lower) if lower is not None else (
+                    policy.reference_logits(rows, chunk_avail))
+                ref_logp = losses.masked_log_softmax(ref_logits, chunk_avail)
                 ref[idx] = ref_logp
                 kl_sum += float(losses.exact_kl(logp, ref_logp, chunk_avail).sum())
     return OldPolicy(log_prob_taken, ref, entropy_sum / max(m, 1), kl_sum / max(m, 1))
@@ -84,19 +89,22 @@ def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: 
 
 def policy_gradient_step(policy, tokens: TokenBatch, avail: torch.Tensor, actions: torch.Tensor,
                          advantages: torch.Tensor, old: OldPolicy, chunks: list[torch.Tensor], beta: float,
-                         eps_clip: float, entropy_coef: float, device: torch.device) -> EpochStats:
+                         eps_clip: float, entropy_coef: float, device: torch.device,
+                         lower_cache: LowerStatesCache | None = None) -> EpochStats:
     """Accumulate d/dtheta [L_MAPPO + beta * L_KL] (eqs. 6-8) over all chunks; the caller steps.
 
     Args:
         advantages: (M,) per live agent-step, constant.
         beta: the KL coefficient of this update; the KL term is skipped when it is 0.
+        lower_cache: the frozen lower layers' output per chunk (`old_and_reference` fills it).
     """
     m = len(tokens)
     sums = dict(mappo=0.0, kl=0.0, entropy=0.0, clipped=0.0, approx_kl=0.0)
-    for idx in chunks:
+    for chunk, idx in enumerate(chunks):
         rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
         idx = idx.to(device)
-        logp = losses.masked_log_softmax(policy(rows, chunk_avail), chunk_avail)
+        lower = lower_cache.get(chunk) if lower_cache is not None else None
+        logp = losses.masked_log_softmax(_run(policy, rows, chunk_avail, lower), chunk_avail)
         logp_taken = logp.gather(-1, actions[idx].to(device).unsqueeze(-1)).squeeze(-1)
         surrogate, ratio = losses.clipped_surrogate(logp_taken, old.log_prob_taken[idx], advantages[idx], eps_clip)
         entropy = losses.entropy(logp, chunk_avail)
@@ -117,3 +125,8 @@ def policy_gradient_step(policy, tokens: TokenBatch, avail: torch.Tensor, action
         sums["clipped"] += float(losses.clip_fraction(ratio.detach(), every, eps_clip)) * share
         sums["approx_kl"] += float(losses.approx_kl_old(log_ratio, every)) * share
     return EpochStats(sums["mappo"], sums["kl"], sums["entropy"], sums["clipped"], sums["approx_kl"])
+
+
+def _run(policy, rows: TokenBatch, avail: torch.Tensor, lower) -> torch.Tensor:
+    """The policy's logits, through the top layers only when the lower layers' output is known."""
+    return policy(rows, avail) if lower is None else policy(rows, avail, lower=lower)

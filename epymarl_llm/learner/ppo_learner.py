@@ -23,6 +23,7 @@ from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
+from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
 from epymarl_llm.load_plan import KlAction, LoadPlan
@@ -84,9 +85,11 @@ class LolmPPOLearner:
         # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
         # thing only: transformers checkpoints the layers in training mode, and only then.
         policy.train(checkpointing)
+        # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass.
+        lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb)
         try:
             old = old_and_reference(policy, tokens, avail, actions, chunks, with_reference, device,
-                                    rollout_probs=rollout_probs, epochs_path=checkpointing)
+                                    rollout_probs=rollout_probs, epochs_path=checkpointing, lower_cache=lower_cache)
             target_values = self._target_values(batch)
             for _ in range(self.config.epochs):
                 advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
@@ -101,7 +104,7 @@ class LolmPPOLearner:
                     self.agent_optimiser.zero_grad()
                     policy_stats = policy_gradient_step(
                         policy, tokens, avail, actions, live_advantages, old, chunks, beta,
-                        self.config.eps_clip, self.config.entropy_coef, device)
+                        self.config.eps_clip, self.config.entropy_coef, device, lower_cache=lower_cache)
                     if self.extra_loss is not None:
                         self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)

@@ -185,15 +185,17 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long() * positions).argmax(dim=1)
 
 
-def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(M, L) ids and mask -> (M, L, H) final-norm hidden states, in the body's dtype.
+def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor | None, attention_mask: torch.Tensor,
+                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+    """(M, L) ids (or (M, L, H) `inputs_embeds`) and mask -> (M, L, H) final-norm hidden states, in the body's dtype.
 
     Positions count real tokens only, so a left-padded row reads exactly like its unpadded self.
     """
     position_ids = (attention_mask.long().cumsum(dim=1) - 1).clamp_min(0)
     # use_cache=False: with the default an eval forward builds a cache and skips packing checks
     # (docs/PERFORMANCE.md "Padding and packing").
-    out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False)
+    out = model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                position_ids=position_ids, use_cache=False)
     return out.last_hidden_state
 
 

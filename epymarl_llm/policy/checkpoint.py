@@ -44,6 +44,7 @@ _FIX = {
     "lora_rank": "lora_rank",
     "lora_alpha": "lora_alpha",
     "lora_target_modules": "lora_target_modules",
+    "lora_layers": "lora_layers",
 }
 
 
@@ -61,6 +62,7 @@ def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
         # The adapter's output is scaled by alpha / r: another alpha loads the same tensors at another scale.
         "lora_alpha": float(lora.lora_alpha),
         "lora_target_modules": sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else lora.target_modules,
+        "lora_layers": policy.cfg.lora_layers,
     }
 
 
@@ -99,6 +101,7 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
     saved, current = dict(meta["facts"]), architecture_facts(policy)
     if "lora_alpha" not in saved and meta.get("lora_alpha") is not None:
         saved["lora_alpha"] = float(meta["lora_alpha"])  # a policy_meta.json may hold it beside the facts only
+    saved.setdefault("lora_layers", "all")  # written before lora_layers existed: every layer adapted
     diffs = [f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})" for k, v in current.items() if saved.get(k) != v]
     if diffs:
         raise CheckpointError(

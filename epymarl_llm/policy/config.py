@@ -34,12 +34,18 @@ class PolicyConfig:
             first ratio is exactly 1. A value above 0 is refused rather than silently ignored.
         lora_target_modules: module names (or one peft regex string) to adapt; None picks the
             family default (`epymarl_llm.policy.lora.default_target_modules`).
+        lora_layers: "all" (the paper), or K: LoRA on the last K decoder layers only (peft's
+            `layers_to_transform`). The learner then runs the frozen layers below once per
+            agent-step and each later pass through the top K only (beyond the paper, METHOD section 9).
         action_dim: d_a, the action head's embedding width (paper: 1024).
         attack_keys: "entity" (default): each target's key adds a projection of that target's
             pooled span of hidden states; "shared": the paper's replicated attack key, for ablation.
         prefix_cache: run the prompts' shared prefix (instruction + goal) once and reuse its
             keys/values: across rollout steps until LoRA changes, once per run for the reference,
             once per forward with gradients in training. Same probabilities as without.
+        head_positions_only: the last decoder layer computes its queries, attention output and MLP
+            only at the positions the action head reads (each prompt's last token and its targets'
+            descriptions); keys and values stay computed for every position. Same probabilities.
         length_buckets: group prompts of similar length into one forward (`policy.buckets`) so
             that right-padding costs little; False runs consecutive rows (the plain path).
         llm_autocast: on CUDA with a bf16/fp16 body, run the forward under `torch.autocast` so the
@@ -57,10 +63,12 @@ class PolicyConfig:
     lora_alpha: float = 16.0
     lora_dropout: float = 0.0
     lora_target_modules: tuple[str, ...] | str | None = None
+    lora_layers: int | str = "all"
     action_dim: int = 1024
     attack_keys: str = "entity"
     prefix_cache: bool = True
     length_buckets: bool = True
+    head_positions_only: bool = True
     llm_autocast: bool = True
     max_prompts_per_forward: int = 64
     device: str = "auto"
@@ -78,7 +86,7 @@ class PolicyConfig:
                 "llm_attn_implementation must be null (transformers default) or a name such as "
                 f"'sdpa', 'eager' or 'flash_attention_2'; got {self.llm_attn_implementation!r}"
             )
-        for name in ("gradient_checkpointing", "prefix_cache", "length_buckets", "llm_autocast"):
+        for name in ("gradient_checkpointing", "prefix_cache", "length_buckets", "llm_autocast", "head_positions_only"):
             if not isinstance(getattr(self, name), bool):
                 raise PolicyConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
         for name in ("lora_rank", "action_dim", "max_prompts_per_forward"):
@@ -95,6 +103,7 @@ class PolicyConfig:
                 "samples from the policy PPO's ratio is taken of; dropout would have no coherent place")
         self.lora_dropout = float(self.lora_dropout)
         self.lora_target_modules = _target_modules(self.lora_target_modules)
+        self.lora_layers = _lora_layers(self.lora_layers)
         if not isinstance(self.device, str) or not (
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith(("cuda:", "mps:"))
         ):
@@ -104,6 +113,17 @@ class PolicyConfig:
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise PolicyConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _lora_layers(value: Any) -> int | str:
+    """"all", or a positive K (also written "top-K"); checked against the model's depth when it loads."""
+    if value == "all":
+        return value
+    if isinstance(value, str) and value.startswith("top-") and value[4:].isdigit():
+        value = int(value[4:])
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PolicyConfigError(f"lora_layers must be 'all' or a positive number K of top layers (e.g. 2); got {value!r}")
+    return value
 
 
 def _target_modules(value: Any) -> tuple[str, ...] | str | None:

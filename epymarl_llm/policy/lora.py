@@ -37,6 +37,11 @@ def apply_lora(model: PreTrainedModel, cfg: PolicyConfig) -> PeftModel:
     targets = cfg.lora_target_modules or default_target_modules(model.config.model_type)
     if isinstance(targets, tuple):
         _check_targets_exist(model, targets)
+    n_layers = int(model.config.num_hidden_layers)
+    if cfg.lora_layers != "all" and cfg.lora_layers > n_layers:
+        raise TargetModulesError(f"lora_layers={cfg.lora_layers} but {model.config.model_type!r} has {n_layers} "
+                                 f"layers: set lora_layers to at most {n_layers}, or 'all'")
+    top = None if cfg.lora_layers == "all" else list(range(n_layers - cfg.lora_layers, n_layers))
     lora = LoraConfig(
         r=cfg.lora_rank,
         lora_alpha=cfg.lora_alpha,
@@ -44,6 +49,8 @@ def apply_lora(model: PreTrainedModel, cfg: PolicyConfig) -> PeftModel:
         target_modules=list(targets) if isinstance(targets, tuple) else targets,
         # bias="none": with the adapter disabled the body is exactly the base model (reference policy).
         bias="none",
+        layers_to_transform=top,  # None: every layer
+        layers_pattern="layers" if top else None,  # AutoModel's names start at "layers.<i>."
     )
     try:
         peft_model = get_peft_model(model, lora)
@@ -52,6 +59,8 @@ def apply_lora(model: PreTrainedModel, cfg: PolicyConfig) -> PeftModel:
             f"lora_target_modules={targets!r} matches no module of {model.config.model_type!r}: {err}. "
             "Set lora_target_modules to names from `model.named_modules()` or null for the family default."
         ) from err
+    if top is not None:
+        _check_adapted_layers(peft_model, set(top))
     # peft freezes the body; say it again so a future peft default cannot silently train it.
     for name, param in peft_model.named_parameters():
         param.requires_grad_("lora_" in name)
@@ -69,3 +78,15 @@ def _check_targets_exist(model: torch.nn.Module, targets: tuple[str, ...]) -> No
             f"its linear layers are named {linear}. Fix the names or set lora_target_modules to null "
             "for the family default."
         )
+
+
+def _check_adapted_layers(model: torch.nn.Module, top: set[int]) -> None:
+    """With `lora_layers: K` the adapter must sit on exactly the last K layers: the learner's frozen
+    lower-layer cache is exact only then."""
+    import re
+
+    adapted = {int(m.group(1)) for n, _ in model.named_parameters() if "lora_" in n
+               and (m := re.search(r"(?:^|\.)layers\.(\d+)\.", n))}
+    if adapted != top:
+        raise TargetModulesError(f"lora_layers asked LoRA on layers {sorted(top)} but peft adapted {sorted(adapted)}: "
+                                 "this peft version does not honour layers_to_transform here; set lora_layers=all")

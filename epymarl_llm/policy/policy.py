@@ -28,9 +28,12 @@ from epymarl_llm.policy.backbone import (
 from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.policy.checkpoint import load_trainable, save_trainable
 from epymarl_llm.policy.config import PolicyConfig
-from epymarl_llm.policy.errors import BatchError
+from epymarl_llm.policy.errors import BatchError, PolicyConfigError
 from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
+from epymarl_llm.policy.head_positions import last_layer_at, read_positions
+from epymarl_llm.policy.head_positions import supports as head_positions_supported
 from epymarl_llm.policy.inputs import check_inputs
+from epymarl_llm.policy.layer_split import LowerPrefix, LowerStates, decoder_body, full_cache, layer_kv, only_layers
 from epymarl_llm.policy.lora import apply_lora
 from epymarl_llm.token_batch import TokenBatch
 
@@ -52,6 +55,12 @@ class LlmPolicy(nn.Module):
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
         self.hidden_size = int(body.config.hidden_size)
+        # `lora_layers: K`: the adapter sits on the last K layers; the ones below are frozen for the
+        # policy and the reference alike, so the learner runs them once per agent-step
+        # (`lower_states`, METHOD section 9). 0 when every layer is adapted.
+        self.n_layers = int(body.config.num_hidden_layers)
+        self.first_adapted_layer = 0 if cfg.lora_layers == "all" else self.n_layers - cfg.lora_layers
+        self._lower_prefix_cache: dict[tuple, LowerPrefix] = {}
         # The head stays float32 whatever the body's dtype (docs/PERFORMANCE.md "Precision").
         self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys).to(device)
         # The cached prefix is tagged with `weights_version`, which the learner bumps after every
@@ -64,6 +73,11 @@ class LlmPolicy(nn.Module):
         # One LoRA layer tells whether the adapter is on (peft's disable_adapter flips every layer,
         # also when a caller uses it directly), so a cached prefix never crosses that switch.
         self._a_lora_layer = next(m for m in self.model.modules() if hasattr(m, "lora_A") and hasattr(m, "disable_adapters"))
+        # The last layer at the head's read positions only: for Llama/Qwen-style layers.
+        self._head_positions_ok = cfg.head_positions_only and _has_layers(self.model) and head_positions_supported(
+            decoder_body(self.model).layers[-1])
+        if self.splits_layers:
+            self._check_layer_split()
 
     @property
     def device(self) -> torch.device:
@@ -71,24 +85,26 @@ class LlmPolicy(nn.Module):
         return self.head.query.weight.device
 
     # ------------------------------------------------------------------ forward passes
-    def forward(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+    def forward(self, batch: TokenBatch, avail: torch.Tensor, lower: LowerStates | None = None) -> torch.Tensor:
         """(M, 6 + n_targets) float32 logits of the LoRA policy; unavailable actions = MASKED_LOGIT.
 
         Args:
             batch: M right-padded prompts with `target_spans` of shape (M, n_targets, 2).
             avail: (M, 6 + n_targets) bool (or 0/1) availability, SMAC's `avail_actions` rows.
+            lower: `lower_states(batch)`, when the frozen lower layers' output is already known:
+                only the adapted top layers run (same logits, to float tolerance).
         """
-        return self._logits(batch, avail)
+        return self._logits(batch, avail, lower)
 
     @torch.no_grad()
-    def reference_logits(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+    def reference_logits(self, batch: TokenBatch, avail: torch.Tensor, lower: LowerStates | None = None) -> torch.Tensor:
         """As `forward`, with the LoRA adapter disabled: the frozen pre-trained policy (KL term).
 
         Runs under no_grad; peft's `disable_adapter` restores the adapter (and its requires_grad)
         in a finally block, so an exception here leaves the acting policy intact.
         """
         with self.model.disable_adapter():
-            return self._logits(batch, avail)
+            return self._logits(batch, avail, lower)
 
     def hidden(self, batch: TokenBatch) -> torch.Tensor:
         """(M, H) float32 final hidden state of each prompt's last real token (adapter on)."""
@@ -97,11 +113,12 @@ class LlmPolicy(nn.Module):
         last = last_token_index(batch.attention_mask) - offset
         return states[torch.arange(len(batch), device=self.device), last].float()
 
-    def _logits(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
+    def _logits(self, batch: TokenBatch, avail: torch.Tensor, lower: LowerStates | None = None) -> torch.Tensor:
         avail = check_inputs(batch, avail).to(self.device)
         batch = batch.to(self.device)
         n_targets = avail.shape[1] - N_BASE_ACTIONS
-        states, offset = self._body_states(batch)  # (M, L - offset, H)
+        # (M, L - offset, H) final-norm states
+        states, offset = self._body_states(batch) if lower is None else self._upper_states(batch, lower)
         last = states[torch.arange(len(batch), device=self.device), last_token_index(batch.attention_mask) - offset]
         features = pool_spans(states, batch.target_spans - offset) if self.head.target_key is not None else None
         return mask_logits(self.head(last, n_targets, features), avail)
@@ -118,40 +135,140 @@ class LlmPolicy(nn.Module):
         checkpointing_now = self.cfg.gradient_checkpointing and self.training and torch.is_grad_enabled()
         with self._autocast():
             if not (self.cfg.prefix_cache and batch.prefix_len > 0 and not checkpointing_now):
-                return body_hidden(self.model, batch.input_ids, batch.attention_mask), 0
+                with self._head_positions(batch, 0):
+                    return body_hidden(self.model, batch.input_ids, batch.attention_mask), 0
             ids, mask, p = batch.input_ids, batch.attention_mask, batch.prefix_len
-            if not bool(mask[:, :p].all()) or not bool((ids[:, :p] == ids[:1, :p]).all()):
-                raise BatchError(
-                    f"prefix_cache needs the first prefix_len={p} tokens identical and unpadded in every row "
-                    "(right padding); this batch differs there: fix prefix_len or set prefix_cache=False"
-                )
+            _check_shared_prefix(batch)
             prefix = self._prefix(ids[:1, :p])
-            suffix = body_hidden_after_prefix(self.model, prefix, ids[:, p:], mask[:, p:])
-        spans = batch.target_spans
-        if bool(((spans[..., 1] > spans[..., 0]) & (spans[..., 0] < p)).any()):
-            return torch.cat([prefix.states.expand(len(batch), -1, -1), suffix], dim=1), 0
-        return suffix, p
+            with self._head_positions(batch, p):
+                suffix = body_hidden_after_prefix(self.model, prefix, ids[:, p:], mask[:, p:])
+        return _with_prefix_states(batch, prefix.states, suffix)
 
-    def _prefix(self, prefix_ids: torch.Tensor) -> PrefixKV:
+    # ------------------------------------------------------------------ frozen lower layers
+    @property
+    def splits_layers(self) -> bool:
+        """True with `lora_layers: K` below the layer count: the lower layers are frozen."""
+        return self.first_adapted_layer > 0
+
+    def _lower_uses_prefix(self, batch: TokenBatch) -> bool:
+        # Checkpointed layers drop any cache in training mode, so with gradient checkpointing the
+        # boundary states are kept for whole rows (the plain path's layout).
+        return self.cfg.prefix_cache and batch.prefix_len > 0 and not self.cfg.gradient_checkpointing
+
+    @torch.no_grad()
+    def lower_states(self, batch: TokenBatch) -> LowerStates:
+        """The frozen lower layers' output for `batch` (no autograd; adapter on or off: the same).
+
+        Pass it to `forward` / `reference_logits` with the same `batch` to run the top layers only.
+        """
+        if not self.splits_layers:
+            raise PolicyConfigError("lower_states needs lora_layers=K below the model's layer count")
+        batch = batch.to(self.device)
+        body, ids, mask = decoder_body(self.model), batch.input_ids, batch.attention_mask
+        with self._autocast(), only_layers(body, range(self.first_adapted_layer), final_norm=False):
+            if not self._lower_uses_prefix(batch):
+                return LowerStates(body_hidden(self.model, ids, mask), 0, len(batch))
+            p = batch.prefix_len
+            _check_shared_prefix(batch)
+            prefix = self._lower_prefix(ids[:1, :p])
+            cache = full_cache(prefix.layers, len(batch))
+            full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
+            out = self.model(input_ids=ids[:, p:], attention_mask=full_mask, past_key_values=cache, use_cache=True)
+        return LowerStates(out.last_hidden_state, p, len(batch))
+
+    def _lower_prefix(self, prefix_ids: torch.Tensor) -> LowerPrefix:
+        """The prefix through the frozen lower layers: computed once per prefix (no LoRA there)."""
+        key = (tuple(prefix_ids[0].tolist()), prefix_ids.device)
+        cached = self._lower_prefix_cache.get(key)
+        if cached is None:
+            b = self.first_adapted_layer
+            with torch.no_grad(), only_layers(decoder_body(self.model), range(b), final_norm=False):
+                out = self.model(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
+            kv = [layer_kv(out.past_key_values, i) for i in range(b)]
+            self._lower_prefix_cache.clear()
+            # The top layers are skipped in the lower pass: their cache slots get placeholders.
+            cached = self._lower_prefix_cache[key] = LowerPrefix(kv + [kv[0]] * (self.n_layers - b), out.last_hidden_state)
+        return cached
+
+    def _upper_states(self, batch: TokenBatch, lower: LowerStates) -> tuple[torch.Tensor, int]:
+        """As `_body_states`, running the adapted top layers only, from `lower` (see `lower_states`)."""
+        expected = batch.input_ids.shape[1] - lower.prefix_len
+        if lower.rows != len(batch) or lower.states.shape[1] != expected:
+            raise BatchError(f"lower states of {lower.rows} rows x {lower.states.shape[1]} tokens do not fit this "
+                             f"batch of {len(batch)} x {expected}: compute lower_states of the same rows")
+        body, mask = decoder_body(self.model), batch.attention_mask
+        top = range(self.first_adapted_layer, self.n_layers)
+        with self._autocast(), only_layers(body, top, final_norm=True):
+            if lower.prefix_len == 0:
+                with self._head_positions(batch, 0):
+                    return body_hidden(self.model, None, mask, inputs_embeds=lower.states), 0
+            p = lower.prefix_len
+            prefix = self._prefix(batch.input_ids[:1, :p], upper=True)
+            cache = full_cache(prefix.layers, len(batch))
+            full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
+            with self._head_positions(batch, p):
+                out = self.model(inputs_embeds=lower.states, attention_mask=full_mask, past_key_values=cache, use_cache=True)
+        return _with_prefix_states(batch, prefix.states, out.last_hidden_state)
+
+    def _head_positions(self, batch: TokenBatch, offset: int):
+        """Within: the last layer computes only the positions `offset:` the head reads (`head_positions_only`)."""
+        if not self._head_positions_ok:
+            return contextlib.nullcontext()
+        spans = batch.target_spans if self.head.target_key is not None else None
+        return last_layer_at(decoder_body(self.model), read_positions(batch.attention_mask, spans, offset))
+
+    def _run_upper_prefix(self, prefix_ids: torch.Tensor) -> PrefixKV:
+        """The prefix's keys/values in the top layers (adapter as it is now); placeholders below."""
+        lower = self._lower_prefix(prefix_ids)
+        out = self.model(inputs_embeds=lower.states, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
+        b = self.first_adapted_layer
+        kv = [layer_kv(out.past_key_values, i) for i in range(b, self.n_layers)]
+        return PrefixKV([kv[0]] * b + kv, out.last_hidden_state)
+
+    def _check_layer_split(self) -> None:
+        """Once at start: the split passes reproduce the full forward with this transformers version."""
+        vocab = int(self.model.get_base_model().config.vocab_size)
+        ids = (torch.arange(7, device=self.device) * 7919 % max(vocab - 1, 1) + 1).reshape(1, 7)
+        ones = torch.ones_like(ids)
+        batch = TokenBatch(ids, ones, torch.tensor([7]), 4, torch.zeros(1, 0, 2, dtype=torch.long), 0)
+        with torch.no_grad():
+            expected = body_hidden(self.model, ids, ones)[:, -1].float()
+            got = []
+            for prefix_len in (0, 4):
+                batch.prefix_len = prefix_len
+                states, _ = self._upper_states(batch, self.lower_states(batch))
+                got.append(states[:, -1].float())
+        self._lower_prefix_cache.clear()
+        self._prefix_cache.clear()
+        tol = 1e-3 if self.backbone_dtype == torch.float32 else 5e-2
+        scale = float(expected.abs().max()) + 1e-6
+        if any(float((g - expected).abs().max()) > tol * scale for g in got):
+            raise PolicyConfigError(
+                "lora_layers=K: running the frozen lower layers apart does not reproduce the full forward with "
+                f"this model ({type(decoder_body(self.model)).__name__}) and transformers version; set lora_layers=all")
+
+    def _prefix(self, prefix_ids: torch.Tensor, upper: bool = False) -> PrefixKV:
         """The prefix's keys/values: reused across calls without autograd, recomputed with it.
 
         With gradients (PPO epochs) the prefix runs once per forward, so LoRA gets its gradient
         through it. Without (rollout, old and reference log-probs) it is cached: the reference
-        prefix (adapter off) once per run, the policy prefix once per LoRA version.
+        prefix (adapter off) once per run, the policy prefix once per LoRA version. `upper`: the
+        top layers only, from the frozen lower layers' prefix states (`_run_upper_prefix`).
         """
+        run = self._run_upper_prefix if upper else (lambda ids: run_prefix(self.model, ids))
         layer = self._a_lora_layer
         adapter_off = bool(layer.disable_adapters)
         if torch.is_grad_enabled():
-            return run_prefix(self.model, prefix_ids)
+            return run(prefix_ids)
         tag = None if adapter_off else (
             tuple(layer.active_adapters), self.weights_version, tuple(p._version for p in self._lora_params))
-        key = (adapter_off, tuple(prefix_ids[0].tolist()), prefix_ids.device, tag)
+        key = (adapter_off, upper, tuple(prefix_ids[0].tolist()), prefix_ids.device, tag)
         cached = self._prefix_cache.get(key)
         if cached is None:
-            stale = [k for k in self._prefix_cache if k[0] == adapter_off]
-            for k in stale:  # one entry per (adapter on/off): an older LoRA version is never reused
+            stale = [k for k in self._prefix_cache if k[:2] == (adapter_off, upper)]
+            for k in stale:  # one entry per (adapter on/off, pass): an older LoRA version is never reused
                 del self._prefix_cache[k]
-            cached = self._prefix_cache[key] = run_prefix(self.model, prefix_ids)
+            cached = self._prefix_cache[key] = run(prefix_ids)
         return cached
 
     def weights_changed(self) -> None:
@@ -223,3 +340,27 @@ class LlmPolicy(nn.Module):
         """Load what `save_trainable` wrote (any map: the head has no per-map weights)."""
         load_trainable(self, Path(directory))
         self.weights_changed()
+
+
+def _has_layers(model: nn.Module) -> bool:
+    body = model.get_base_model()
+    return isinstance(getattr(body, "layers", None), nn.ModuleList) and hasattr(body, "norm")
+
+
+def _check_shared_prefix(batch: TokenBatch) -> None:
+    ids, mask, p = batch.input_ids, batch.attention_mask, batch.prefix_len
+    if not bool(mask[:, :p].all()) or not bool((ids[:, :p] == ids[:1, :p]).all()):
+        raise BatchError(
+            f"prefix_cache needs the first prefix_len={p} tokens identical and unpadded in every row "
+            "(right padding); this batch differs there: fix prefix_len or set prefix_cache=False"
+        )
+
+
+def _with_prefix_states(batch: TokenBatch, prefix_states: torch.Tensor, suffix: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(suffix states, prefix length) when every target span lies after the prefix (the prompt
+    encoder puts the instruction and goal first), so the prefix's states are never broadcast to
+    the batch; otherwise the prefix states prepended, offset 0."""
+    p, spans = batch.prefix_len, batch.target_spans
+    if bool(((spans[..., 1] > spans[..., 0]) & (spans[..., 0] < p)).any()):
+        return torch.cat([prefix_states.expand(len(batch), -1, -1), suffix], dim=1), 0
+    return suffix, p

@@ -21,7 +21,8 @@ def make_policy(tiny_model_dir):
             for name, p in policy.model.named_parameters():
                 if "lora_B" in name:
                     p.copy_(torch.randn(p.shape, generator=g) * 0.3)
-            policy.head.target_key.weight.normal_(generator=g)
+            if policy.head.target_key is not None:
+                policy.head.target_key.weight.normal_(generator=g)
         return policy
 
     return make

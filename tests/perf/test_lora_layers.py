@@ -1,0 +1,115 @@
+"""`lora_layers: K`: LoRA on the top K layers, the frozen lower layers run once per agent-step.
+
+Every pass that starts from the kept lower-layer states must equal the whole-body pass of the same
+policy: logits, reference logits, gradients, and a whole learner update.
+"""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
+from epymarl_llm.epymarl.run_config import complete_args
+from epymarl_llm.learner import LolmPPOLearner, losses
+from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.policy import PolicyConfig
+from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
+from epymarl_llm.prompts import PromptEncoder, load_map_layout
+
+MAP = "3s5z_vs_3s6z"
+
+
+def adapted_layers(policy) -> set[int]:
+    return {int(n.split("layers.")[1].split(".")[0]) for n, _ in policy.model.named_parameters() if "lora_A" in n}
+
+
+def test_lora_sits_on_the_top_k_layers_only(make_policy):
+    assert adapted_layers(make_policy()) == {0, 1}
+    policy = make_policy(lora_layers=1)
+    assert adapted_layers(policy) == {1} and policy.first_adapted_layer == 1 and policy.splits_layers
+    assert not make_policy(lora_layers=2).splits_layers  # K = depth: every layer, nothing frozen below
+
+
+def test_lora_layers_values_are_checked(make_policy):
+    assert PolicyConfig(lora_layers="top-3").lora_layers == 3
+    for bad in (0, -1, "some", True, 1.5):
+        with pytest.raises(PolicyConfigError, match="lora_layers"):
+            PolicyConfig(lora_layers=bad)
+    with pytest.raises(TargetModulesError, match="at most 2"):
+        make_policy(lora_layers=3)
+
+
+@pytest.mark.parametrize("prefix_cache", [True, False])
+def test_top_layers_from_lower_states_equal_the_whole_body(make_policy, step, prefix_cache):
+    tokens, avail = step
+    policy = make_policy(lora_layers=1, prefix_cache=prefix_cache)
+    lower = policy.lower_states(tokens)
+    assert lower.prefix_len == (tokens.prefix_len if prefix_cache else 0)
+    with torch.no_grad():
+        torch.testing.assert_close(policy(tokens, avail, lower=lower), policy(tokens, avail), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(policy.reference_logits(tokens, avail, lower=lower),
+                               policy.reference_logits(tokens, avail), atol=1e-5, rtol=1e-5)
+    # the adapter changes the top layers' output: the comparison is not between two equal references
+    assert not torch.allclose(policy(tokens, avail, lower=lower), policy.reference_logits(tokens, avail, lower=lower))
+
+
+def test_gradients_through_the_top_layers_equal_the_whole_body(make_policy, step):
+    tokens, avail = step
+    policy = make_policy(lora_layers=1)
+    params = [p for p in policy.parameters() if p.requires_grad]
+    grads = []
+    for lower in (None, policy.lower_states(tokens)):
+        policy.zero_grad()
+        logits = policy(tokens, avail) if lower is None else policy(tokens, avail, lower=lower)
+        logp = losses.masked_log_softmax(logits, avail)
+        (logp.exp() * logp).sum().backward()
+        grads.append([p.grad.clone() for p in params])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
+    assert any(float(g.abs().max()) > 0 for g in grads[0])
+
+
+def test_lower_states_of_other_rows_are_refused(make_policy, step):
+    from epymarl_llm.policy.errors import BatchError
+
+    tokens, avail = step
+    policy = make_policy(lora_layers=1)
+    lower = policy.lower_states(tokens.select(torch.arange(3)))
+    with pytest.raises(BatchError, match="same rows"):
+        policy(tokens, avail, lower=lower)
+
+
+def _learner(make_policy, layout, cache_mb):
+    policy = make_policy(lora_layers=1)
+    mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout, policy.tokenizer),
+                          parameters=policy.parameters, rollout_record=RolloutRecord())
+    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
+                         use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3,
+                         lower_cache_mb=cache_mb, pi_old_from_rollout=False)
+    return LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args), policy
+
+
+@pytest.mark.parametrize("cache_mb", [4096, 1])  # 1 MiB: some chunks kept, the rest through the whole body
+def test_learner_update_with_kept_lower_states_equals_the_plain_update(make_policy, cache_mb, monkeypatch):
+    layout = load_map_layout(MAP, env="sc2")
+    episodes = synthetic_episodes(layout, episodes=2, length=3, seed=5)
+    updates, lowers = [], []
+    for mb in (0, cache_mb):
+        learner, policy = _learner(make_policy, layout, mb)
+        calls = []
+        original = policy.lower_states
+        monkeypatch.setattr(policy, "lower_states", lambda rows: calls.append(1) or original(rows))
+        learner.train(EpisodeTensors({k: v.clone() for k, v in episodes.items()}), 0, 0)
+        updates.append({n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad})
+        lowers.append(len(calls))
+    assert lowers[0] == 0 and lowers[1] > 0  # off: never; on: once per chunk, in the first pass only
+    for name in updates[0]:
+        torch.testing.assert_close(updates[1][name], updates[0][name], atol=1e-5, rtol=1e-3)
+
+
+def test_checkpoint_of_another_lora_layers_is_refused(make_policy, tmp_path):
+    from epymarl_llm.policy.errors import CheckpointError
+
+    make_policy(lora_layers=1).save_trainable(tmp_path / "top1")
+    with pytest.raises(CheckpointError, match="lora_layers"):
+        make_policy().load_trainable(tmp_path / "top1")
