@@ -115,7 +115,7 @@ def build(opts: dict, variant: str):
         prompt_config = PromptConfig(number_format=flips.pop("number_format", PromptConfig.number_format))
         fields.update({k: v for k, v in flips.items() if k not in LEARNER_SWITCHES})
     torch.manual_seed(0)
-    policy = LlmPolicy(PolicyConfig(**fields), n_targets_hint=layout.n_targets).eval()
+    policy = LlmPolicy(PolicyConfig(**fields)).eval()
     if kind == "fast":
         return policy, PromptEncoder(layout, policy.tokenizer, config=prompt_config), layout
     from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
@@ -177,15 +177,16 @@ _LENGTH_ENCODER = None
 def measure_learner(opts: dict, variant: str) -> dict:
     """Agent-steps per second of one full `train()`: old log-probs, reference KL, PPO epochs, critic."""
     from epymarl_llm.bench.episodes import EpisodeTensors
+    from epymarl_llm.epymarl.run_config import complete_args
     from epymarl_llm.learner import LolmPPOLearner
     from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device
     mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
-    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
-                           max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
-                           lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
+    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
+                         max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
+                         lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
     logger = SimpleNamespace(log_stat=lambda *a, **k: None)
     learner = LolmPPOLearner(mac, {}, logger, args)
     learner.critic.to(device)

@@ -13,41 +13,18 @@ import time
 
 import numpy as np
 
-# Qwen2/Qwen3's pre-tokenizer pattern (tokenizer.json of Qwen/Qwen3-0.6B).
-QWEN_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
 
+def encoder_rows(layout, n_envs: int, seed: int):
+    """`episodes.step_rows` as the encoder's rows: env-major, every agent of each env, and their agent ids."""
+    from epymarl_llm.bench.episodes import step_rows
 
-def build_qwen_like_tokenizer(texts: list[str], vocab_size: int = 1200):
-    """A `PreTrainedTokenizerFast`: byte-level BPE trained on `texts` with Qwen's pre-tokenizer."""
-    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="<eos>", unk_token="<unk>")
-
-
-def step_rows(layout, n_envs: int, seed: int):
-    """One env step of `n_envs` parallel envs: rows in env-major order, every agent of each env."""
-    from epymarl_llm.prompts import random_observations
-
-    parts = [random_observations(layout, n_envs, seed=seed * 1000 + a, agent_id=a) for a in range(layout.n_agents)]
-    obs = np.stack([p[0] for p in parts], axis=1).reshape(-1, layout.obs_size)
-    avail = np.stack([p[1] for p in parts], axis=1).reshape(-1, layout.n_actions)
+    obs, avail = step_rows(layout, n_envs, seed)
     ids = np.tile(np.arange(layout.n_agents), n_envs)
-    return obs, avail, ids
+    return obs.reshape(-1, layout.obs_size).numpy(), avail.reshape(-1, layout.n_actions).numpy(), ids
 
 
 def main(argv: list[str] | None = None) -> int:
+    from epymarl_llm.policy.tiny_model import train_tokenizer
     from epymarl_llm.prompts import PromptConfig, PromptEncoder, example_prompts, load_map_layout
 
     parser = argparse.ArgumentParser(prog="python -m epymarl_llm.bench.prompt_speed", description=__doc__.splitlines()[0])
@@ -67,14 +44,14 @@ def main(argv: list[str] | None = None) -> int:
         name = args.tokenizer
     else:
         corpus = [t for i, m in enumerate(("3s5z_vs_3s6z", "MMM2", "8m_vs_9m", "corridor")) for t in example_prompts(m, 100, seed=i)]
-        tokenizer = build_qwen_like_tokenizer(corpus)
+        tokenizer = train_tokenizer(corpus, vocab_size=1200)
         name = "Qwen-like byte-level BPE (trained here, vocab 1200)"
     layout = load_map_layout(args.map, env=args.env)
     config = PromptConfig(dynamic_prompt=not args.fixed_prompt, number_format=args.number_format)
     t0 = time.perf_counter()
     encoder = PromptEncoder(layout, tokenizer, config=config)
     build_s = time.perf_counter() - t0
-    steps = [step_rows(layout, args.envs, seed=s) for s in range(args.steps)]
+    steps = [encoder_rows(layout, args.envs, seed=s) for s in range(args.steps)]
     encoder.encode(*steps[0])  # warm-up (imports torch)
     times, whole, lengths = [], [], []
     for obs, avail, ids in steps:

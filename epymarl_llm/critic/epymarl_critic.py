@@ -1,7 +1,7 @@
 """The Transformer critic behind EPyMARL's critic interface: `Critic(scheme, args)`, `forward(batch, t)`.
 
-Registered by the integration under `CRITIC_TYPE` in `modules.critics.REGISTRY`, so it also serves
-EPyMARL's own `ppo_learner` (`critic_type=transformer_critic`). Its `state_dict` holds only the
+Registered by the integration as `lolm_transformer_critic` in `modules.critics.REGISTRY`, so it also
+serves EPyMARL's own `ppo_learner` (`critic_type: lolm_transformer_critic`). Its `state_dict` holds only the
 Transformer's weights; the map-specific part (which state columns belong to which unit) is rebuilt
 from the map layout, so a checkpoint loads on any map.
 """
@@ -15,9 +15,6 @@ from torch import nn
 from epymarl_llm.critic.config import CriticConfig
 from epymarl_llm.critic.state_tokens import StateTokenizer
 from epymarl_llm.critic.transformer_critic import TransformerCritic
-
-CRITIC_TYPE = "transformer_critic"
-
 
 def layout_from_args(args: Any):
     """The MapLayout of the run: the runner's `args.lolm_layout`, else loaded from `env`/`env_args`."""
@@ -37,18 +34,21 @@ class EpymarlTransformerCritic(nn.Module):
 
     Args:
         scheme: EPyMARL's scheme (unused: the state layout comes from the map layout).
-        args: EPyMARL's args; reads `n_agents`, the `critic_*` keys, and `env`/`env_args` when no
-            `layout` is given.
+        args: EPyMARL's args; reads `n_agents`, the `critic_*` keys when no `config` is given, and
+            `env`/`env_args` when no `layout` is given.
         layout: a MapLayout (prompts package); its `state.entities` say where each unit's row is.
+        config: the critic's keys, read once by the run (`LolmRunConfig.critic`).
     """
 
-    def __init__(self, scheme: dict | None, args: Any, layout: Any = None):
+    def __init__(self, scheme: dict | None, args: Any, layout: Any = None, config: CriticConfig | None = None):
         super().__init__()
         layout = layout if layout is not None else layout_from_args(args)
         self.n_agents = int(args.n_agents)
         self.output_type = "v"
         self.tokenizer = StateTokenizer(layout.state.entities)
-        self.net = TransformerCritic(CriticConfig.from_args(args))
+        # Under EPyMARL's own ppo_learner (`critic_type: lolm_transformer_critic` in a mappo yaml) the
+        # critic reads its keys here; lolm_ppo_learner hands it the run's CriticConfig.
+        self.net = TransformerCritic(config if config is not None else CriticConfig.from_args(args))
 
     def values(self, state: torch.Tensor) -> torch.Tensor:
         """state (..., state_size) -> V (...)."""

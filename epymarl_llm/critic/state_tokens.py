@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from epymarl_llm.actions import N_BASE_ACTIONS
 from epymarl_llm.critic.unit_vocab import (
     SIDES,
     UNIT_TYPES,
@@ -33,7 +34,6 @@ from epymarl_llm.critic.unit_vocab import (
 if TYPE_CHECKING:
     from epymarl_llm.prompts.layout import EntitySlot
 
-N_BASE_ACTIONS = 6  # no-op, stop, north, south, east, west (SMAC's action order)
 UNIT_FEATURES = ("health", "cooldown", "rel_x", "rel_y", "shield")
 LAST_ACTION_FEATURES = ("last_noop", "last_stop", "last_north", "last_south", "last_east", "last_west",
                         "last_target")
@@ -41,42 +41,33 @@ TOKEN_FEATURES = UNIT_FEATURES + LAST_ACTION_FEATURES
 UNIT_SIDES = ("ally", "enemy")
 IGNORED_SIDES = ("last_action", "timestep")  # last actions are folded into the ally tokens
 
-# Spellings of the same quantity (SMAC's attribute names, and common variants).
-_ALIASES = {
-    "health": "health", "hp": "health",
-    "energy/cooldown": "cooldown", "energy_cooldown": "cooldown", "energy_or_cooldown": "cooldown", "cooldown": "cooldown",
-    "weapon_cooldown": "cooldown", "energy": "cooldown",
-    "rel_x": "rel_x", "x": "rel_x", "pos_x": "rel_x",
-    "rel_y": "rel_y", "y": "rel_y", "pos_y": "rel_y",
-    "shield": "shield", "shields": "shield",
-}
-
+# The state layout's feature names (prompts.layout, `MapLayout._state_layout`, after SMAC's
+# get_state_dict) -> token column.
+_TOKEN_COLUMN = {"health": "health", "energy_or_cooldown": "cooldown", "rel_x": "rel_x", "rel_y": "rel_y",
+                 "shield": "shield"}
+TYPE_BIT_PREFIX = "type_"  # the layout's unit-type bits: type_Zealot, type_Spine_Crawler, ...
 
 
 def _is_type_bit(name: str) -> bool:
-    key = name.strip().lower()
-    return key.startswith(("type", "unit_type"))
+    return name.startswith(TYPE_BIT_PREFIX)
 
 
 def _type_bit_unit(name: str) -> str | None:
     """'type_Zealot' -> 'zealot' when the bit names a unit of the vocabulary, else None ('type_0')."""
-    key = name.strip()
-    for prefix in ("unit_type_", "type_"):
-        if key.lower().startswith(prefix):
-            unit = normalise_unit_name(key[len(prefix):])
-            return unit if unit in UNIT_TYPES else None
-    return None
+    if not _is_type_bit(name):
+        return None
+    unit = normalise_unit_name(name[len(TYPE_BIT_PREFIX):])
+    return unit if unit in UNIT_TYPES else None
 
 
 def _canonical_feature(name: str) -> str | None:
     """The token column of a state feature; None for unit-type bits (they give the type id instead)."""
-    key = name.strip().lower()
-    if _is_type_bit(key):
+    if _is_type_bit(name):
         return None
-    if key not in _ALIASES:
-        raise ValueError(f"state feature {name!r} has no token column; known: {sorted(_ALIASES)} "
-                         "and type bits (type_*). Add its spelling to critic/state_tokens.py _ALIASES")
-    return _ALIASES[key]
+    if name not in _TOKEN_COLUMN:
+        raise ValueError(f"state feature {name!r} has no token column; known: {sorted(_TOKEN_COLUMN)} "
+                         "and type bits (type_*). Map it to a column in critic/state_tokens.py _TOKEN_COLUMN")
+    return _TOKEN_COLUMN[name]
 
 
 @dataclass
@@ -110,8 +101,8 @@ class StateTokenizer:
         units = [e for e in entities if e.side in UNIT_SIDES]
         if not units:
             raise ValueError("the state layout has no units: cannot build critic tokens")
-        last_actions = {(e.unit_id if getattr(e, "unit_id", None) is not None else e.slot): e
-                        for e in entities if e.side == "last_action"}
+        # An ally's last-action block carries the ally's unit id (its agent id).
+        last_actions = {e.unit_id: e for e in entities if e.side == "last_action"}
         self.state_width = max(e.offset + e.size for e in entities)
         columns = []  # per unit: state column per token feature, -1 when absent
         type_columns = []  # per unit: [(state column of a type bit, its unit's type id)]
@@ -132,8 +123,7 @@ class StateTokenizer:
             type_columns.append(bits if bits and (names_units or unit.unit_name is None) else [])
             if row[0] < 0:
                 raise ValueError(f"{unit.side} {unit.slot} has no health feature: the critic uses it to tell live units")
-            uid = unit.unit_id if getattr(unit, "unit_id", None) is not None else unit.slot
-            last = last_actions.get(uid) if unit.side == "ally" else None
+            last = last_actions.get(unit.unit_id) if unit.side == "ally" else None
             if last is not None:
                 for i in range(N_BASE_ACTIONS):
                     row[len(UNIT_FEATURES) + i] = last.offset + i

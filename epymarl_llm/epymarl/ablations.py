@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 BASE = "lolm_mappo"
@@ -25,27 +26,36 @@ ABLATIONS: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 
-def render(base_text: str, stem: str) -> str:
-    """`base_text` with `name` and the ablated keys rewritten (comments and order kept)."""
-    what, overrides = ABLATIONS[stem]
-    text = base_text
-    for key, value in {"name": f'"{stem}"', **overrides}.items():
+def rewrite(text: str, overrides: dict[str, str]) -> str:
+    """`text` with the value of each top-level key of `overrides` rewritten (comments and order kept)."""
+    for key, value in overrides.items():
         pattern = re.compile(rf"^{re.escape(key)}:[ \t]*[^#\n]*?(?=[ \t]*(#|$))", re.MULTILINE)
         text, count = pattern.subn(f"{key}: {value}", text)
         if count != 1:
-            raise KeyError(f"{BASE}.yaml must declare {key!r} exactly once at top level (found {count})")
+            raise KeyError(f"the base yaml must declare {key!r} exactly once at top level (found {count})")
+    return text
+
+
+def render(base_text: str, stem: str) -> str:
+    """`base_text` (lolm_mappo.yaml) with `name` and the ablated keys rewritten."""
+    what, overrides = ABLATIONS[stem]
     header = f"# Ablation {stem}: {what}.\n# Generated from {BASE}.yaml by `python -m epymarl_llm.epymarl.ablations`; do not edit.\n"
-    return header + text
+    return header + rewrite(base_text, {"name": f'"{stem}"', **overrides})
+
+
+def write_configs(config_dir: Path, stems: Iterable[str], render_stem: Callable[[str, str], str]) -> list[Path]:
+    """Write `<stem>.yaml` = `render_stem(base_text, stem)` for each stem, from `config_dir/lolm_mappo.yaml`."""
+    base_text = (config_dir / f"{BASE}.yaml").read_text(encoding="utf-8")
+    written = []
+    for stem in stems:
+        path = config_dir / f"{stem}.yaml"
+        path.write_text(render_stem(base_text, stem), encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def write_all(config_dir: Path) -> list[Path]:
-    base_text = (config_dir / f"{BASE}.yaml").read_text(encoding="utf-8")
-    written = []
-    for stem in ABLATIONS:
-        path = config_dir / f"{stem}.yaml"
-        path.write_text(render(base_text, stem), encoding="utf-8")
-        written.append(path)
-    return written
+    return write_configs(config_dir, ABLATIONS, render)
 
 
 if __name__ == "__main__":

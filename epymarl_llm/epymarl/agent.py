@@ -13,15 +13,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from epymarl_llm.epymarl.run_config import run_config
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
 from epymarl_llm.token_batch import TokenBatch
 
 
 def policy_config_for_run(args: Any) -> PolicyConfig:
-    """PolicyConfig from args, with `device: auto` following EPyMARL's `use_cuda` switch."""
-    from epymarl_llm.epymarl.run_config import LolmRunConfig
-
-    cfg = LolmRunConfig.from_args(args).policy
+    """The run's PolicyConfig, with `device: auto` following EPyMARL's `use_cuda` switch."""
+    cfg = run_config(args).policy
     if cfg.device == "auto":
         cfg = dataclasses.replace(cfg, device="cuda" if getattr(args, "use_cuda", False) else "cpu")
     return cfg
@@ -37,9 +36,7 @@ class LolmAgent(nn.Module):
 
     def __init__(self, input_shape: int | None, args: Any):
         super().__init__()
-        layout = getattr(args, "lolm_layout", None)
-        n_targets = layout.n_targets if layout is not None else None
-        self.policy = LlmPolicy(policy_config_for_run(args), n_targets_hint=n_targets)
+        self.policy = LlmPolicy(policy_config_for_run(args))
 
     def init_hidden(self) -> torch.Tensor:
         """The policy is not recurrent: an empty hidden state, as EPyMARL's runners expect one."""

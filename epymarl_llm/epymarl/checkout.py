@@ -42,13 +42,3 @@ def algs_dir(root: Path) -> Path:
 
 def envs_dir(root: Path) -> Path:
     return root / "src" / "config" / "envs"
-
-
-def is_marked_src(src_dir: str | Path) -> bool:
-    """True when `src_dir` is the `src/` folder of a checkout where the plugin is installed.
-
-    Called by the import hook for every EPyMARL registry import: one `stat`, nothing else.
-    """
-    import os
-
-    return os.path.isfile(os.path.join(src_dir, MARKER_NAME))

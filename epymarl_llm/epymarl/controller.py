@@ -11,27 +11,20 @@ mode instead; EPyMARL's `test_greedy` is not read (every env yaml sets it True, 
 the baseline's selector, ignores it), so the test win rates of `lolm_mappo` and `mappo` are
 measured the same way unless a run asks otherwise.
 
-The learner reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) only.
+The learner reads `mac.policy` (LlmPolicy), `mac.prompt_encoder` (PromptEncoder) and, after a
+checkpoint loads, `mac.load_plan` (`epymarl_llm.load_plan`).
 """
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import torch
 
-from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError
+from epymarl_llm.actions import NO_OP, dead_agents
+from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError, run_config
 from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.load_plan import CheckpointManifest, LoadPlan, LoadSettings, plan_load
 from epymarl_llm.map_identity import map_identity
-
-NO_OP = 0  # SMAC's action 0: the only action a dead unit may take
-META_FILE = "lolm_run.json"  # written beside the policy's checkpoint: what the run trained on
-
-
-def dead_agents(avail: torch.Tensor) -> torch.Tensor:
-    """avail (..., n_actions) -> (...) bool: only no-op is available (SMAC's dead units)."""
-    return (avail[..., NO_OP] > 0) & (avail.sum(-1) == avail[..., NO_OP])
 
 
 @torch.no_grad()
@@ -68,7 +61,7 @@ class LolmMAC:
 
         self.args = args
         self.n_agents = args.n_agents
-        self.config = LolmRunConfig.from_args(args)
+        self.config = run_config(args)  # read once here; the agent and the learner get the same object
         # EPyMARL's main.py pins torch to one thread; an LLM on CPU needs the cores (llm_cpu_threads).
         torch.set_num_threads(self.config.integration.cpu_threads)
         self.layout = getattr(args, "lolm_layout", None)
@@ -81,7 +74,9 @@ class LolmMAC:
         self.action_selector = action_registry[args.action_selector](args)
         self.test_greedy = self.config.integration.test_actions == "greedy"
         self.hidden_states = None
-        self.checkpoint_meta: dict | None = None  # what a loaded checkpoint was trained on (transfer)
+        # What `load_models` loaded (zero/few-shot transfer, resumed runs): its manifest and the plan.
+        self.checkpoint_manifest: CheckpointManifest | None = None
+        self.load_plan: LoadPlan | None = None
         # The rollout's probabilities, which the learner takes as pi_old on on-policy batches.
         self.rollout_record = RolloutRecord()
 
@@ -136,25 +131,27 @@ class LolmMAC:
             raise RunConfigError(f"use_cuda is set but the policy was built on {self.policy.device}; set device: auto or cuda")
 
     def save_models(self, path: str) -> None:
-        """LoRA adapter + head (small: never the backbone), and what this run trained on."""
+        """LoRA adapter + head (small: never the backbone), and the manifest of what this run trained on."""
         self.policy.save_trainable(path)
         env_args = getattr(self.args, "env_args", {}) or {}
-        meta = {"map_name": map_identity(env_args), "env": getattr(self.args, "env", None),
-                "n_agents": self.n_agents, "n_actions": self.args.n_actions,
-                "llm_model": self.config.policy.llm_model,
-                "transfer_source_map": (self.checkpoint_meta or {}).get("map_name")}
-        with open(os.path.join(path, META_FILE), "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=2)
+        loaded = self.checkpoint_manifest
+        CheckpointManifest(map_name=map_identity(env_args), env=getattr(self.args, "env", None),
+                           n_agents=self.n_agents, n_actions=self.args.n_actions,
+                           llm_model=self.config.policy.llm_model,
+                           transfer_source_map=loaded.map_name if loaded is not None else None).write(path)
 
     def load_models(self, path: str) -> None:
+        """The policy's weights, and the load plan of this checkpoint for this run (the learner applies it)."""
         self.policy.load_trainable(path)
-        meta_path = os.path.join(path, META_FILE)
-        if os.path.isfile(meta_path):
-            with open(meta_path, encoding="utf-8") as f:
-                self.checkpoint_meta = json.load(f)
-        else:
-            self.checkpoint_meta = {"map_name": None}
-        self.checkpoint_meta["path"] = os.path.abspath(path)
+        self.checkpoint_manifest = CheckpointManifest.read(path)
+        self.load_plan = plan_load(self.checkpoint_manifest, path, load_settings(self.args, self.config))
+
+
+def load_settings(args: Any, config: LolmRunConfig) -> LoadSettings:
+    """The run's side of `plan_load`: EPyMARL's map, evaluate and t_max, and the plugin's KL keys."""
+    return LoadSettings(target_map=map_identity(getattr(args, "env_args", None)),
+                        evaluate=bool(getattr(args, "evaluate", False)), t_max=getattr(args, "t_max", None),
+                        kl_mode=config.learner.kl_mode, kl_in_transfer=config.integration.kl_in_transfer)
 
 
 def _prompt_encoder(layout: Any, tokenizer: Any, prompt_config: Any):

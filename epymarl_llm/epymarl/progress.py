@@ -60,7 +60,7 @@ class RolloutProgress:
 
 def _live_agents(ep_batch: Any, bs: Any, t_ep: int) -> int:
     """Live agents (some action besides no-op available) over the stepping envs."""
-    from epymarl_llm.epymarl.controller import dead_agents
+    from epymarl_llm.actions import dead_agents
 
     avail = ep_batch["avail_actions"][bs, t_ep]
     return int((~dead_agents(avail)).sum())

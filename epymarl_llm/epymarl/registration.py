@@ -35,18 +35,19 @@ def _lazy(target: str, name: str) -> Callable[..., Any]:
     return factory
 
 
-# name -> "module:callable" built when EPyMARL calls the registry entry.
+# name -> "module:class" built when EPyMARL calls the registry entry: from a yaml value
+# (`runner: lolm_parallel`, ...) to its class in one step.
 TARGETS: dict[str, str] = {
     names.MAC: "epymarl_llm.epymarl.controller:LolmMAC",
     names.AGENT: "epymarl_llm.epymarl.agent:LolmAgent",
     names.LEARNER: "epymarl_llm.learner:LolmPPOLearner",
     names.LEED_LEARNER: "epymarl_llm.leed.lolm_learner:LolmLeedLearner",
-    # Subclasses EPyMARL's PPOLearner, imported from the user's checkout at use time.
-    names.MAPPO_LEED_LEARNER: "epymarl_llm.leed.mappo_learner:make_mappo_leed_learner",
+    # Subclasses of EPyMARL's PPOLearner and runners: their modules import EPyMARL's from the
+    # user's checkout, so they load only here, when the run builds them.
+    names.MAPPO_LEED_LEARNER: "epymarl_llm.leed.mappo_leed_learner:MappoLeedLearner",
     names.CRITIC: "epymarl_llm.critic:EpymarlTransformerCritic",
-    # Runner classes subclass EPyMARL's own runners, imported from the user's checkout at use time.
-    names.EPISODE_RUNNER: "epymarl_llm.epymarl.runners:make_episode_runner",
-    names.PARALLEL_RUNNER: "epymarl_llm.epymarl.runners:make_parallel_runner",
+    names.EPISODE_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmEpisodeRunner",
+    names.PARALLEL_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmParallelRunner",
 }
 
 

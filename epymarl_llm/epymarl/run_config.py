@@ -5,6 +5,11 @@ name, of exactly one dataclass: `PolicyConfig`, `PromptConfig`, `LearnerConfig`,
 (owned by their packages) or `IntegrationConfig` (here). Where defaults live: the dataclasses hold
 them; `config/lolm_mappo.yaml` repeats them because Sacred rejects `with key=value` for undeclared
 keys, and `tests/integration/test_configs.py` asserts that the yaml equals the dataclass defaults.
+
+When: `run_config(args)` builds the `LolmRunConfig` the first time a component asks, which is the
+controller (EPyMARL's run.py builds it once the env's sizes are on args), and keeps it on args as
+`lolm_config`, as the runner publishes `lolm_layout`; the agent and the learner get the same object
+and hand its parts on (policy -> `LlmPolicy`, prompt -> `PromptEncoder`, critic -> the critic).
 """
 from __future__ import annotations
 
@@ -13,9 +18,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.epymarl import names
+
+if TYPE_CHECKING:
+    from epymarl_llm.critic.config import CriticConfig
+    from epymarl_llm.learner.config import LearnerConfig
+    from epymarl_llm.policy.config import PolicyConfig
+    from epymarl_llm.prompts.config import PromptConfig
 
 # part -> "module:DataclassName"; one dataclass per part of the plugin.
 PARTS: dict[str, str] = {
@@ -57,8 +69,8 @@ REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
 TEST_ACTIONS = ("sample", "greedy")
 
 
-class RunConfigError(ValueError):
-    """A plugin key is missing from EPyMARL's args or has an invalid value."""
+class RunConfigError(ConfigError):
+    """A plugin key is missing from EPyMARL's args or has an invalid value (the message names its part)."""
 
 
 def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
@@ -181,12 +193,12 @@ def _yaml_value(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class LolmRunConfig:
-    """The plugin's whole run configuration, read from EPyMARL's args."""
+    """The plugin's whole run configuration, read from EPyMARL's args (`run_config`)."""
 
-    policy: Any
-    prompt: Any
-    learner: Any
-    critic: Any
+    policy: PolicyConfig
+    prompt: PromptConfig
+    learner: LearnerConfig
+    critic: CriticConfig
     integration: IntegrationConfig
 
     @classmethod
@@ -225,3 +237,28 @@ class LolmRunConfig:
                 # and a chained one would print it twice.
                 raise RunConfigError(f"invalid {klass.__name__} value: {problem}")
         return cls(**parts)
+
+
+RUN_CONFIG_ATTR = "lolm_config"  # where the run's LolmRunConfig is kept on EPyMARL's args
+
+
+def run_config(args: SimpleNamespace) -> LolmRunConfig:
+    """The run's configuration: read from `args` by the first component that asks, then the same object.
+
+    Raises:
+        RunConfigError: a key missing or invalid, naming the key and the fix.
+    """
+    config = getattr(args, RUN_CONFIG_ATTR, None)
+    if not isinstance(config, LolmRunConfig):
+        config = LolmRunConfig.from_args(args)
+        setattr(args, RUN_CONFIG_ATTR, config)
+    return config
+
+
+def complete_args(**keys: Any) -> SimpleNamespace:
+    """EPyMARL-like args for a component built outside EPyMARL (benchmarks, tests): every key of the
+    plugin's parts at its default, the EPyMARL values the plugin requires, then `keys`."""
+    values = {key: default for key, (_, default) in field_defaults().items() if default is not MISSING}
+    values.update({key: allowed[0] for key, allowed in REQUIRED_EPYMARL_VALUES.items()})
+    values.update(keys)
+    return SimpleNamespace(**values)

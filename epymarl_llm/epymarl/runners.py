@@ -1,7 +1,8 @@
-"""`lolm_episode` and `lolm_parallel`: EPyMARL's own runners plus what the prompts need.
+"""What `lolm_episode` and `lolm_parallel` add to EPyMARL's own runners (`LolmRunnerMixin`).
 
-The classes subclass `EpisodeRunner` / `ParallelRunner` imported from the user's checkout when the
-run starts (never copied), so they keep EPyMARL's stepping, logging and env handling. They add:
+The runner classes (`runner_classes.LolmEpisodeRunner` / `LolmParallelRunner`) subclass EPyMARL's
+`EpisodeRunner` / `ParallelRunner` from the user's checkout (never copied), so they keep EPyMARL's
+stepping, logging and env handling. The mixin adds:
 - checks of the map name, `map_file` and env args before any env worker starts (`env_checks`):
   EPyMARL's parallel runner would start workers that die and leave it waiting;
 - env workers that exit when the run's process dies, and a run that stops with a clear error
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from functools import lru_cache
 from typing import Any
 
 from epymarl_llm.epymarl import progress
@@ -95,15 +95,16 @@ class LolmRunnerMixin:
         super().close_env()
 
     def _record_transfer_source(self) -> None:
+        """Run info of a run that loaded a checkpoint: its source map and folder (the controller's load plan)."""
         self._transfer_recorded = True
-        meta = getattr(self.mac, "checkpoint_meta", None)
-        if meta is not None:
-            _put_info(self.logger, "transfer_source_map", meta.get("map_name"))
-            _put_info(self.logger, "transfer_checkpoint", meta.get("path"))
+        plan = self.mac.load_plan
+        if plan is not None:
+            _put_info(self.logger, "transfer_source_map", plan.source_map)
+            _put_info(self.logger, "transfer_checkpoint", plan.checkpoint)
 
     def _record_sample_prompts(self, batch) -> None:
         """Prompts of env 0 at its first step and at the middle of its episode (dynamic prompts shrink)."""
-        from epymarl_llm.epymarl.controller import dead_agents
+        from epymarl_llm.actions import dead_agents
 
         self._prompts_recorded = True
         cfg = self.mac.config.integration
@@ -135,20 +136,3 @@ def _put_info(logger: Any, key: str, value: Any) -> None:
     info = getattr(logger, "sacred_info", None)
     if info is not None:
         info[key] = value
-
-
-@lru_cache(maxsize=None)
-def _runner_class(base: type) -> type:
-    return type(f"Lolm{base.__name__}", (LolmRunnerMixin, base), {"__module__": __name__})
-
-
-def make_episode_runner(args: Any, logger: Any):
-    from runners.episode_runner import EpisodeRunner  # EPyMARL's, from the user's checkout
-
-    return _runner_class(EpisodeRunner)(args=args, logger=logger)
-
-
-def make_parallel_runner(args: Any, logger: Any):
-    from runners.parallel_runner import ParallelRunner
-
-    return _runner_class(ParallelRunner)(args=args, logger=logger)

@@ -6,29 +6,25 @@ MongoDB run document), so the key must be in `run.config` before then. The runne
 run info, but the report does not read info (EPyMARL copies every statistic into it). The hook in
 `sacred_hooks` calls `record_source_map` right after Sacred creates the run, with the checkpoint
 folder that EPyMARL's run.py will load (same rule as run.py: `load_step=0` takes the largest step,
-else the step closest to `load_step`) and the map named in that folder's `lolm_run.json`.
+else the step closest to `load_step`) and the map named in that folder's manifest (`load_plan`).
 """
 from __future__ import annotations
 
-import json
-import logging
 import os
 from collections.abc import Mapping
 from typing import Any
 
-SOURCE_MAP_KEY = "transfer_source_map"  # read by epymarl_llm/report/runs.py
-META_FILE = "lolm_run.json"  # written by the controller's save_models beside the policy's checkpoint
+from epymarl_llm.load_plan import MANIFEST_FILE, SOURCE_MAP_KEY, CheckpointManifest
+
 # What a lolm_mappo step folder holds (policy/checkpoint.py writes the first four, the controller the last).
 LOLM_STEP_FILES = ("adapter_config.json", "adapter_model.safetensors", "action_head.safetensors",
-                   "policy_meta.json", META_FILE)
+                   "policy_meta.json", MANIFEST_FILE)
 LOLM_MAC = "lolm_mac"  # names.MAC, the mac of every lolm_mappo config
 _LOOKS_LIKE = (
     "A lolm_mappo checkpoint is the folder a `--config=lolm_mappo` run with save_model=True writes, "
     "results/models/<run token>/, holding one numbered folder per saved step (<t_env>/), each with "
     + ", ".join(LOLM_STEP_FILES) + "."
 )
-
-_log = logging.getLogger(__name__)
 
 
 def checkpoint_step_dir(checkpoint_path: str, load_step: int = 0) -> str | None:
@@ -82,32 +78,18 @@ def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
     return None
 
 
-def read_checkpoint_meta(step_dir: str) -> dict[str, Any] | None:
-    """The controller's `lolm_run.json` in a step folder (map, env, n_agents, ...); None if absent."""
-    path = os.path.join(step_dir, META_FILE)
-    if not os.path.isfile(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as err:
-        _log.warning("cannot read %s (%s); the run's transfer source map stays unknown", path, err)
-        return None
-    return meta if isinstance(meta, dict) else None
-
-
 def source_map_of(config: Mapping[str, Any]) -> str | None:
     """The map of the checkpoint `config` loads (EPyMARL keys `checkpoint_path`, `load_step`)."""
     step_dir = checkpoint_step_dir(str(config.get("checkpoint_path") or ""), int(config.get("load_step") or 0))
-    meta = read_checkpoint_meta(step_dir) if step_dir else None
-    source = (meta or {}).get("map_name")
+    manifest = CheckpointManifest.read(step_dir) if step_dir else None
+    source = manifest.map_name if manifest is not None else None
     return str(source) if source else None
 
 
 def record_source_map(run: Any) -> None:
     """Put `transfer_source_map` into a just-created Sacred run's config, when it loads our checkpoint.
 
-    Built-in algorithms' checkpoints have no `lolm_run.json`: their config is left alone (the report
+    Built-in algorithms' checkpoints have no manifest: their config is left alone (the report
     then parses the source map from EPyMARL's checkpoint folder name). A missing checkpoint is left
     to run.py, which logs it and stops.
     """

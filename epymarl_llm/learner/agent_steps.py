@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from epymarl_llm.actions import acting_agents
+
 
 @dataclass
 class TeamMasks:
@@ -32,10 +34,7 @@ def team_masks(batch: Any, n_agents: int) -> TeamMasks:
     mask = batch["filled"][:, :-1].float().clone()
     mask[:, 1:] = mask[:, 1:] * (1 - terminated[:, :-1])
     mask = mask.expand(-1, -1, n_agents).contiguous() if mask.shape[-1] == 1 else mask
-    avail = batch["avail_actions"][:, :-1]
-    # SMAC's convention: a dead agent's only available action is no-op (index 0).
-    dead = (avail[..., 0] > 0) & (avail[..., 1:].sum(-1) == 0)
-    return TeamMasks(mask=mask, live=(mask > 0) & ~dead & (avail.sum(-1) > 0))
+    return TeamMasks(mask=mask, live=(mask > 0) & acting_agents(batch["avail_actions"][:, :-1]))
 
 
 @dataclass

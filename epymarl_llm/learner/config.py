@@ -1,9 +1,9 @@
-"""The learner's typed configuration, read once from EPyMARL's flat `args`."""
+"""The learner's typed configuration, one part of the run's `LolmRunConfig` (read once from EPyMARL's args)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
+from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.learner.kl_schedule import KL_MODES, KlBetaSchedule
 
 
@@ -59,44 +59,33 @@ class LearnerConfig:
                     "target_update_interval_or_tau": self.target_update_interval_or_tau}
         for name, value in positive.items():
             if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value!r}")
+                raise ConfigError(f"{name} must be > 0, got {value!r}")
         non_negative = {"q_nstep": self.q_nstep, "entropy_coef": self.entropy_coef,
                         "learner_log_interval": self.learner_log_interval, "kl_lambda": self.kl_lambda,
                         "kl_beta_max": self.kl_beta_max}
         for name, value in non_negative.items():
             if not value >= 0:
-                raise ValueError(f"{name} must be >= 0, got {value!r}")
+                raise ConfigError(f"{name} must be >= 0, got {value!r}")
         if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
+            raise ConfigError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if not 0 < self.eps_clip < 1:
-            raise ValueError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
+            raise ConfigError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
         if isinstance(self.lower_cache_mb, bool) or not isinstance(self.lower_cache_mb, int) or self.lower_cache_mb < 0:
-            raise ValueError(f"lower_cache_mb must be an integer >= 0 (MiB; 0 = off), got {self.lower_cache_mb!r}")
+            raise ConfigError(f"lower_cache_mb must be an integer >= 0 (MiB; 0 = off), got {self.lower_cache_mb!r}")
         if not isinstance(self.log_kl_to_reference, bool):
-            raise ValueError(f"log_kl_to_reference must be True or False, got {self.log_kl_to_reference!r}")
+            raise ConfigError(f"log_kl_to_reference must be True or False, got {self.log_kl_to_reference!r}")
         if not isinstance(self.pi_old_from_rollout, bool):
-            raise ValueError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
+            raise ConfigError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
         if self.kl_mode not in KL_MODES:
-            raise ValueError(f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
+            raise ConfigError(f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
                              f"kl_beta_init, none: no KL term), got {self.kl_mode!r}")
         if not self.common_reward:
-            raise ValueError("the Transformer critic values the global state once for the team, so the "
+            raise ConfigError("the Transformer critic values the global state once for the team, so the "
                              "learner needs common_reward=True (SMAC's reward is common anyway)")
-        self.kl_schedule()  # validates the KL keys with the schedule's own messages
-
-    @classmethod
-    def from_args(cls, args: Any) -> "LearnerConfig":
-        """Read the learner's keys from EPyMARL's `args` (a SimpleNamespace or a dict).
-
-        `n_agents`/`n_actions` are required (EPyMARL's run.py sets them); the others fall back to the
-        defaults above when absent.
-        """
-        source = vars(args) if not isinstance(args, dict) else args
-        missing = [k for k in ("n_agents", "n_actions") if k not in source]
-        if missing:
-            raise ValueError(f"args lack {missing}: EPyMARL's run.py sets them from the env info")
-        values = {f.name: source[f.name] for f in fields(cls) if f.name in source}
-        return cls(**values)
+        try:
+            self.kl_schedule()  # validates the KL keys with the schedule's own messages
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
 
     def kl_schedule(self) -> KlBetaSchedule:
         return KlBetaSchedule(mode=self.kl_mode, lam=self.kl_lambda, eps=self.kl_eps, beta_max=self.kl_beta_max,

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import torch
 
-# A finite "minus infinity": exp() gives exactly 0 and 0 * it stays 0 (unlike -inf, where 0 * -inf
-# is nan), so masked actions drop out of sums without nan.
-_NEG = torch.finfo(torch.float32).min
+from epymarl_llm.actions import MASKED_LOGIT
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -32,8 +30,8 @@ def masked_log_softmax(logits: torch.Tensor, avail: torch.Tensor) -> torch.Tenso
         logits: (M, A) any float dtype; entries of unavailable actions are ignored.
         avail: (M, A) 0/1 or bool; each row needs at least one available action.
     """
-    logits = logits.float().masked_fill(avail == 0, _NEG)
-    return torch.log_softmax(logits, dim=-1).masked_fill(avail == 0, _NEG)
+    logits = logits.float().masked_fill(avail == 0, MASKED_LOGIT)
+    return torch.log_softmax(logits, dim=-1).masked_fill(avail == 0, MASKED_LOGIT)
 
 
 def entropy(log_probs: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:

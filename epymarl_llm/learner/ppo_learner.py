@@ -17,15 +17,16 @@ from typing import Any
 import torch
 
 from epymarl_llm import metric_names as M
-from epymarl_llm.critic import EpymarlTransformerCritic
+from epymarl_llm.epymarl.run_config import run_config
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
+from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
-from epymarl_llm.map_identity import map_identity
+from epymarl_llm.load_plan import KlAction, LoadPlan
 
 _STATE_FILE = "learner_state.th"
 
@@ -34,21 +35,22 @@ class LolmPPOLearner:
     """`__init__(mac, scheme, logger, args)`, `train(batch, t_env, episode_num)`, `cuda`,
     `save_models(path)`, `load_models(path)`, as EPyMARL's learners.
 
-    Reads `mac.policy` (LlmPolicy) and `mac.prompt_encoder` (PromptEncoder) and trains the
-    parameters of `mac.parameters()` that require gradients (LoRA and the action head).
+    Reads `mac.policy` (LlmPolicy), `mac.prompt_encoder` (PromptEncoder) and `mac.load_plan`, and
+    trains the parameters of `mac.parameters()` that require gradients (LoRA and the action head).
+    Its keys are the run's `LolmRunConfig.learner` (`run_config(args)`, read once per run).
     """
 
     def __init__(self, mac: Any, scheme: dict, logger: Any, args: Any, critic: torch.nn.Module | None = None):
-        self.config = LearnerConfig.from_args(args)
+        run = run_config(args)
+        self.config: LearnerConfig = run.learner
         self.args, self.mac, self.logger = args, mac, logger
         self.n_agents = self.config.n_agents
         self.agent_params = [p for p in mac.parameters() if p.requires_grad]
         if not self.agent_params:
             raise ValueError("the controller has no trainable parameters: is the LoRA adapter attached?")
         self.agent_optimiser = torch.optim.Adam(self.agent_params, lr=self.config.lr)
-        if critic is None:
-            layout = getattr(mac.prompt_encoder, "layout", None) or getattr(args, "lolm_layout", None)
-            critic = EpymarlTransformerCritic(scheme, args, layout=layout)
+        if critic is None:  # as EPyMARL's ppo_learner: critic_registry[args.critic_type](scheme, args)
+            critic = build_critic(run.critic, scheme, args, layout=mac.prompt_encoder.layout)
         self.critic = critic
         self.target_critic = copy.deepcopy(critic)
         self.critic_params = list(self.critic.parameters())
@@ -60,7 +62,6 @@ class LolmPPOLearner:
         device = "cuda" if self.config.use_cuda else "cpu"
         self.ret_ms = RunningMeanStd(shape=(self.n_agents,), device=device)
         self.rew_ms = RunningMeanStd(shape=(1,), device=device)
-        self.load_record: dict | None = None  # what load_models loaded, kept and reset (transfer)
         # Extra loss term hook: an object whose `accumulate(t_env)` adds its gradient to `.grad` once per
         # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
         self.extra_loss: Any = None
@@ -108,8 +109,7 @@ class LolmPPOLearner:
                         self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
                     self.agent_optimiser.step()
-                    if hasattr(policy, "weights_changed"):
-                        policy.weights_changed()  # fused optimisers bump no tensor version counter
+                    policy.weights_changed()  # fused optimisers bump no tensor version counter
         finally:
             policy.train(was_training)
         self._update_target_critic()
@@ -234,36 +234,26 @@ class LolmPPOLearner:
     def load_models(self, path: str) -> None:
         """Load what `save_models` wrote into this run, which may be on another map (transfer).
 
-        Nothing saved depends on the source map's sizes except the per-agent return statistics, so a
-        checkpoint of map A loads on map B (paper section 5.4, zero- and few-shot transfer):
+        The controller loads the policy and works out the load plan (`epymarl_llm.load_plan`: the
+        run's kind, the KL action, the step); this applies it. Nothing saved depends on the source
+        map's sizes except the per-agent return statistics, so a checkpoint of map A loads on map B
+        (paper section 5.4, zero- and few-shot transfer):
         - policy (LoRA + head), critic, target critic, Adam states: loaded as saved (no per-map shapes);
           the optimisers then take this run's `lr` (torch's `load_state_dict` would restore the old one);
         - reward statistics (shape (1,)): loaded; return statistics (shape (n_agents,)): with the
           common reward every entry is the same team statistic, so another agent count gets it repeated;
-        - KL schedule: a resumed run (same map) continues its beta schedule; a run on another map
-          turns the KL term off (`kl_in_transfer: False`, the paper's few-shot setting) or, with
-          `kl_in_transfer: True`, restarts it there (eq. 10 at the first update, eq. 9 counted from
-          the checkpoint's step, where EPyMARL resumes `t_env`).
+        - KL schedule, as the plan says: continued (same map), off (another map, `kl_in_transfer:
+          False`, the paper's few-shot setting) or restarted (`kl_in_transfer: True`: eq. 10 at the
+          first update, eq. 9 counted from the checkpoint's step, where EPyMARL resumes `t_env`).
         Every decision is logged and recorded in Sacred's run info as `lolm_transfer`.
         """
         self.mac.load_models(path)
+        plan = self.mac.load_plan
 
         def load(name: str):
             return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
 
-        source, target = self._checkpoint_map(), map_identity(getattr(self.args, "env_args", None))
-        transfer = source is not None and target is not None and source != target
-        folder = os.path.basename(os.path.normpath(path))
-        step = int(folder) if folder.isdigit() else None  # EPyMARL's step folders: results/models/<token>/<t_env>
-        evaluate = bool(getattr(self.args, "evaluate", False))
-        t_max = getattr(self.args, "t_max", None)
-        if not evaluate and step is not None and isinstance(t_max, (int, float)) and t_max <= step:
-            raise ValueError(
-                f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
-                f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
-                "the number of steps to train (or evaluate=True to only evaluate)")
         notes: list[str] = []
-
         self.critic.load_state_dict(load("critic.th"))
         target_file = "target_critic.th" if os.path.exists(os.path.join(path, "target_critic.th")) else "critic.th"
         self.target_critic.load_state_dict(load(target_file))
@@ -286,47 +276,27 @@ class LolmPPOLearner:
             self.critic_training_steps = state["critic_training_steps"]
             self.last_target_update_step = state["last_target_update_step"]
 
-        kl_in_transfer = bool(getattr(self.args, "kl_in_transfer", False))
-        if transfer and not self.kl_schedule.enabled:
-            kl = "off (kl_mode=none)"
-        elif transfer and not kl_in_transfer:
+        if plan.kl is KlAction.OFF:
             self.kl_schedule = dataclasses.replace(self.kl_schedule, mode="none", beta_0=None)
-            kl = "off: the checkpoint is of another map and kl_in_transfer=False (paper: no KL in few-shot)"
-        elif transfer:
-            self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.config.kl_schedule()), t_offset=step or 0)
-            kl = (f"on (kl_in_transfer=True, kl_mode={self.kl_schedule.mode}): restarted on {target}, "
-                  f"beta_0 from eq. 10 at the first update, annealed from step {step or 0}")
-        else:
+        elif plan.kl is KlAction.RESTART:
+            self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.config.kl_schedule()),
+                                                  t_offset=plan.kl_t_offset)
+        elif plan.kl is KlAction.CONTINUE:
             offset = int((state or {}).get("kl_t_offset", 0))
             if offset and self.kl_schedule.enabled:  # a resumed transfer run that kept the KL term
                 self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.kl_schedule), t_offset=offset)
             if state is not None:
                 self.kl_schedule.load_state_dict(state["kl_schedule"])
-            kl = f"continued (kl_mode={self.kl_schedule.mode}, beta_0={self.kl_schedule.beta_0})"
-        if source is None:
-            notes.append("the checkpoint has no lolm_run.json naming its map: treated as the same map (resumed)")
-        self._record_load(path, source, target, step, transfer, evaluate, kl, notes)
+        self._record_load(plan.record(notes, beta_0=self.kl_schedule.beta_0))
 
-    def _checkpoint_map(self) -> str | None:
-        """The map the loaded checkpoint trained on, from the controller's `checkpoint_meta`."""
-        meta = getattr(self.mac, "checkpoint_meta", None) or {}
-        return meta.get("map_name")
-
-    def _record_load(self, path, source, target, step, transfer, evaluate, kl, notes) -> None:
+    def _record_load(self, record: dict) -> None:
         """Console log + Sacred run info `lolm_transfer`: what was loaded, kept and reset."""
-        kind = ("zero-shot evaluation" if evaluate else "few-shot training") if transfer else (
-            "evaluation" if evaluate else "resumed training")
-        record = {"checkpoint": os.path.abspath(path), "source_map": source, "target_map": target,
-                  "checkpoint_step": step, "kind": kind, "kl": "not used (evaluate=True)" if evaluate else kl,
-                  "notes": notes}
         console = getattr(self.logger, "console_logger", None)
         if console is not None:
-            console.info(f"LoLM checkpoint of {source or 'an unknown map'} at step {step} loaded on {target}: "
-                         f"{kind}; KL term {record['kl']}" + "".join(f"; {n}" for n in notes))
+            console.info(LoadPlan.console_line(record))
         info = getattr(self.logger, "sacred_info", None)
         if info is not None:
             info["lolm_transfer"] = record
-        self.load_record = record
 
 
 @dataclasses.dataclass

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from epymarl_llm.config_errors import ConfigError
+
 WEIGHTINGS = ("constant", "anneal", "dynamic")
 PREFIX = "demo_"
 
 
-class LeedConfigError(ValueError):
+class LeedConfigError(ConfigError):
     """A LEED key is missing, unknown or has an invalid value."""
 
 

@@ -14,22 +14,17 @@ Dead agents (only no-op available) take no-op and are not asked.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from epymarl_llm.actions import N_BASE_ACTIONS, acting_agents
 from epymarl_llm.prompts.layout import MOVE_DIRECTIONS
 from epymarl_llm.prompts.template import action_name
 
-N_BASE = 6  # SMAC: no-op, stop, 4 moves; then one action per target
 MOVES = {d: 2 + i for i, d in enumerate(MOVE_DIRECTIONS)}
-
-
-def _live(avail: np.ndarray) -> np.ndarray:
-    return avail[:, 1:].any(-1)
 
 
 def sample_available(avail_row: np.ndarray, rng: np.random.Generator) -> int:
@@ -50,7 +45,7 @@ class ScriptedDemonstrator:
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         actions = np.zeros(len(obs), dtype=np.int64)
-        for i in np.flatnonzero(_live(avail)):
+        for i in np.flatnonzero(acting_agents(avail)):
             actions[i] = self._act_one(obs[i], avail[i], int(i), rng)
         return actions, np.ones(len(obs), dtype=bool)
 
@@ -63,7 +58,7 @@ class ScriptedDemonstrator:
 
     def _act_one(self, row: np.ndarray, avail: np.ndarray, agent: int, rng: np.random.Generator) -> int:
         lay = self.layout
-        targets = np.flatnonzero(avail[N_BASE:])
+        targets = np.flatnonzero(avail[N_BASE_ACTIONS:])
         if len(targets):
             if lay.spec.is_healer(agent):  # target j is ally (agent) j; SMAC never offers the healer itself
                 def score(j):
@@ -72,7 +67,7 @@ class ScriptedDemonstrator:
             else:
                 def score(j):
                     return self._health(row, lay.enemy_offset + j * lay.enemy_feats, lay.enemy_features)
-            return N_BASE + int(min(targets, key=lambda j: (score(int(j)), int(j))))
+            return N_BASE_ACTIONS + int(min(targets, key=lambda j: (score(int(j)), int(j))))
         best, nearest = None, np.inf
         for j in range(lay.n_enemies):
             base = lay.enemy_offset + j * lay.enemy_feats
@@ -173,7 +168,7 @@ class TextLmDemonstrator:
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         actions = np.zeros(len(obs), dtype=np.int64)
         valid = np.ones(len(obs), dtype=bool)
-        live = np.flatnonzero(_live(avail))
+        live = np.flatnonzero(acting_agents(avail))
         if len(live) == 0:
             return actions, valid
         texts = self.encoder.texts(obs[live], avail[live], live)
@@ -197,23 +192,24 @@ class CheckpointDemonstrator:
         from epymarl_llm.policy import LlmPolicy, PolicyConfig
         from epymarl_llm.prompts import PromptEncoder
 
+        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
+
         path = Path(checkpoint)
-        meta_path = path / "lolm_run.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-        model = llm_model or meta.get("llm_model")
+        manifest = CheckpointManifest.read(path) or CheckpointManifest(map_name=None)
+        model = llm_model or manifest.llm_model
         if not model:
-            raise ValueError(f"{path} has no lolm_run.json naming its backbone: pass --llm-model DIR")
+            raise ValueError(f"{path} has no {MANIFEST_FILE} naming its backbone: pass --llm-model DIR")
         self.checkpoint, self.layout, self.sample = str(path), layout, sample
         cfg = PolicyConfig(**{"llm_model": model, "device": device, **(policy_overrides or {})})
-        self.policy = LlmPolicy(cfg, n_targets_hint=layout.n_targets)
+        self.policy = LlmPolicy(cfg)
         self.policy.load_trainable(path)
         self.policy.eval()
         self.encoder = PromptEncoder(layout, self.policy.tokenizer)
-        self.meta = meta
+        self.manifest = manifest
         self._torch = torch
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "checkpoint": self.checkpoint, "trained_on": self.meta.get("map_name"),
+        return {"kind": self.name, "checkpoint": self.checkpoint, "trained_on": self.manifest.map_name,
                 "llm_model": self.policy.cfg.llm_model, "sample": self.sample}
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +217,7 @@ class CheckpointDemonstrator:
         from epymarl_llm.learner.losses import masked_log_softmax
 
         actions = np.zeros(len(obs), dtype=np.int64)
-        live = np.flatnonzero(_live(avail))
+        live = np.flatnonzero(acting_agents(avail))
         if len(live):
             av = torch.as_tensor(avail[live] > 0)
             tokens = self.encoder.encode(torch.as_tensor(obs[live]), av, torch.as_tensor(live), entity_spans=False)

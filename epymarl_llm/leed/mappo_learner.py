@@ -1,7 +1,7 @@
-"""`mappo_leed_learner`: EPyMARL's own PPOLearner (mappo with its RNN agent) plus LEED's expert loss.
+"""What `mappo_leed_learner` adds to EPyMARL's own PPOLearner (mappo with its RNN agent): LEED's expert loss.
 
-The class subclasses `learners.ppo_learner.PPOLearner` imported from the user's checkout when the
-run starts; no EPyMARL code is copied. EPyMARL's `train` computes each epoch's policy loss, then
+The learner class (`mappo_leed_learner.MappoLeedLearner`) subclasses `learners.ppo_learner.PPOLearner`
+from the user's checkout; no EPyMARL code is copied. EPyMARL's `train` computes each epoch's policy loss, then
 calls `agent_optimiser.zero_grad()`, `pg_loss.backward()`, the gradient clip and `step()`. The
 optimiser is wrapped so that its `zero_grad` also adds the expert loss's gradient; `pg_loss`'s
 backward then accumulates on top, so every epoch steps on d(L_PPO + w_t * L_demo)/dtheta after
@@ -10,7 +10,6 @@ the epoch's own forward, so the PPO graph is untouched (`RnnDemoPolicy`).
 """
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from epymarl_llm.leed.demo_policies import RnnDemoPolicy
@@ -45,14 +44,3 @@ class MappoLeedMixin:
     def train(self, batch: Any, t_env: int, episode_num: int):
         self._t_env = t_env
         return super().train(batch, t_env, episode_num)
-
-
-@cache
-def _learner_class(base: type) -> type:
-    return type(f"Leed{base.__name__}", (MappoLeedMixin, base), {"__module__": __name__})
-
-
-def make_mappo_leed_learner(mac: Any, scheme: dict, logger: Any, args: Any):
-    from learners.ppo_learner import PPOLearner  # EPyMARL's, from the user's checkout
-
-    return _learner_class(PPOLearner)(mac, scheme, logger, args)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from epymarl_llm.actions import acting_agents
+
 MANIFEST = "manifest.json"
 FORMAT = "epymarl-llm-demos/1"
 STEP_KEYS = ("obs", "avail", "actions", "valid")
@@ -66,9 +68,7 @@ class DemoEpisodes:
 
     def live(self) -> np.ndarray:
         """(E, T, N) bool: filled steps where the agent is alive (an action other than no-op available)."""
-        avail = self.avail > 0
-        alive = avail[..., 1:].any(-1)
-        return (self.filled[..., None] > 0) & alive
+        return (self.filled[..., None] > 0) & acting_agents(self.avail > 0)
 
 
 _ALL = STEP_KEYS + TEAM_KEYS + EPISODE_KEYS

@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import CheckpointError
 
 if TYPE_CHECKING:
-    from epymarl_llm.policy.policy import LlmPolicy
+    import torch
+    from torch import nn
+
+
+class TrainableParts(Protocol):
+    """What a checkpoint reads and writes of a policy (`LlmPolicy` has it): the peft-wrapped body,
+    the action head and the config, on one device."""
+
+    cfg: PolicyConfig
+    model: Any  # peft.PeftModel
+    head: nn.Module
+
+    @property
+    def device(self) -> torch.device: ...
+
 
 HEAD_FILE = "action_head.safetensors"
 META_FILE = "policy_meta.json"
@@ -33,7 +48,7 @@ _FIX = {
 }
 
 
-def architecture_facts(policy: "LlmPolicy") -> dict[str, Any]:
+def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
     """What a checkpoint's tensors depend on (the map does not appear: any map loads)."""
     config = policy.model.get_base_model().config
     lora = policy.model.peft_config["default"]
@@ -51,7 +66,7 @@ def architecture_facts(policy: "LlmPolicy") -> dict[str, Any]:
     }
 
 
-def save_trainable(policy: "LlmPolicy", directory: Path) -> Path:
+def save_trainable(policy: TrainableParts, directory: Path) -> Path:
     """Write adapter, head and facts to `directory` (created if needed); returns it."""
     from safetensors.torch import save_file
 
@@ -68,7 +83,7 @@ def save_trainable(policy: "LlmPolicy", directory: Path) -> Path:
     return directory
 
 
-def load_trainable(policy: "LlmPolicy", directory: Path) -> None:
+def load_trainable(policy: TrainableParts, directory: Path) -> None:
     """Load adapter and head weights written by `save_trainable` into `policy`.
 
     Raises:

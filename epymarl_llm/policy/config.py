@@ -1,8 +1,8 @@
 """`PolicyConfig`: the policy's flat EPyMARL keys, read once and validated (METHOD section 4)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from epymarl_llm.policy.errors import PolicyConfigError
 
@@ -15,7 +15,8 @@ ATTACK_KEYS = ("entity", "shared")
 class PolicyConfig:
     """The LLM-LoRA policy and its attention action head.
 
-    Every field is a flat key of EPyMARL's args with the same name (see `from_args`).
+    Every field is a flat key of EPyMARL's args with the same name, read once per run into
+    `LolmRunConfig.policy` (EPyMARL's own `device`, set from `use_cuda`, is the policy's device).
 
     Args:
         llm_model: Hugging Face hub name or local folder of a causal LM.
@@ -107,16 +108,6 @@ class PolicyConfig:
             self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith(("cuda:", "mps:"))
         ):
             raise PolicyConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}")
-
-    @classmethod
-    def from_args(cls, args: Any) -> "PolicyConfig":
-        """Read the policy keys from EPyMARL's args (a namespace or a dict); absent keys keep defaults.
-
-        EPyMARL's own `device` ("cuda"/"cpu", set from `use_cuda`) is read as the policy's device.
-        """
-        values: Mapping[str, Any] = args if isinstance(args, Mapping) else vars(args)
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: values[k] for k in names if k in values})
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -1,12 +1,14 @@
 """Errors of the policy package: each message names the fix."""
 from __future__ import annotations
 
+from epymarl_llm.config_errors import ConfigError
+
 
 class PolicyError(ValueError):
     """Base class of every error raised by `epymarl_llm.policy`."""
 
 
-class PolicyConfigError(PolicyError):
+class PolicyConfigError(PolicyError, ConfigError):
     """An invalid `PolicyConfig` value."""
 
 

@@ -11,10 +11,9 @@ import math
 import torch
 from torch import nn
 
-N_BASE_ACTIONS = 6  # SMAC: 0 no-op, 1 stop, 2-5 move north/south/east/west, then one per target
-# Finite, so masked entries give probability exactly 0 (exp underflows in float32) and
-# p * log p stays 0 instead of 0 * -inf = nan in entropies and KL terms.
-MASKED_LOGIT = -1.0e9
+from epymarl_llm.actions import MASKED_LOGIT, N_BASE_ACTIONS
+
+__all__ = ["MASKED_LOGIT", "N_BASE_ACTIONS", "AttentionActionHead", "mask_logits"]
 
 
 class AttentionActionHead(nn.Module):

@@ -26,6 +26,7 @@ from epymarl_llm.policy.backbone import (
     run_prefix,
 )
 from epymarl_llm.policy.buckets import row_groups
+from epymarl_llm.policy.checkpoint import load_trainable, save_trainable
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import BatchError, PolicyConfigError
 from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_logits
@@ -38,21 +39,16 @@ from epymarl_llm.token_batch import TokenBatch
 
 
 class LlmPolicy(nn.Module):
-    """pi_theta(a | prompt) over `6 + n_targets` actions, for any map.
+    """pi_theta(a | prompt) over `6 + n_targets` actions, for any map (the head's width comes from
+    each batch's availability rows).
 
     Args:
         cfg: the policy's configuration.
-        n_targets_hint: the first map's number of target slots, if known. The head's weights do not
-            depend on it (the width comes from each batch); it is kept as `self.n_targets_hint` for
-            callers that must size buffers before the first batch.
     """
 
-    def __init__(self, cfg: PolicyConfig, n_targets_hint: int | None = None) -> None:
+    def __init__(self, cfg: PolicyConfig) -> None:
         super().__init__()
-        if n_targets_hint is not None and (isinstance(n_targets_hint, bool) or not isinstance(n_targets_hint, int) or n_targets_hint < 0):
-            raise PolicyConfigError(f"n_targets_hint must be None or a non-negative integer; got {n_targets_hint!r}")
         self.cfg = cfg
-        self.n_targets_hint = n_targets_hint
         device = resolve_device(cfg.device)
         self.backbone_dtype = resolve_dtype(cfg.llm_dtype, device)
         body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
@@ -275,10 +271,6 @@ class LlmPolicy(nn.Module):
             cached = self._prefix_cache[key] = run(prefix_ids)
         return cached
 
-    def clear_prefix_cache(self) -> None:
-        """Drop the cached prefixes (`weights_changed` also invalidates the policy's)."""
-        self._prefix_cache.clear()
-
     def weights_changed(self) -> None:
         """Call after every update of the trainable weights that bypasses `load_state_dict`.
 
@@ -342,14 +334,10 @@ class LlmPolicy(nn.Module):
 
     def save_trainable(self, directory: str | Path) -> Path:
         """Write the LoRA adapter (peft format), the head and the architecture facts to `directory`."""
-        from epymarl_llm.policy.checkpoint import save_trainable
-
         return save_trainable(self, Path(directory))
 
     def load_trainable(self, directory: str | Path) -> None:
         """Load what `save_trainable` wrote (any map: the head has no per-map weights)."""
-        from epymarl_llm.policy.checkpoint import load_trainable
-
         load_trainable(self, Path(directory))
         self.weights_changed()
 

@@ -9,8 +9,9 @@ Layouts need neither SMAC nor SMAClite; torch is imported only when a TokenBatch
 from .config import PromptConfig
 from .encoder import PromptEncoder
 from .errors import LayoutMismatchError, UnknownMapError
-from .examples import example_prompts, random_observations
+from .examples import random_observations
 from .layout import EntitySlot, MapLayout, RowLayout, load_map_layout, map_names
+from .samples import example_prompts
 from .semantic import SemanticObservation, UnitView, semantic_observation
 
 __all__ = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..config_errors import ConfigError
+
 NUMBER_FORMATS = ("compact", "percent", "decimal")
 
 
@@ -28,9 +30,9 @@ class PromptConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.dynamic_prompt, bool):
-            raise ValueError(f"dynamic_prompt must be True or False, got {self.dynamic_prompt!r}")
+            raise ConfigError(f"dynamic_prompt must be True or False, got {self.dynamic_prompt!r}")
         if self.number_format not in NUMBER_FORMATS:
-            raise ValueError(
+            raise ConfigError(
                 f"number_format must be one of {NUMBER_FORMATS} ('decimal' is the paper's two-decimal text), "
                 f"got {self.number_format!r}"
             )

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..token_batch import TokenBatch
 from .config import PromptConfig
+from .examples import random_observations
 from .layout import MapLayout
 from .semantic import SemanticObservation, semantic_observation
 from .template import Plan, PromptTemplate
@@ -81,8 +82,6 @@ class PromptEncoder:
         self.prefix_ids = self._special_prefix + list(ids[self.template.p_prefix])
         self.prefix_len = len(self.prefix_ids)
         self.fast = True
-        from .examples import random_observations
-
         obs, avail, agent_ids = random_observations(self.layout, N_CHECK_ROWS, seed=20250)
         plan, _ = self._plan(obs, avail, agent_ids)
         joined, lengths, _, _ = self._assemble(plan.pieces)  # numpy only: building needs no torch

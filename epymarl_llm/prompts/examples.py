@@ -1,4 +1,4 @@
-"""Plausible random observation rows of a map, and the prompts made from them.
+"""Plausible random observation rows of a map (their prompts: `samples.example_prompts`).
 
 Rows are built the way SMAC's `get_obs_agent` fills them (zeros for dead or unseen units, distances
 and positions divided by the sight range 9, attack range 6, type bits from the map's composition), so
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import PromptConfig
-from .layout import MapLayout, load_map_layout
-from .map_spec import EnvName
+from .layout import MapLayout
 
 SIGHT_RANGE, SHOOT_RANGE = 9.0, 6.0  # StarCraft2Env.unit_sight_range / unit_shoot_range
 
@@ -110,13 +108,3 @@ def _fill_unit(rng, row, base, features, name, type_names) -> float:
         elif f == "type_" + name.replace(" ", "_") and type_names:
             row[base + k] = 1
     return dist
-
-
-def example_prompts(map_name: str, n: int, seed: int = 0, env: EnvName = "sc2",
-                    config: PromptConfig | None = None, map_file: str | None = None) -> list[str]:
-    """n prompts of `map_name` from plausible random observations (deterministic in `seed`)."""
-    from .encoder import PromptEncoder
-
-    layout = load_map_layout(map_name, env=env, map_file=map_file)
-    obs, avail, agent_ids = random_observations(layout, n, seed)
-    return PromptEncoder(layout, None, config=config).texts(obs, avail, agent_ids)

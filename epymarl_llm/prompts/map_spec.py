@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ..actions import N_BASE_ACTIONS
 from .units import HEALERS
 
 EnvName = Literal["sc2", "sc2v2", "smaclite"]
@@ -83,7 +84,7 @@ class MapSpec:
     @property
     def n_base_actions(self) -> int:
         """No-op, stop, four moves, then SMACv2's conic-FOV turns (StarCraft2Env.n_actions_no_attack)."""
-        return 6 + self.n_fov_actions
+        return N_BASE_ACTIONS + self.n_fov_actions
 
     @property
     def n_targets(self) -> int:

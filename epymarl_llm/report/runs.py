@@ -15,11 +15,10 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
+from epymarl_llm.load_plan import SOURCE_MAP_KEY, LoadKind, load_kind
 from epymarl_llm.map_identity import map_identity
 from epymarl_llm.report.curves import Curve
 
-# The plugin records the map its checkpoint was trained on under this config key.
-SOURCE_MAP_KEY = "transfer_source_map"
 UNKNOWN_SOURCE = "unknown source"
 UNKNOWN_MAP = "unknown map"
 
@@ -35,11 +34,13 @@ CRASHED = ("FAILED", "INTERRUPTED")
 
 
 class RunMode(str, Enum):
+    """A run's kind in the report: the load kinds of `load_plan.LoadKind`, and two more."""
+
     SINGLE = "single-task"
-    ZERO_SHOT = "zero-shot"
-    FEW_SHOT = "few-shot"
-    RESUMED = "resumed"  # a checkpoint of the same map: training continued, not transfer
-    EVALUATION = "evaluation"  # a checkpoint of the same map evaluated (evaluate=True)
+    ZERO_SHOT = LoadKind.ZERO_SHOT.value
+    FEW_SHOT = LoadKind.FEW_SHOT.value
+    RESUMED = LoadKind.RESUMED.value  # a checkpoint of the same map: training continued, not transfer
+    EVALUATION = LoadKind.EVALUATION.value  # a checkpoint of the same map evaluated (evaluate=True)
     # A run with a checkpoint_path that failed before logging anything and whose checkpoint names no
     # map: it never loaded the checkpoint, so it is no transfer run (and its source is no "unknown source").
     LOAD_FAILED = "checkpoint not loaded"
@@ -165,10 +166,8 @@ def run_from_config(
         source_map = _get(config, SOURCE_MAP_KEY) or source_map_from_checkpoint(checkpoint_path) or UNKNOWN_SOURCE
         if source_map == UNKNOWN_SOURCE and str(status) == "FAILED" and not metrics:
             mode, source_map = RunMode.LOAD_FAILED, None
-        elif source_map == map_name:
-            mode = RunMode.EVALUATION if _get(config, "evaluate") else RunMode.RESUMED
-        else:
-            mode = RunMode.ZERO_SHOT if _get(config, "evaluate") else RunMode.FEW_SHOT
+        else:  # an unknown source is another map here: the report cannot show it as the same task
+            mode = RunMode(load_kind(same_map=source_map == map_name, evaluate=bool(_get(config, "evaluate"))).value)
     return Run(
         origin=origin,
         run_id=str(run_id),

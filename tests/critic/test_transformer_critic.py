@@ -4,25 +4,26 @@ from collections import namedtuple
 import pytest
 import torch
 
+from epymarl_llm import prompts
 from epymarl_llm.critic import (CriticConfig, EpymarlTransformerCritic, StateTokenizer, TOKEN_FEATURES,
                                 TransformerCritic, pad_tokens)
 from epymarl_llm.critic.unit_vocab import unit_type_id
+from epymarl_llm.prompts import EntitySlot as Slot
 
-Slot = namedtuple("Slot", "side slot unit_name offset size features unit_id", defaults=(None,))
 Layout = namedtuple("Layout", "state")
 StateLayout = namedtuple("StateLayout", "entities")
 
 
 def smac_like_entities(allies, enemies, shields=True, type_bits=2):
     """EntitySlots laid out as SMAC's get_state: all ally rows, then all enemy rows."""
-    ally_feats = ["health", "energy/cooldown", "rel_x", "rel_y"] + (["shield"] if shields else [])
+    ally_feats = ["health", "energy_or_cooldown", "rel_x", "rel_y"] + (["shield"] if shields else [])
     enemy_feats = ["health", "rel_x", "rel_y"] + (["shield"] if shields else [])
     ally_feats += [f"type_{i}" for i in range(type_bits)]
     enemy_feats += [f"type_{i}" for i in range(type_bits)]
     slots, offset = [], 0
     for side, names, feats in (("ally", allies, ally_feats), ("enemy", enemies, enemy_feats)):
         for i, name in enumerate(names):
-            slots.append(Slot(side, i, name, offset, len(feats), tuple(feats)))
+            slots.append(Slot(side, i, name, offset, len(feats), tuple(feats), unit_id=i))
             offset += len(feats)
     return slots, offset
 
@@ -164,14 +165,13 @@ def test_observations_as_state_are_refused_with_the_fix():
 
 @pytest.mark.parametrize("env", ["sc2", "smaclite"])
 def test_one_critic_on_real_smac_layouts_of_different_sizes(env):
-    prompts = pytest.importorskip("epymarl_llm.prompts", reason="the prompts package is not on this branch yet")
     torch.manual_seed(0)
     net = TransformerCritic(CriticConfig(critic_d_model=16, critic_layers=1, critic_heads=2))
     for name in ("3s5z", "3s5z_vs_3s6z", "MMM2"):
         layout = prompts.load_map_layout(name, env=env, env_args={})
         tokenizer = StateTokenizer(layout.state.entities)
         assert tokenizer.n_entities == layout.n_agents + layout.n_enemies
-        state = torch.rand(4, layout.state.size if hasattr(layout.state, "size") else tokenizer.state_width)
+        state = torch.rand(4, layout.state.size)
         assert net(tokenizer(state)).shape == (4,)
 
 

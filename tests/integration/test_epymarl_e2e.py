@@ -56,7 +56,9 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     assert (run.dir / "sample_prompts.txt").is_file(), "sample prompts are a Sacred artifact"
     header = (run.dir / "sample_prompts.txt").read_text().splitlines()[0]
     assert header == f"===== map 3s5z, env 0, step 0, agent {samples[0]['agent']} =====", header
-    assert run.info["lolm_map"]["ally_units"][:3] == ["stalker"] * 3 or "stalker" in str(run.info["lolm_map"]).lower()
+    assert run.info["lolm_map"] == {"map_name": "3s5z", "n_agents": 8, "n_enemies": 8,
+                                    "ally_units": ["Stalker"] * 3 + ["Zealot"] * 5,
+                                    "enemy_units": ["Stalker"] * 3 + ["Zealot"] * 5}
 
     checkpoints = _checkpoint_dirs(installed)
     assert checkpoints, "save_model=True wrote no checkpoint"

@@ -106,3 +106,31 @@ def test_register_by_hand_in_real_epymarl(epymarl_copy):
     result = _child(code, subprocess_env(epymarl_copy / "no-user-site"), epymarl_copy)
     assert {m: set(n) for m, n in result["added"].items()} == ALL_NAMES
     assert {"basic_mac", names.MAC} <= set(result["mac"])
+
+
+TARGET_CLASSES_CODE = """
+import importlib, inspect, json, sys
+sys.path.insert(0, {repo!r}); sys.path.insert(0, 'src')
+from epymarl_llm.epymarl.registration import TARGETS
+from runners.episode_runner import EpisodeRunner
+from runners.parallel_runner import ParallelRunner
+from learners.ppo_learner import PPOLearner
+found = {{name: getattr(importlib.import_module(t.split(':')[0]), t.split(':')[1]) for name, t in TARGETS.items()}}
+print(json.dumps({{'classes': {{n: inspect.isclass(c) for n, c in found.items()}},
+                  'names': {{n: c.__name__ for n, c in found.items()}},
+                  'statements': {{n: inspect.getsource(c).lstrip().startswith(('class ' + c.__name__ + '(', 'class ' + c.__name__ + ':'))
+                                 for n, c in found.items()}},
+                  'episode': issubclass(found['lolm_episode'], EpisodeRunner),
+                  'parallel': issubclass(found['lolm_parallel'], ParallelRunner),
+                  'mappo_leed': issubclass(found['mappo_leed_learner'], PPOLearner)}}))
+"""
+
+
+def test_every_registry_entry_names_a_class_written_out_in_its_module(epymarl_copy):
+    """From a yaml value to its class in one step: each target is a `class` statement a search finds."""
+    result = _child(TARGET_CLASSES_CODE.format(repo=str(REPO_ROOT)), subprocess_env(epymarl_copy / "no-user-site"),
+                    epymarl_copy)
+    assert all(result["classes"].values()), result["classes"]
+    assert result["episode"] and result["parallel"] and result["mappo_leed"]
+    assert all(result["statements"].values()), result["statements"]
+    assert result["names"] == {name: target.split(":")[1] for name, target in registration.TARGETS.items()}

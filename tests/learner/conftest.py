@@ -4,7 +4,6 @@ The fake policy keeps the parts the learner relies on: a frozen "backbone", a ze
 LoRA-style adapter that `reference_logits` switches off, an action head, fp32 masked logits, and a
 count of the prompt rows it runs (to check that padding costs no backbone compute).
 """
-from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
@@ -12,21 +11,23 @@ import torch
 from torch import nn
 
 from epymarl_llm.bench.episodes import EpisodeTensors
+from epymarl_llm.epymarl.run_config import complete_args
 from epymarl_llm.policy.buckets import row_groups
+from epymarl_llm.prompts import EntitySlot
 from epymarl_llm.token_batch import TokenBatch
 
-Slot = namedtuple("Slot", "side slot unit_name offset size features")
 N_AGENTS, N_ENEMIES, OBS, VOCAB, HIDDEN = 3, 2, 6, 32, 16
 N_ACTIONS = 6 + N_ENEMIES
 
 
 def entities():
-    ally = ("health", "energy/cooldown", "rel_x", "rel_y")
+    """A marine map's state layout as `MapLayout.state.entities` gives it (SMAC's feature names)."""
+    ally = ("health", "energy_or_cooldown", "rel_x", "rel_y")
     enemy = ("health", "rel_x", "rel_y")
     slots, offset = [], 0
-    for side, n, feats, name in (("ally", N_AGENTS, ally, "marine"), ("enemy", N_ENEMIES, enemy, "marine")):
+    for side, n, feats, name in (("ally", N_AGENTS, ally, "Marine"), ("enemy", N_ENEMIES, enemy, "Marine")):
         for i in range(n):
-            slots.append(Slot(side, i, name, offset, len(feats), feats))
+            slots.append(EntitySlot(side, i, name, offset, len(feats), feats, unit_id=i))
             offset += len(feats)
     return slots, offset
 
@@ -66,6 +67,10 @@ class FakePolicy(nn.Module):
         self.head = nn.Linear(HIDDEN, N_ACTIONS)
         self.rows_run = 0
         self.adapter_on = True
+        self.weights_version = 0  # bumped by the learner after every optimiser step, as LlmPolicy's
+
+    def weights_changed(self):
+        self.weights_version += 1
 
     def _hidden(self, batch):
         self.rows_run += len(batch)
@@ -104,7 +109,11 @@ class FakeMac:
                    f"{path}/agent.th")
 
     def load_models(self, path):
+        """As LolmMAC's: the weights, then the load plan (this fake writes no manifest: a resumed run)."""
+        from epymarl_llm.load_plan import LoadSettings, plan_load
+
         self.policy.load_state_dict(torch.load(f"{path}/agent.th"), strict=False)
+        self.load_plan = plan_load(None, path, LoadSettings(target_map=None))
 
     def cuda(self):
         self.policy.cuda()
@@ -150,7 +159,7 @@ def make_args(**overrides):
                 max_prompts_per_forward=4, critic_d_model=16, critic_layers=1, critic_heads=2,
                 kl_anneal_steps=1000, use_cuda=False)
     base.update(overrides)
-    return SimpleNamespace(**base)
+    return complete_args(**base)
 
 
 @pytest.fixture

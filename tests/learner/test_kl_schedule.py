@@ -67,10 +67,3 @@ def test_bad_configuration_is_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LearnerConfig(n_agents=3, n_actions=11, **kwargs)
 
-
-def test_config_reads_epymarl_args_and_needs_env_sizes():
-    from types import SimpleNamespace
-    cfg = LearnerConfig.from_args(SimpleNamespace(n_agents=5, n_actions=12, epochs=2, kl_mode="none", hidden_dim=7))
-    assert (cfg.n_agents, cfg.epochs, cfg.kl_mode, cfg.eps_clip) == (5, 2, "none", 0.2)
-    with pytest.raises(ValueError, match="n_agents"):
-        LearnerConfig.from_args({"n_actions": 3})

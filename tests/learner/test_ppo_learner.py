@@ -154,3 +154,33 @@ def test_critic_step_matches_epymarl_ppo_learner(fake):
         ours, stats = learner._critic_step(batch, rewards, masks.mask, learner._target_values(batch))
         torch.testing.assert_close(ours, expected.detach(), rtol=1e-5, atol=1e-6)
         assert stats["loss"] == pytest.approx(log["critic_loss"][0], rel=1e-5)
+
+
+def test_critic_type_picks_the_critic_as_epymarls_learner_does(fake):
+    from epymarl_llm.critic import CriticConfig, EpymarlTransformerCritic
+
+    assert isinstance(LolmPPOLearner(fake.mac(), {}, fake.logger(), fake.args()).critic, EpymarlTransformerCritic)
+    with pytest.raises(ValueError, match="critic_type 'coma_critic' is not a critic.*'lolm_transformer_critic'.*'cv_critic'"):
+        CriticConfig(critic_type="coma_critic")
+    with pytest.raises(ValueError, match="critic_type 'transformer_critic' is not a critic"):
+        LolmPPOLearner(fake.mac(), {}, fake.logger(), fake.args(critic_type="transformer_critic"))
+
+
+def test_critic_type_cv_critic_trains_epymarls_own_critic(fake):
+    path = os.environ.get("EPYMARL_PATH")
+    if not path:
+        pytest.skip("EPYMARL_PATH is not set: EPyMARL's cv_critic comes from its checkout")
+    sys.path.insert(0, os.path.join(path, "src"))
+    from modules.critics.centralV import CentralVCritic
+
+    from tests.learner.conftest import N_ACTIONS, OBS
+
+    batch = fake.batch()
+    scheme = {"state": {"vshape": batch["state"].shape[-1]}, "obs": {"vshape": OBS},
+              "actions_onehot": {"vshape": (N_ACTIONS,)}}
+    args = fake.args(critic_type="cv_critic", hidden_dim=8, obs_individual_obs=False, obs_last_action=False)
+    learner = LolmPPOLearner(fake.mac(), scheme, fake.logger(), args)
+    assert type(learner.critic) is CentralVCritic
+    before = copy.deepcopy(learner.critic.state_dict())
+    learner.train(batch, t_env=0, episode_num=1)
+    assert any(not torch.equal(before[k], v) for k, v in learner.critic.state_dict().items())

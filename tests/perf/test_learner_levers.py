@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors, replay_rollout, synthetic_episodes
+from epymarl_llm.epymarl.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner, losses
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone
@@ -29,8 +30,8 @@ def make_learner(make_policy, layout, **policy_keys):
     encoder = PromptEncoder(layout, policy.tokenizer)
     mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters,
                           rollout_record=RolloutRecord())
-    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
-                           use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3)
+    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
+                         use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3)
     learner = LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args)
     return learner, mac
 

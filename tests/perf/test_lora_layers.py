@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
+from epymarl_llm.epymarl.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner, losses
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import PolicyConfig
@@ -82,9 +83,9 @@ def _learner(make_policy, layout, cache_mb):
     policy = make_policy(lora_layers=1)
     mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout, policy.tokenizer),
                           parameters=policy.parameters, rollout_record=RolloutRecord())
-    args = SimpleNamespace(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
-                           use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3,
-                           lower_cache_mb=cache_mb, pi_old_from_rollout=False)
+    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
+                         use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3,
+                         lower_cache_mb=cache_mb, pi_old_from_rollout=False)
     return LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args), policy
 
 

@@ -1,7 +1,6 @@
 """PolicyConfig: defaults, validation messages, reading EPyMARL's flat args."""
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 
@@ -44,12 +43,6 @@ def test_invalid_values_name_the_fix(key, value, words):
 def test_target_modules_list_becomes_a_tuple():
     assert PolicyConfig(lora_target_modules=["q_proj", "v_proj"]).lora_target_modules == ("q_proj", "v_proj")
 
-
-def test_from_args_reads_flat_keys_and_ignores_the_rest():
-    args = SimpleNamespace(lora_rank=4, attack_keys="shared", device="cpu", lr=5e-4, env="sc2")
-    cfg = PolicyConfig.from_args(args)
-    assert (cfg.lora_rank, cfg.attack_keys, cfg.device, cfg.action_dim) == (4, "shared", "cpu", 1024)
-    assert PolicyConfig.from_args({"llm_init": "random"}).llm_init == "random"
 
 
 def test_config_and_errors_import_without_torch():

@@ -32,9 +32,9 @@ def corpus() -> list[str]:
 @pytest.fixture(scope="session")
 def qwen_like_tokenizer(corpus):
     """A small byte-level BPE trained here with Qwen's pre-tokenizer (no download)."""
-    from epymarl_llm.bench.prompt_speed import build_qwen_like_tokenizer
+    from epymarl_llm.policy.tiny_model import train_tokenizer
 
-    return build_qwen_like_tokenizer(corpus)
+    return train_tokenizer(corpus, vocab_size=1200)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,22 +16,10 @@ import pytest
 
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
-ENEMY_TYPE_IDS = {"Marine": 48, "Marauder": 51, "Medivac": 54, "Zealot": 73, "Stalker": 74, "Colossus": 4,
-                  "Zergling": 105, "Baneling": 9, "Hydralisk": 107}  # pysc2.lib.units
-MAX_SHIELD = {"Stalker": 80, "Zealot": 50, "Colossus": 150}  # StarCraft2Env.unit_max_shield
+from tests.prompts.sc2_oracle import ENEMY_TYPE_IDS, Unit, flat_map, unit_record  # noqa: E402
+
+__all__ = ["Unit", "observe", "place_units", "sc2v2_env", "smacv2"]
 N_GAME_UNITS = 2000  # any count: SMACv2's RL unit ids are the last 9 of the game's unit list
-
-
-@dataclass
-class Unit:
-    """A unit placed by a test: name, position, health/shield/cooldown as fractions (0 health = dead)."""
-
-    name: str
-    x: float
-    y: float
-    health: float = 1.0
-    shield: float = 1.0
-    cooldown: float = 0.0
 
 
 def smacv2():
@@ -50,20 +37,13 @@ def sc2v2_env(env_args: dict, allies: list[Unit], enemies: list[Unit], attack=No
 
 def place_units(env, allies: list[Unit], enemies: list[Unit], attack=None, health=None, fov=None):
     """SMACv2's StarCraft2Env `env` (built, never launched) with these units, as after reset."""
-    env.map_x = env.map_y = 32
-    env.max_distance_x = env.max_distance_y = 32
-    env.pathing_grid = np.ones((32, 32), dtype=bool)
-    env.terrain_height = np.zeros((32, 32))
+    flat_map(env)
     env._controller = SimpleNamespace(data=lambda: SimpleNamespace(units=[None] * N_GAME_UNITS))
     env._init_ally_unit_types(0)
 
     def record(u: Unit, type_id: int):
-        max_shield = MAX_SHIELD.get(u.name, 0)
-        return SimpleNamespace(
-            unit_type=type_id, health=u.health * 100.0, health_max=100.0, shield=u.shield * max_shield,
-            shield_max=max_shield, pos=SimpleNamespace(x=u.x, y=u.y, z=0.0),
-            weapon_cooldown=u.cooldown * env.unit_max_cooldown(SimpleNamespace(unit_type=type_id)),
-            energy=u.cooldown * 200.0)
+        return unit_record(u, type_id, energy=u.cooldown * 200.0,
+                           weapon_cooldown=u.cooldown * env.unit_max_cooldown(SimpleNamespace(unit_type=type_id)))
 
     env.agents = {i: record(u, env.ally_unit_map[u.name.lower()]) for i, u in enumerate(allies)}
     env.enemies = {j: record(u, ENEMY_TYPE_IDS[u.name]) for j, u in enumerate(enemies)}

@@ -1,6 +1,7 @@
 """Real SMAC layouts, prompts and EPyMARL-shaped batches for the transfer tests (no EPyMARL needed)."""
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors
 from epymarl_llm.epymarl.controller import LolmMAC
+from epymarl_llm.epymarl.run_config import complete_args, run_config
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
 
@@ -41,7 +43,7 @@ def run_args(layout, map_name: str, **overrides) -> SimpleNamespace:
                 kl_anneal_steps=1000, use_cuda=False, standardise_returns=True, evaluate=False, t_max=10_000,
                 max_prompts_per_forward=64, lolm_layout=layout)
     base.update(overrides)
-    return SimpleNamespace(**base)
+    return complete_args(**base)
 
 
 class TestMac:
@@ -55,8 +57,8 @@ class TestMac:
     def __init__(self, policy, layout, args):
         self.policy, self.args, self.n_agents = policy, args, layout.n_agents
         self.prompt_encoder = PromptEncoder(layout, policy.tokenizer)
-        self.config = SimpleNamespace(policy=policy.cfg)
-        self.checkpoint_meta = None
+        self.config = dataclasses.replace(run_config(args), policy=policy.cfg)
+        self.checkpoint_manifest = self.load_plan = None
 
     def parameters(self):
         return self.policy.parameters()

@@ -106,7 +106,7 @@ def test_few_shot_on_another_map_loads_everything_and_trains_without_kl(source_c
     learner, mac, logger, layout = _target_learner(tiny_model_dir, t_max=200 + 300)
     learner.load_models(str(path))
 
-    assert mac.checkpoint_meta["map_name"] == SOURCE and mac.checkpoint_meta["n_agents"] == 5
+    assert mac.checkpoint_manifest.map_name == SOURCE and mac.checkpoint_manifest.n_agents == 5
     for name, tensor in trained.critic.state_dict().items():
         assert torch.equal(learner.critic.state_dict()[name], tensor), f"critic {name} carried over"
     assert torch.equal(learner.target_critic.state_dict()["net.value.weight"],

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from epymarl_llm.epymarl import controller, runners, transfer
+from epymarl_llm.epymarl import runners, transfer
+from epymarl_llm.load_plan import MANIFEST_FILE
 
 
 def _checkpoint(root, steps_maps: dict[int, str | None]):
@@ -15,13 +16,12 @@ def _checkpoint(root, steps_maps: dict[int, str | None]):
     for step, map_name in steps_maps.items():
         (folder / str(step)).mkdir(parents=True)
         if map_name:
-            (folder / str(step) / transfer.META_FILE).write_text(json.dumps({"map_name": map_name, "n_agents": 5}))
+            (folder / str(step) / MANIFEST_FILE).write_text(json.dumps({"map_name": map_name, "n_agents": 5}))
     (folder / "notes").mkdir()  # not a step: ignored, as EPyMARL's run.py does
     return folder
 
 
 def test_the_source_map_goes_into_the_config_from_the_step_run_py_loads(tmp_path):
-    assert transfer.META_FILE == controller.META_FILE
     folder = _checkpoint(tmp_path, {100: "3s_vs_4z", 300: "2s3z"})
     newest = SimpleNamespace(config={"checkpoint_path": str(folder), "load_step": 0})
     transfer.record_source_map(newest)
@@ -64,9 +64,12 @@ class _EpymarlRunner:
         self.closed = True
 
 
+class _Runner(runners.LolmRunnerMixin, _EpymarlRunner):
+    """As runner_classes.LolmParallelRunner, on the stand-in for EPyMARL's runner."""
+
+
 def _runner(evaluate: bool):
-    cls = runners._runner_class(_EpymarlRunner)
-    runner = cls.__new__(cls)
+    runner = _Runner.__new__(_Runner)
     _EpymarlRunner.__init__(runner, SimpleNamespace(evaluate=evaluate))
     runner._held_test_returns, runner._held_test_stats = [], {}
     runner._transfer_recorded = runner._prompts_recorded = True
