@@ -23,7 +23,7 @@ lint:
 format:      ## rewrite the tree with ruff format (settings in pyproject.toml)
 	$(PYTHON) -m ruff format .
 
-format-check: ## fail, listing the files, when `make format` would change any (CI with EPYMARL_LLM_CI_FORMAT_CHECK=1)
+format-check: ## fail, listing the files, when `make format` would change any (as CI does)
 	$(PYTHON) -m ruff format --check .
 
 doctor:

@@ -1,4 +1,5 @@
 """Packaging for epymarl-llm: LoLM-MARL (LoRA-tuned LLM policies) as an EPyMARL plugin."""
+
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -13,10 +14,36 @@ HERE = Path(__file__).parent
 # - torch, sacred, numpy, matplotlib: already in install_requires; pytest: in the `test` extra.
 # cloudpickle is added: EPyMARL's parallel runner imports it without listing it.
 EPYMARL_REQUIREMENTS = [
-    "absl-py", "attrs", "click", "cloudpickle", "gymnasium", "idna", "imageio", "mpyq", "pbr", "Pillow",
-    "pluggy", "portpicker", "probscale", "protobuf", "py", "pygame", "pyparsing", "python-dateutil",
-    "requests", "scipy", "seaborn", "six", "sk-video", "snakeviz", "tensorboard-logger", "tornado",
-    "urllib3", "websocket-client", "whichcraft", "wrapt",
+    "absl-py",
+    "attrs",
+    "click",
+    "cloudpickle",
+    "gymnasium",
+    "idna",
+    "imageio",
+    "mpyq",
+    "pbr",
+    "Pillow",
+    "pluggy",
+    "portpicker",
+    "probscale",
+    "protobuf",
+    "py",
+    "pygame",
+    "pyparsing",
+    "python-dateutil",
+    "requests",
+    "scipy",
+    "seaborn",
+    "six",
+    "sk-video",
+    "snakeviz",
+    "tensorboard-logger",
+    "tornado",
+    "urllib3",
+    "websocket-client",
+    "whichcraft",
+    "wrapt",
 ]
 # SMAClite's install_requires with `Rtree==1.0.0` replaced: rtree 1.0.0 cannot load its bundled
 # libspatialindex_c on current Linux wheels, and rtree>=1.1 works with SMAClite unchanged.

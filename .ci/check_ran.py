@@ -3,6 +3,7 @@
 Usage: python3 .ci/check_ran.py JUNIT_XML TEST_FILE. Prints how many of that file's tests ran,
 passed and skipped, and exits 1 when none ran (a skip reason that should not apply in CI).
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,8 +19,10 @@ def main(junit: str, test_file: str) -> int:
     print(f"CI: {test_file}: {ran} ran, {len(skipped)} skipped")
     if ran == 0:
         reasons = {s.find("skipped").get("message", "") for s in skipped}
-        print(f"CI: FAILED: none of {test_file}'s tests ran; skip reasons: {sorted(reasons) or ['none collected']}",
-              file=sys.stderr)
+        print(
+            f"CI: FAILED: none of {test_file}'s tests ran; skip reasons: {sorted(reasons) or ['none collected']}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

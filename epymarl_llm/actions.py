@@ -5,6 +5,7 @@ SMAC (`StarCraft2Env.get_avail_agent_actions`), SMACv2 and SMAClite number the a
 (SMACv2's `conic_fov` puts its turn actions between the moves and the targets: `MapSpec.n_base_actions`).
 A dead unit may take only no-op. Imports nothing: the functions work on torch tensors and numpy arrays.
 """
+
 from __future__ import annotations
 
 from typing import Any

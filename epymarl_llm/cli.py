@@ -4,6 +4,7 @@ One subcommand per module in `epymarl_llm.commands`: each command module defines
 Modules are imported only when their subcommand runs, so `epymarl-llm layout` never pays for
 importing torch or transformers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,15 +25,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demos": ("demos", "generate or show LEED demonstrations (scripted, generating LM, checkpoint)"),
     "learning-check": ("learning_check", "real EPyMARL runs: does lolm_mappo learn an easy map and transfer"),
 }
-DESCRIPTION = ("LoLM-MARL for EPyMARL: LoRA-tuned LLM policies for SMAC and SMAClite. Run "
-               "`epymarl-llm install EPYMARL_DIR`, then `python src/main.py --config=lolm_mappo` in that checkout.")
+DESCRIPTION = (
+    "LoLM-MARL for EPyMARL: LoRA-tuned LLM policies for SMAC and SMAClite. Run "
+    "`epymarl-llm install EPYMARL_DIR`, then `python src/main.py --config=lolm_mappo` in that checkout."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from epymarl_llm import __version__
 
-    parser = argparse.ArgumentParser(prog="epymarl-llm", description=DESCRIPTION,
-                                     epilog="`epymarl-llm COMMAND --help` describes a command's options.")
+    parser = argparse.ArgumentParser(
+        prog="epymarl-llm",
+        description=DESCRIPTION,
+        epilog="`epymarl-llm COMMAND --help` describes a command's options.",
+    )
     parser.add_argument("--version", action="version", version=f"epymarl-llm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():

@@ -5,6 +5,7 @@ Every config dataclass (`PolicyConfig`, `PromptConfig`, `LearnerConfig`, `Critic
 message that names the key and the fix; a caller catches all of them with one `except ConfigError`.
 It is a `ValueError`, as a bad value is.
 """
+
 from __future__ import annotations
 
 

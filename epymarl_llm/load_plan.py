@@ -13,6 +13,7 @@
 
 Pure: standard library only, no model, no EPyMARL.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,8 +74,12 @@ class LoadKind(str, Enum):
     @property
     def phrase(self) -> str:
         """The words of the run's console line and Sacred run info (`lolm_transfer.kind`)."""
-        return {"resumed": "resumed training", "evaluation": "evaluation", "few-shot": "few-shot training",
-                "zero-shot": "zero-shot evaluation"}[self.value]
+        return {
+            "resumed": "resumed training",
+            "evaluation": "evaluation",
+            "few-shot": "few-shot training",
+            "zero-shot": "zero-shot evaluation",
+        }[self.value]
 
 
 def load_kind(same_map: bool, evaluate: bool) -> LoadKind:
@@ -138,21 +143,31 @@ class LoadPlan:
         if self.kl is KlAction.OFF:
             return "off: the checkpoint is of another map and kl_in_transfer=False (paper: no KL in few-shot)"
         if self.kl is KlAction.RESTART:
-            return (f"on (kl_in_transfer=True, kl_mode={self.kl_mode}): restarted on {self.target_map}, "
-                    f"beta_0 from eq. 10 at the first update, annealed from step {self.kl_t_offset}")
+            return (
+                f"on (kl_in_transfer=True, kl_mode={self.kl_mode}): restarted on {self.target_map}, "
+                f"beta_0 from eq. 10 at the first update, annealed from step {self.kl_t_offset}"
+            )
         return f"continued (kl_mode={self.kl_mode}, beta_0={beta_0})"
 
     def record(self, notes: list[str] | tuple[str, ...] = (), beta_0: float | None = None) -> dict[str, Any]:
         """Sacred run info `lolm_transfer`: what was loaded, kept and reset (`notes`: the learner's, first)."""
-        return {"checkpoint": self.checkpoint, "source_map": self.source_map, "target_map": self.target_map,
-                "checkpoint_step": self.step, "kind": self.kind.phrase, "kl": self.kl_text(beta_0),
-                "notes": [*notes, *self.notes]}
+        return {
+            "checkpoint": self.checkpoint,
+            "source_map": self.source_map,
+            "target_map": self.target_map,
+            "checkpoint_step": self.step,
+            "kind": self.kind.phrase,
+            "kl": self.kl_text(beta_0),
+            "notes": [*notes, *self.notes],
+        }
 
     @staticmethod
     def console_line(record: dict[str, Any]) -> str:
-        return (f"LoLM checkpoint of {record['source_map'] or 'an unknown map'} at step {record['checkpoint_step']} "
-                f"loaded on {record['target_map']}: {record['kind']}; KL term {record['kl']}"
-                + "".join(f"; {n}" for n in record["notes"]))
+        return (
+            f"LoLM checkpoint of {record['source_map'] or 'an unknown map'} at step {record['checkpoint_step']} "
+            f"loaded on {record['target_map']}: {record['kind']}; KL term {record['kl']}"
+            + "".join(f"; {n}" for n in record["notes"])
+        )
 
 
 class LoadPlanError(ValueError):
@@ -179,7 +194,8 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
         raise LoadPlanError(
             f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
             f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
-            "the number of steps to train (or evaluate=True to only evaluate)")
+            "the number of steps to train (or evaluate=True to only evaluate)"
+        )
     kl, offset = KlAction.CONTINUE, 0
     if not same_map:
         if settings.kl_mode == "none":
@@ -188,8 +204,20 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
             kl = KlAction.OFF
         else:
             kl, offset = KlAction.RESTART, step or 0
-    notes = () if source is not None else (
-        f"the checkpoint has no {MANIFEST_FILE} naming its map: treated as the same map (resumed)",)
-    return LoadPlan(checkpoint=os.path.abspath(step_dir), step=step, source_map=source, target_map=target,
-                    kind=load_kind(same_map, settings.evaluate), evaluate=settings.evaluate, kl=kl,
-                    kl_mode=settings.kl_mode, kl_t_offset=offset, notes=notes)
+    notes = (
+        ()
+        if source is not None
+        else (f"the checkpoint has no {MANIFEST_FILE} naming its map: treated as the same map (resumed)",)
+    )
+    return LoadPlan(
+        checkpoint=os.path.abspath(step_dir),
+        step=step,
+        source_map=source,
+        target_map=target,
+        kind=load_kind(same_map, settings.evaluate),
+        evaluate=settings.evaluate,
+        kl=kl,
+        kl_mode=settings.kl_mode,
+        kl_t_offset=offset,
+        notes=notes,
+    )

@@ -5,6 +5,7 @@ the same `map_name`. Transfer rules (checkpoint of another map or the same one) 
 groups need to tell custom maps apart: they go by the file's stem (`maps/smaclite/2s_vs_1z.json`
 -> "2s_vs_1z").
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

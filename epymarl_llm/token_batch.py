@@ -1,4 +1,5 @@
 """The tokenized prompts of a batch of agent-steps: the contract between prompts and policy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

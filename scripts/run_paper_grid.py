@@ -16,6 +16,7 @@ Commands run with EPyMARL's root as working directory, so that Sacred's folders
 land in its results/ folder. Transfer commands find their checkpoint when they start; --dry-run
 prints them with <...> placeholders.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,7 @@ PAPER_PAIRS = (
 # SMACv2 (--env-config=sc2v2): maps are EPyMARL's scenarios (src/config/envs/smacv2_configs), every
 # episode draws new units. Transfer grows the teams, then the enemy's edge, within a race, and
 # crosses races once (the unit-type embedding and the prompts are shared by name).
-SC2V2_MAPS = ("protoss_5_vs_5", "protoss_10_vs_10", "terran_5_vs_5", "terran_10_vs_10", "zerg_5_vs_5",
-              "zerg_10_vs_10")
+SC2V2_MAPS = ("protoss_5_vs_5", "protoss_10_vs_10", "terran_5_vs_5", "terran_10_vs_10", "zerg_5_vs_5", "zerg_10_vs_10")
 SC2V2_PAIRS = (
     ("protoss_5_vs_5", "protoss_10_vs_10"),
     ("protoss_10_vs_10", "protoss_10_vs_11"),
@@ -70,7 +70,9 @@ class Job:
     def argv(self, python: str, env_config: str, checkpoint: str | None = None, step: int | None = None) -> list[str]:
         with_args = [f"env_args.map_name={self.map_name}", f"seed={self.seed}", *self.overrides]
         if self.source_map is not None:
-            with_args.append(f"checkpoint_path={checkpoint or f'<checkpoint of {self.algorithm} seed {self.seed} on {self.source_map}>'}")
+            with_args.append(
+                f"checkpoint_path={checkpoint or f'<checkpoint of {self.algorithm} seed {self.seed} on {self.source_map}>'}"
+            )
             if self.few_shot_steps is not None:
                 # EPyMARL run.py resumes t_env at the checkpoint's step and stops at t_max.
                 t_max = step + self.few_shot_steps if step is not None else f"<checkpoint step + {self.few_shot_steps}>"
@@ -90,11 +92,27 @@ def build_jobs(args: argparse.Namespace) -> dict[str, list[Job]]:
                 save = ("save_model=True",) if algorithm == args.config and map_name in sources else ()
                 jobs["single"].append(Job("single", algorithm, map_name, seed, (f"t_max={args.t_max}", *save, *extra)))
         for source, target in args.pairs:
-            jobs["zero-shot"].append(Job("zero-shot", args.config, target, seed,
-                                         ("evaluate=True", f"test_nepisode={args.zero_shot_episodes}", "kl_mode=none", *extra),
-                                         source_map=source))
-            jobs["few-shot"].append(Job("few-shot", args.config, target, seed, ("kl_mode=none", *extra),
-                                        source_map=source, few_shot_steps=args.few_shot_t_max))
+            jobs["zero-shot"].append(
+                Job(
+                    "zero-shot",
+                    args.config,
+                    target,
+                    seed,
+                    ("evaluate=True", f"test_nepisode={args.zero_shot_episodes}", "kl_mode=none", *extra),
+                    source_map=source,
+                )
+            )
+            jobs["few-shot"].append(
+                Job(
+                    "few-shot",
+                    args.config,
+                    target,
+                    seed,
+                    ("kl_mode=none", *extra),
+                    source_map=source,
+                    few_shot_steps=args.few_shot_t_max,
+                )
+            )
     return jobs
 
 
@@ -147,14 +165,25 @@ def run_phase(jobs: list[Job], args: argparse.Namespace) -> int:
             if proc.poll() is not None:
                 running.remove(item)
                 failed += proc.returncode != 0
-                print(f"[{'done' if proc.returncode == 0 else 'FAILED'}] {job.phase} {job.algorithm} "
-                      f"{job.map_name} seed {job.seed} (exit {proc.returncode})", flush=True)
+                print(
+                    f"[{'done' if proc.returncode == 0 else 'FAILED'}] {job.phase} {job.algorithm} "
+                    f"{job.map_name} seed {job.seed} (exit {proc.returncode})",
+                    flush=True,
+                )
         time.sleep(0.5 if running else 0)
     return failed
 
 
 def report_argv(args: argparse.Namespace) -> list[str]:
-    return [args.python, "-m", "epymarl_llm", "report", str(args.epymarl / "results" / "sacred"), "--out", str(args.out)]
+    return [
+        args.python,
+        "-m",
+        "epymarl_llm",
+        "report",
+        str(args.epymarl / "results" / "sacred"),
+        "--out",
+        str(args.out),
+    ]
 
 
 def parse_pair(text: str) -> tuple[str, str]:
@@ -167,15 +196,28 @@ def parse_pair(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epymarl", type=Path, required=True, help="EPyMARL checkout (with the plugin installed)")
-    p.add_argument("--env-config", default="sc2",
-                   help="EPyMARL env config: sc2 (SMAC, needs SC2PATH), sc2v2 (SMACv2 scenarios) or smaclite")
+    p.add_argument(
+        "--env-config",
+        default="sc2",
+        help="EPyMARL env config: sc2 (SMAC, needs SC2PATH), sc2v2 (SMACv2 scenarios) or smaclite",
+    )
     p.add_argument("--config", default="lolm_mappo", help="the plugin's algorithm config (transferred)")
     p.add_argument("--baselines", nargs="*", default=["mappo"], help="built-in algorithms trained from scratch")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    p.add_argument("--maps", nargs="*", default=None,
-                   help="single-task maps (pair maps are added); default: the paper's, or SC2V2_MAPS for sc2v2")
-    p.add_argument("--pairs", nargs="*", type=parse_pair, default=None, metavar="SOURCE:TARGET",
-                   help="transfer pairs; default: the paper's, or SC2V2_PAIRS for sc2v2")
+    p.add_argument(
+        "--maps",
+        nargs="*",
+        default=None,
+        help="single-task maps (pair maps are added); default: the paper's, or SC2V2_MAPS for sc2v2",
+    )
+    p.add_argument(
+        "--pairs",
+        nargs="*",
+        type=parse_pair,
+        default=None,
+        metavar="SOURCE:TARGET",
+        help="transfer pairs; default: the paper's, or SC2V2_PAIRS for sc2v2",
+    )
     p.add_argument("--t-max", type=int, default=2_000_000, help="single-task training steps")
     p.add_argument("--few-shot-t-max", type=int, default=600_000, help="few-shot budget on the target (paper: 3e5-1e6)")
     p.add_argument("--zero-shot-episodes", type=int, default=100, help="test episodes of a zero-shot evaluation")
@@ -199,8 +241,10 @@ def unknown_scenarios(args: argparse.Namespace) -> str | None:
     maps = {*args.maps, *(m for pair in args.pairs for m in pair)}
     missing = sorted(maps - known)
     if missing:
-        return (f"--env-config sc2v2: {', '.join(missing)} are not SMACv2 scenarios of {folder} "
-                f"(it has {', '.join(sorted(known))})")
+        return (
+            f"--env-config sc2v2: {', '.join(missing)} are not SMACv2 scenarios of {folder} "
+            f"(it has {', '.join(sorted(known))})"
+        )
     return None
 
 

@@ -4,6 +4,7 @@
 `PolicyConfig(llm_model=str(tiny_model_dir))`, or `AutoTokenizer.from_pretrained(tiny_model_dir)`.
 `small_model_dir` is the benchmark's "small" shape (hidden 256, 4 layers), built on first use.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

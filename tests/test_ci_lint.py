@@ -1,4 +1,5 @@
 """.ci/lint: CI's `ruff check` always runs; `ruff format --check` runs only behind its switch."""
+
 from __future__ import annotations
 
 import os
@@ -26,23 +27,25 @@ def _lint(tree: Path, switch: str | None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != SWITCH}
     if switch is not None:
         env[SWITCH] = switch
-    return subprocess.run(["bash", str(REPO_ROOT / ".ci" / "lint"), str(tree)], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / ".ci" / "lint"), str(tree)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 UNFORMATTED = "x = {'a':1}\n"  # lint-clean, but ruff format would rewrite it
 
 
 def test_an_unformatted_tree_passes_with_the_switch_off_and_says_the_check_was_skipped(tmp_path):
-    proc = _lint(_tree(tmp_path, UNFORMATTED), None)
+    proc = _lint(_tree(tmp_path, UNFORMATTED), "0")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "skipped `ruff format --check .`" in proc.stdout
 
 
 def test_with_the_switch_on_an_unformatted_tree_fails_naming_the_file(tmp_path):
-    proc = _lint(_tree(tmp_path, UNFORMATTED), "1")
-    assert proc.returncode == 1
-    assert "mod.py" in proc.stdout + proc.stderr
+    for switch in ("1", None):  # on by default
+        proc = _lint(_tree(tmp_path, UNFORMATTED), switch)
+        assert proc.returncode == 1, switch
+        assert "mod.py" in proc.stdout + proc.stderr
 
 
 def test_with_the_switch_on_a_formatted_tree_passes(tmp_path):

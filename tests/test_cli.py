@@ -1,4 +1,5 @@
 """The `epymarl-llm` entry point: help, unknown commands, lazy subcommand imports."""
+
 import subprocess
 import sys
 

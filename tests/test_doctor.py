@@ -5,6 +5,7 @@ real broken installs raise: torchvision built for another torch ("operator torch
 not exist"), and rtree 1.0.0 without its C library ("Could not load libspatialindex_c library").
 The probes run in child interpreters, which inherit PYTHONPATH, exactly as a run would meet them.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,10 +58,14 @@ def test_a_torchvision_that_fails_at_import_is_a_failure_with_the_uninstall_fix(
 def test_transformers_broken_by_torchvision_points_at_torchvision_not_at_reinstalling_transformers(monkeypatch):
     """What a real PyPI torchvision beside a CPU torch gives: both imports fail, one fix."""
     probes = {name: (True, "") for name in doctor.PROBES}
-    probes.update(torch=(True, '{"version": "2.13.0+cpu", "cuda": false}'), sacred=(True, "0.8.7 81.0.0"),
-                  rtree=(True, "1.4.1"), smac=(True, "3.20.3"),
-                  torchvision=(False, f"RuntimeError: {TORCHVISION_ERROR}"),
-                  transformers=(False, "ModuleNotFoundError: Could not import module 'BloomPreTrainedModel'"))
+    probes.update(
+        torch=(True, '{"version": "2.13.0+cpu", "cuda": false}'),
+        sacred=(True, "0.8.7 81.0.0"),
+        rtree=(True, "1.4.1"),
+        smac=(True, "3.20.3"),
+        torchvision=(False, f"RuntimeError: {TORCHVISION_ERROR}"),
+        transformers=(False, "ModuleNotFoundError: Could not import module 'BloomPreTrainedModel'"),
+    )
     monkeypatch.setattr(doctor, "run_probes", lambda: probes)
     monkeypatch.setattr(doctor, "_model", lambda name, required: [])
     monkeypatch.setattr(doctor, "_compute", lambda info: [])
@@ -173,14 +178,31 @@ def test_an_unreachable_mongodb_fails_without_printing_the_password():
 def test_the_command_exits_1_when_a_run_would_fail_and_prints_each_fix(tmp_path, tiny_model_dir):
     """The whole command, as a user runs it: an EPyMARL tree without the plugin installed."""
     checkout = make_fake_epymarl(tmp_path / "epymarl")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-               PYTHONNOUSERSITE="1")
-    proc = subprocess.run([sys.executable, "-m", "epymarl_llm", "doctor", str(checkout), "--llm-model",
-                           str(tiny_model_dir), "--json"], capture_output=True, text=True, env=env, timeout=600)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]), PYTHONNOUSERSITE="1"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "epymarl_llm", "doctor", str(checkout), "--llm-model", str(tiny_model_dir), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     checks = {c["name"]: c for c in json.loads(proc.stdout)}
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert checks["checkout"]["status"] == "FAIL" and "epymarl-llm install" in checks["checkout"]["fix"]
     assert checks["model"]["status"] == "ok" and checks["torch"]["status"] == "ok"
     assert "threads" in checks["cpu"]["detail"]
-    assert {"torch", "torchvision", "transformers", "sacred", "rtree", "smaclite", "smac", "import hook",
-            "model", "cpu", "cuda"} <= set(checks)
+    assert {
+        "torch",
+        "torchvision",
+        "transformers",
+        "sacred",
+        "rtree",
+        "smaclite",
+        "smac",
+        "import hook",
+        "model",
+        "cpu",
+        "cuda",
+    } <= set(checks)

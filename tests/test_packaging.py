@@ -1,4 +1,5 @@
 """setup.py's `epymarl` and `smaclite` extras track the upstream requirements they replace."""
+
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LEFT_OUT = {
     "torchvision": "breaks transformers with a CPU torch",
     "pyyaml": "5.3.1 has no wheel for current Pythons; install_requires has pyyaml>=6",
-    "torch": "install_requires", "sacred": "install_requires", "numpy": "install_requires",
-    "matplotlib": "install_requires", "pytest": "the test extra",
+    "torch": "install_requires",
+    "sacred": "install_requires",
+    "numpy": "install_requires",
+    "matplotlib": "install_requires",
+    "pytest": "the test extra",
 }
 
 
@@ -35,8 +39,11 @@ def test_the_epymarl_extra_has_everything_epymarl_requires_but_the_documented_ex
     path = os.environ.get("EPYMARL_PATH")
     if not path or not (Path(path) / "requirements.txt").is_file():
         pytest.skip("EPYMARL_PATH is not set (or has no requirements.txt): nothing to compare the extra with")
-    upstream = {_name(ln) for ln in (Path(path) / "requirements.txt").read_text().splitlines()
-                if ln.strip() and not ln.startswith("#")}
+    upstream = {
+        _name(ln)
+        for ln in (Path(path) / "requirements.txt").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    }
     extra = {_name(r) for r in _setup_list("EPYMARL_REQUIREMENTS")}
     assert upstream - extra == set(LEFT_OUT) & upstream
     assert "torchvision" not in extra and "cloudpickle" in extra

@@ -5,6 +5,7 @@ records its working directory, its arguments and HF_HUB_OFFLINE, so this checks 
 flow cheaply: where each step runs, what it is given, and that the shell ends in this repository,
 where the next command expects it. The real run of these commands on a fresh venv is in CHANGELOG.md.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,9 +41,15 @@ def pasted(tmp_path_factory):
     repo = tmp / "epymarl-llm"
     repo.mkdir()
     (repo / "setup.py").write_text("")
-    script = FAKES + "".join(f"{block}\necho \"BLOCK $? $PWD\"\n" for block in _blocks())
-    proc = subprocess.run(["bash", "-c", script], cwd=repo, capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp), "CALLS": str(tmp / "calls.tsv")})
+    script = FAKES + "".join(f'{block}\necho "BLOCK $? $PWD"\n' for block in _blocks())
+    proc = subprocess.run(
+        ["bash", "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp), "CALLS": str(tmp / "calls.tsv")},
+    )
     calls = [ln.split("\t") for ln in (tmp / "calls.tsv").read_text().splitlines()]
     return {"proc": proc, "repo": repo.resolve(), "epymarl": (tmp / "epymarl").resolve(), "calls": calls}
 

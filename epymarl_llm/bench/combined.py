@@ -5,6 +5,7 @@ shows medians over repeats. Speed-ups are against the "reference" variant; a swi
 the fast path against the fast path with that switch off, or the reference with that one
 straightforward choice replaced against the reference.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,10 @@ def prepare_model(model: str, root: Path) -> tuple[str, str]:
         return str(folder), "pretrained" if with_weights else "random"
     path = Path(model).expanduser()
     if not (path / "config.json").is_file():
-        raise ValueError(f"--model {model!r} is neither a shape ({', '.join(SHAPE_NAMES)}) nor a local model "
-                         "folder with a config.json")
+        raise ValueError(
+            f"--model {model!r} is neither a shape ({', '.join(SHAPE_NAMES)}) nor a local model "
+            "folder with a config.json"
+        )
     return str(path), "pretrained"
 
 
@@ -57,8 +60,7 @@ def prepare_episodes(opts: dict, path: Path) -> str:
         import contextlib
 
         with contextlib.redirect_stdout(sys.stderr):  # SMAClite prints to stdout; --json owns it
-            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"],
-                                               opts["time_limit"])
+            data = episodes.collect_episodes(opts["map"], opts["episodes"], opts["seed"], opts["time_limit"])
     else:
         from epymarl_llm.prompts import load_map_layout
 
@@ -73,15 +75,23 @@ def run_one(opts: dict, variant: str, part: str) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode == -signal.SIGKILL:
         # The kernel's OOM killer leaves no traceback: say what almost certainly happened.
-        raise RuntimeError(f"bench {variant} {part} was killed (SIGKILL), most likely out of memory on this "
-                           f"machine: fewer --episodes, a smaller --time-limit or --max-prompts reduce it")
+        raise RuntimeError(
+            f"bench {variant} {part} was killed (SIGKILL), most likely out of memory on this "
+            f"machine: fewer --episodes, a smaller --time-limit or --max-prompts reduce it"
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"bench {variant} {part} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: float | None,
-              gemm_peaks: dict[str, float] | None = None) -> dict:
+def summarise(
+    runs: list[dict],
+    shape: dict,
+    lora_rank: int,
+    epochs: int,
+    peak: float | None,
+    gemm_peaks: dict[str, float] | None = None,
+) -> dict:
     """Medians over repeats, FLOPs per agent-step and achieved FLOP/s of one (variant, part).
 
     FLOPs count the forwards the variant runs (no old-policy pass when pi_old comes from the
@@ -91,17 +101,29 @@ def summarise(runs: list[dict], shape: dict, lora_rank: int, epochs: int, peak: 
     lengths = torch.tensor(runs[0]["lengths"])
     per_forward = flops.forward_flops(shape, lengths, lora_rank)
     first = runs[0]
-    forwards = 1.0 if first["part"] == "rollout" else flops.learner_flops_per_forward(
-        epochs, first["with_reference"], first.get("old_pass", True), first.get("checkpointing", False))
+    forwards = (
+        1.0
+        if first["part"] == "rollout"
+        else flops.learner_flops_per_forward(
+            epochs, first["with_reference"], first.get("old_pass", True), first.get("checkpointing", False)
+        )
+    )
     top = first.get("top_layer_fraction", 1.0)
     if first["part"] == "learner" and top < 1.0:
         # `lora_layers: K`: the lower layers run once (in the first pass), every pass the top ones.
         forwards = (1.0 - top) + top * forwards
     per_step = per_forward * forwards
-    out = {"agent_steps_per_s": rate, "agent_steps_per_s_runs": [r["agent_steps_per_s"] for r in runs],
-           "peak_mib": statistics.median(r["peak_mib"] for r in runs), "agent_steps": first["agent_steps"],
-           "prompt_tokens_mean": float(lengths.float().mean()), "flops_per_agent_step": per_step,
-           "forwards_per_agent_step": forwards, "achieved_flops": per_step * rate, "dtype": first.get("dtype")}
+    out = {
+        "agent_steps_per_s": rate,
+        "agent_steps_per_s_runs": [r["agent_steps_per_s"] for r in runs],
+        "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+        "agent_steps": first["agent_steps"],
+        "prompt_tokens_mean": float(lengths.float().mean()),
+        "flops_per_agent_step": per_step,
+        "forwards_per_agent_step": forwards,
+        "achieved_flops": per_step * rate,
+        "dtype": first.get("dtype"),
+    }
     if peak:
         out["fraction_of_peak"] = per_step * rate / peak
     gemm = (gemm_peaks or {}).get(first.get("dtype"))
@@ -147,8 +169,10 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
         episodes_source = None
         if "learner" in parts:
             opts["data"] = str(Path(tmp) / "batch.pt")
-            log(f"preparing the learner's batch: {opts['episodes']} episodes of {opts['map']} "
-                f"({opts['episodes_from']}) ...")
+            log(
+                f"preparing the learner's batch: {opts['episodes']} episodes of {opts['map']} "
+                f"({opts['episodes_from']}) ..."
+            )
             episodes_source = prepare_episodes(opts, Path(opts["data"]))
         shape = flops.model_shape(opts["model_dir"])
         from epymarl_llm.policy import PolicyConfig
@@ -168,22 +192,40 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
                     result = run_one(opts, v, part)
                     raw[v][part].append(result)
                     done += 1
-                    log(f"  [{done}/{total}] run {r + 1}/{repeats} {part:7s} {v:38s} "
-                        f"{result['agent_steps_per_s']:9.2f} agent-steps/s  peak {result['peak_mib']:8.1f} MiB")
-    results = {v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak, gemm_peaks) for p in parts}
-               for v in variants}
-    return {"settings": {k: opts[k] for k in ("map", "env", "model", "envs", "steps", "episodes", "epochs", "device",
-                                              "threads", "max_prompts")} | {"repeats": repeats, "episodes_from": episodes_source,
-                                                                            "torch_threads": opts["threads"] or os.cpu_count()},
-            "peak_flops": peak, "peak_source": peak_source, "gemm_peak_flops": gemm_peaks, "model_shape": shape,
-            "results": results, "speedup": _ratios(results, parts), "switch_gains": _gains(results, parts)}
+                    log(
+                        f"  [{done}/{total}] run {r + 1}/{repeats} {part:7s} {v:38s} "
+                        f"{result['agent_steps_per_s']:9.2f} agent-steps/s  peak {result['peak_mib']:8.1f} MiB"
+                    )
+    results = {
+        v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak, gemm_peaks) for p in parts}
+        for v in variants
+    }
+    return {
+        "settings": {
+            k: opts[k]
+            for k in ("map", "env", "model", "envs", "steps", "episodes", "epochs", "device", "threads", "max_prompts")
+        }
+        | {"repeats": repeats, "episodes_from": episodes_source, "torch_threads": opts["threads"] or os.cpu_count()},
+        "peak_flops": peak,
+        "peak_source": peak_source,
+        "gemm_peak_flops": gemm_peaks,
+        "model_shape": shape,
+        "results": results,
+        "speedup": _ratios(results, parts),
+        "switch_gains": _gains(results, parts),
+    }
 
 
 def _ratios(results: dict, parts: list[str]) -> dict:
     if "fast" not in results or "reference" not in results:
         return {}
-    return {p: {"agent_steps_per_s": results["fast"][p]["agent_steps_per_s"] / results["reference"][p]["agent_steps_per_s"],
-                "peak_memory": results["fast"][p]["peak_mib"] / results["reference"][p]["peak_mib"]} for p in parts}
+    return {
+        p: {
+            "agent_steps_per_s": results["fast"][p]["agent_steps_per_s"] / results["reference"][p]["agent_steps_per_s"],
+            "peak_memory": results["fast"][p]["peak_mib"] / results["reference"][p]["peak_mib"],
+        }
+        for p in parts
+    }
 
 
 def _gains(results: dict, parts: list[str]) -> dict:
@@ -208,13 +250,17 @@ def _gains(results: dict, parts: list[str]) -> dict:
 def format_table(result: dict) -> str:
     """The human-readable table of `run`'s result."""
     s = result["settings"]
-    lines = [f"epymarl-llm bench: {s['map']} ({s['env']}), model {s['model']}, {s['envs']} envs, device {s['device']}, "
-             f"{s['torch_threads']} threads, " + ("1 run each (no median)" if s["repeats"] == 1
-                                                  else f"medians of {s['repeats']} runs")]
+    lines = [
+        f"epymarl-llm bench: {s['map']} ({s['env']}), model {s['model']}, {s['envs']} envs, device {s['device']}, "
+        f"{s['torch_threads']} threads, "
+        + ("1 run each (no median)" if s["repeats"] == 1 else f"medians of {s['repeats']} runs")
+    ]
     peak = result["peak_flops"]
     gemm = result.get("gemm_peak_flops") or {}
-    lines.append(f"{'variant':38s} {'part':8s} {'agent-steps/s':>13s} {'x ref':>6s} {'peak MiB':>9s} {'x ref':>6s} "
-                 f"{'tokens':>6s} {'GFLOP/step':>10s} {'GFLOP/s':>8s} {'% GEMM':>7s}" + (f" {'% spec':>7s}" if peak else ""))
+    lines.append(
+        f"{'variant':38s} {'part':8s} {'agent-steps/s':>13s} {'x ref':>6s} {'peak MiB':>9s} {'x ref':>6s} "
+        f"{'tokens':>6s} {'GFLOP/step':>10s} {'GFLOP/s':>8s} {'% GEMM':>7s}" + (f" {'% spec':>7s}" if peak else "")
+    )
     ref = result["results"].get("reference", {})
     for variant, parts in result["results"].items():
         for part, r in parts.items():
@@ -222,13 +268,18 @@ def format_table(result: dict) -> str:
             mem = r["peak_mib"] / ref[part]["peak_mib"] if part in ref else float("nan")
             of_gemm = f"{100 * r['fraction_of_gemm_peak']:6.1f}%" if "fraction_of_gemm_peak" in r else f"{'-':>7s}"
             of_spec = f" {100 * r['fraction_of_peak']:6.1f}%" if peak else ""
-            lines.append(f"{variant:38s} {part:8s} {r['agent_steps_per_s']:13.2f} {speed:6.2f} {r['peak_mib']:9.1f} "
-                         f"{mem:6.2f} {r['prompt_tokens_mean']:6.0f} {r['flops_per_agent_step'] / 1e9:10.3f} "
-                         f"{r['achieved_flops'] / 1e9:8.1f} {of_gemm}{of_spec}")
+            lines.append(
+                f"{variant:38s} {part:8s} {r['agent_steps_per_s']:13.2f} {speed:6.2f} {r['peak_mib']:9.1f} "
+                f"{mem:6.2f} {r['prompt_tokens_mean']:6.0f} {r['flops_per_agent_step'] / 1e9:10.3f} "
+                f"{r['achieved_flops'] / 1e9:8.1f} {of_gemm}{of_spec}"
+            )
     for switch, gains in result["switch_gains"].items():
         lines.append(f"switch {switch:22s} gain " + ", ".join(f"{p} {g:.2f}x" for p, g in gains.items()))
-    lines.append("FLOP/s: model FLOPs the variant runs (no vocab projection, no padding) per second; % GEMM: of "
-                 "the matmul peak measured in this run on the model's MLP shape ("
-                 + ", ".join(f"{d} {v / 1e9:.1f} GFLOP/s" for d, v in gemm.items()) + ")"
-                 + (f"; % spec: of {result['peak_source']}" if peak else ""))
+    lines.append(
+        "FLOP/s: model FLOPs the variant runs (no vocab projection, no padding) per second; % GEMM: of "
+        "the matmul peak measured in this run on the model's MLP shape ("
+        + ", ".join(f"{d} {v / 1e9:.1f} GFLOP/s" for d, v in gemm.items())
+        + ")"
+        + (f"; % spec: of {result['peak_source']}" if peak else "")
+    )
     return "\n".join(lines)

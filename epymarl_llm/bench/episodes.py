@@ -5,6 +5,7 @@ the same generator the prompt tests use). Learner batches are real SMAClite epis
 actions when SMAClite is installed, else synthetic episodes built from the same random observations
 (the learner's cost depends on prompt lengths and episode shapes, not on the game's dynamics).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,9 @@ def smaclite_available() -> bool:
 EPYMARL_SMACLITE_TIME_LIMIT = 150
 
 
-def collect_episodes(map_name: str, episodes: int, seed: int,
-                     time_limit: int = EPYMARL_SMACLITE_TIME_LIMIT) -> dict[str, torch.Tensor]:
+def collect_episodes(
+    map_name: str, episodes: int, seed: int, time_limit: int = EPYMARL_SMACLITE_TIME_LIMIT
+) -> dict[str, torch.Tensor]:
     """Random-action SMAClite episodes in EPyMARL's layout: T = longest episode + 1 (the final state).
 
     Episodes end at `time_limit` steps as under EPyMARL (truncated, not terminated).
@@ -60,7 +62,9 @@ def collect_episodes(map_name: str, episodes: int, seed: int,
 
     preset = {p.value.name: p.value for p in MapPreset}
     if map_name not in preset:
-        raise ValueError(f"{map_name!r} is not a SMAClite preset ({', '.join(sorted(preset))}): use --episodes-from synthetic")
+        raise ValueError(
+            f"{map_name!r} is not a SMAClite preset ({', '.join(sorted(preset))}): use --episodes-from synthetic"
+        )
     env = SMACliteEnv(map_info=preset[map_name], seed=seed)
     rng = np.random.default_rng(seed)
     runs = []
@@ -102,10 +106,15 @@ def _pack(runs) -> dict[str, torch.Tensor]:
     t_max = max(len(s) for s, _ in runs) + 1
     n, obs_size = runs[0][1][0].shape
     n_actions, state_size = runs[0][1][2].shape[1], runs[0][1][1].shape[0]
-    out = {"obs": torch.zeros(episodes, t_max, n, obs_size), "state": torch.zeros(episodes, t_max, state_size),
-           "avail_actions": torch.zeros(episodes, t_max, n, n_actions, dtype=torch.int32),  # EPyMARL: th.int
-           "actions": torch.zeros(episodes, t_max, n, 1, dtype=torch.long), "reward": torch.zeros(episodes, t_max, 1),
-           "terminated": torch.zeros(episodes, t_max, 1), "filled": torch.zeros(episodes, t_max, 1)}
+    out = {
+        "obs": torch.zeros(episodes, t_max, n, obs_size),
+        "state": torch.zeros(episodes, t_max, state_size),
+        "avail_actions": torch.zeros(episodes, t_max, n, n_actions, dtype=torch.int32),  # EPyMARL: th.int
+        "actions": torch.zeros(episodes, t_max, n, 1, dtype=torch.long),
+        "reward": torch.zeros(episodes, t_max, 1),
+        "terminated": torch.zeros(episodes, t_max, 1),
+        "filled": torch.zeros(episodes, t_max, 1),
+    }
     for e, (steps, final) in enumerate(runs):
         for t, (o, s, a, act, r, term) in enumerate(steps):
             out["obs"][e, t], out["state"][e, t] = torch.from_numpy(o), torch.from_numpy(s)
@@ -133,6 +142,7 @@ def replay_rollout(record, policy, encoder, batch) -> None:
             if not bool(filled.any()):
                 continue
             bs = filled.nonzero().flatten().tolist()
-            probs = live_action_probabilities(policy.forward_chunked, encoder, batch["obs"][bs, t],
-                                              batch["avail_actions"][bs, t], policy.device)
+            probs = live_action_probabilities(
+                policy.forward_chunked, encoder, batch["obs"][bs, t], batch["avail_actions"][bs, t], policy.device
+            )
             record.record(batch, t, bs, probs, policy.weights_version)

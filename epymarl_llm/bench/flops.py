@@ -6,6 +6,7 @@ projection (the policy never needs it), norms, rotary, softmax, the action head 
 Every implementation is credited the same useful work: the full prompt without padding, with the
 prefix counted for every prompt, so achieved FLOP/s compares fairly and a shortcut shows as speed.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,15 +24,24 @@ def model_shape(model_dir: str | Path) -> dict:
     """The facts of a transformers config.json that the count needs."""
     config = json.loads((Path(model_dir) / "config.json").read_text())
     heads = config["num_attention_heads"]
-    return {"hidden": config["hidden_size"], "layers": config["num_hidden_layers"], "heads": heads,
-            "kv_heads": config.get("num_key_value_heads", heads),
-            "head_dim": config.get("head_dim") or config["hidden_size"] // heads,
-            "intermediate": config["intermediate_size"]}
+    return {
+        "hidden": config["hidden_size"],
+        "layers": config["num_hidden_layers"],
+        "heads": heads,
+        "kv_heads": config.get("num_key_value_heads", heads),
+        "head_dim": config.get("head_dim") or config["hidden_size"] // heads,
+        "intermediate": config["intermediate_size"],
+    }
 
 
 def forward_flops(shape: dict, lengths: torch.Tensor, lora_rank: int = 0) -> float:
     """Mean forward FLOPs per prompt of the given lengths (LoRA on every projection if rank > 0)."""
-    h, q, kv, i = shape["hidden"], shape["heads"] * shape["head_dim"], shape["kv_heads"] * shape["head_dim"], shape["intermediate"]
+    h, q, kv, i = (
+        shape["hidden"],
+        shape["heads"] * shape["head_dim"],
+        shape["kv_heads"] * shape["head_dim"],
+        shape["intermediate"],
+    )
     linears = [(h, q), (h, kv), (h, kv), (q, h), (h, i), (h, i), (i, h)]  # q k v o gate up down
     per_token = sum(a * b for a, b in linears) + lora_rank * sum(a + b for a, b in linears)
     lengths = lengths.double()
@@ -41,8 +51,9 @@ def forward_flops(shape: dict, lengths: torch.Tensor, lora_rank: int = 0) -> flo
     return float((shape["layers"] * (matmul + attention)).mean())
 
 
-def learner_flops_per_forward(epochs: int, with_reference: bool, old_pass: bool = True,
-                              checkpointing: bool = False) -> float:
+def learner_flops_per_forward(
+    epochs: int, with_reference: bool, old_pass: bool = True, checkpointing: bool = False
+) -> float:
     """Forward-equivalents per agent-step of one `train()`, as run.
 
     Old policy (1, unless pi_old comes from the rollout) + reference (1 with the KL term) + per

@@ -8,6 +8,7 @@ transient peak); CUDA: `torch.cuda.max_memory_allocated` after a reset.
 Variants: "fast" (PolicyConfig defaults) and "reference" (`bench.reference`), each optionally with
 switches flipped: "fast:prefix_cache=off", "reference:vocab_projection=off", ...
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -35,7 +36,7 @@ REFERENCE_SWITCHES = ("vocab_projection", "second_copy", "text_tokenization")
 
 
 def parse_variant(name: str) -> tuple[str, dict[str, bool]]:
-    """"fast:prefix_cache=off,lora_layers=1" -> ("fast", {"prefix_cache": False, "lora_layers": 1})."""
+    """ "fast:prefix_cache=off,lora_layers=1" -> ("fast", {"prefix_cache": False, "lora_layers": 1})."""
     kind, _, rest = name.partition(":")
     allowed = {"fast": FAST_SWITCHES + FAST_OPTIONS, "reference": REFERENCE_SWITCHES}.get(kind)
     if allowed is None:
@@ -51,8 +52,10 @@ def parse_variant(name: str) -> tuple[str, dict[str, bool]]:
                 raise ValueError(f"variant {name!r}: {key}={value!r} is not a valid value") from None
             continue
         if key not in allowed or value not in ("on", "off"):
-            raise ValueError(f"variant {name!r}: switches of {kind} are {', '.join(allowed)}, each =on or =off"
-                             + (f"; or {', '.join(valued)}=VALUE" if valued else ""))
+            raise ValueError(
+                f"variant {name!r}: switches of {kind} are {', '.join(allowed)}, each =on or =off"
+                + (f"; or {', '.join(valued)}=VALUE" if valued else "")
+            )
         flips[key] = value == "on"
     return kind, flips
 
@@ -106,8 +109,12 @@ def build(opts: dict, variant: str):
 
     kind, flips = parse_variant(variant)
     layout = load_map_layout(opts["map"], env=opts["env"], env_args={"map_name": opts["map"]})
-    fields = {"llm_model": opts["model_dir"], "llm_init": opts["llm_init"], "device": opts["device"],
-              "max_prompts_per_forward": opts["max_prompts"]}
+    fields = {
+        "llm_model": opts["model_dir"],
+        "llm_init": opts["llm_init"],
+        "device": opts["device"],
+        "max_prompts_per_forward": opts["max_prompts"],
+    }
     if kind == "fast":
         flips = dict(flips)
         if flips.pop("bf16", False):
@@ -152,10 +159,17 @@ def measure_rollout(opts: dict, variant: str) -> dict:
         live += int(alive.sum())
         lengths.append(_prompt_lengths(opts, layout, obs[alive], avail[alive], alive))
     seconds = sum(times)
-    return {"part": "rollout", "variant": variant, "agent_steps": live, "seconds": seconds,
-            "agent_steps_per_s": live / seconds, "step_ms_median": 1000 * statistics.median(times),
-            "peak_mib": _peak_mib(device), "lengths": torch.cat(lengths).tolist(),
-            "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch.")}
+    return {
+        "part": "rollout",
+        "variant": variant,
+        "agent_steps": live,
+        "seconds": seconds,
+        "agent_steps_per_s": live / seconds,
+        "step_ms_median": 1000 * statistics.median(times),
+        "peak_mib": _peak_mib(device),
+        "lengths": torch.cat(lengths).tolist(),
+        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+    }
 
 
 def _prompt_lengths(opts, layout, obs, avail, alive) -> torch.Tensor:
@@ -184,9 +198,16 @@ def measure_learner(opts: dict, variant: str) -> dict:
     policy, encoder, layout = build(opts, variant)
     device = policy.device
     mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
-    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=opts["epochs"],
-                         max_prompts_per_forward=opts["max_prompts"], use_cuda=device.type == "cuda",
-                         lolm_layout=layout, env=opts["env"], env_args={"map_name": opts["map"]})
+    args = complete_args(
+        n_agents=layout.n_agents,
+        n_actions=layout.n_actions,
+        epochs=opts["epochs"],
+        max_prompts_per_forward=opts["max_prompts"],
+        use_cuda=device.type == "cuda",
+        lolm_layout=layout,
+        env=opts["env"],
+        env_args={"map_name": opts["map"]},
+    )
     logger = SimpleNamespace(log_stat=lambda *a, **k: None)
     learner = LolmPPOLearner(mac, {}, logger, args)
     learner.critic.to(device)
@@ -219,17 +240,25 @@ def measure_learner(opts: dict, variant: str) -> dict:
     learner.train(batch, 0, 0)
     _sync(device)
     seconds = time.perf_counter() - start
-    return {"part": "learner", "variant": variant, "agent_steps": len(steps), "seconds": seconds,
-            "agent_steps_per_s": len(steps) / seconds, "peak_mib": _peak_mib(device),
-            "lengths": lengths.tolist(), "with_reference": True,
-            "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
-            "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
-            # `lora_layers: K`: the fraction of the layers every pass after the first runs, and how
-            # many agent-steps ran their lower layers apart.
-            "top_layer_fraction": (policy.n_layers - policy.first_adapted_layer) / policy.n_layers
-            if getattr(policy, "splits_layers", False) else 1.0,
-            "lower_pass_fraction": sum(lower_seen) / max(len(steps), 1),
-            "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch.")}
+    return {
+        "part": "learner",
+        "variant": variant,
+        "agent_steps": len(steps),
+        "seconds": seconds,
+        "agent_steps_per_s": len(steps) / seconds,
+        "peak_mib": _peak_mib(device),
+        "lengths": lengths.tolist(),
+        "with_reference": True,
+        "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
+        "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
+        # `lora_layers: K`: the fraction of the layers every pass after the first runs, and how
+        # many agent-steps ran their lower layers apart.
+        "top_layer_fraction": (policy.n_layers - policy.first_adapted_layer) / policy.n_layers
+        if getattr(policy, "splits_layers", False)
+        else 1.0,
+        "lower_pass_fraction": sum(lower_seen) / max(len(steps), 1),
+        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+    }
 
 
 def measure_gemm(opts: dict, dtype_name: str) -> dict:

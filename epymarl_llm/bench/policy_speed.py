@@ -15,6 +15,7 @@ Memory: the policy holds no second backbone, but peft's unmerged LoRA forward ad
 the size of each adapted layer's output; where activations outweigh weights (the small shape, many
 long prompts) that shows in the ratio. `max_prompts_per_forward` chunks bound it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,7 +98,9 @@ def worker(kind: str, model_dir: str, rows: int, repeats: int, prefix_cache: boo
         batch, _ = bench_batch(tokenizer, rows)
         batch = batch.to(device)
         with torch.no_grad():
-            result["forward_s"], _ = _timed(lambda: body_hidden(model, batch.input_ids, batch.attention_mask), device, repeats)
+            result["forward_s"], _ = _timed(
+                lambda: body_hidden(model, batch.input_ids, batch.attention_mask), device, repeats
+            )
         result["total_params"] = sum(p.numel() for p in model.parameters())
     else:
         cfg = PolicyConfig(llm_model=model_dir, llm_init="random", prefix_cache=prefix_cache, device=device_name)
@@ -124,8 +127,21 @@ def worker(kind: str, model_dir: str, rows: int, repeats: int, prefix_cache: boo
 
 
 def _run_worker(kind: str, model_dir: Path, rows: int, repeats: int, prefix_cache: bool, device: str) -> dict:
-    cmd = [sys.executable, "-m", "epymarl_llm.bench.policy_speed", "--worker", kind, "--model", str(model_dir),
-           "--rows", str(rows), "--repeats", str(repeats), "--device", device]
+    cmd = [
+        sys.executable,
+        "-m",
+        "epymarl_llm.bench.policy_speed",
+        "--worker",
+        kind,
+        "--model",
+        str(model_dir),
+        "--rows",
+        str(rows),
+        "--repeats",
+        str(repeats),
+        "--device",
+        device,
+    ]
     if prefix_cache:
         cmd.append("--prefix-cache")
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -147,29 +163,45 @@ def measure_shape(shape: str, root: Path, args: argparse.Namespace, cuda: bool) 
     cached = _run_worker("policy", model_dir, rows, repeats, True, args.device) if args.prefix_cache else None
     scale = args.rows / rows
     note = f" (measured on {rows} prompts, x{scale:g} linear extrapolation)" if scale != 1 else ""
-    print(f"\n== {shape} (random init) on {policy['device']} in {policy['dtype']}: "
-          f"{policy['rows']} prompts of {MAP}, {policy['tokens_mean']:.0f} tokens mean / {policy['tokens_max']} max, "
-          f"shared prefix {policy['prefix_len']}")
+    print(
+        f"\n== {shape} (random init) on {policy['device']} in {policy['dtype']}: "
+        f"{policy['rows']} prompts of {MAP}, {policy['tokens_mean']:.0f} tokens mean / {policy['tokens_max']} max, "
+        f"shared prefix {policy['prefix_len']}"
+    )
     trained, total = policy["trained_params"], policy["total_params"]
     print(f"parameters trained / total: {trained:,} / {total:,} ({100 * trained / total:.2f}%)")
     print(f"checkpoint (LoRA adapter + head): {policy['checkpoint_bytes'] / 2**20:.2f} MiB")
     what = "allocated" if cuda else "RSS"
-    print(f"peak memory {what}, backbone alone + forward: {backbone['peak_mib']:.0f} MiB (delta over imports {backbone['delta_mib']:.0f} MiB)")
-    print(f"peak memory {what}, policy + reference forwards: {policy['peak_mib']:.0f} MiB (delta {policy['delta_mib']:.0f} MiB)"
-          f" -> ratio {policy['peak_mib'] / backbone['peak_mib']:.3f} total, {policy['delta_mib'] / backbone['delta_mib']:.3f} delta (target <= 1.1)")
-    print(f"forward, {args.rows} prompts{note}: backbone alone {backbone['forward_s'] * scale:.3f} s, "
-          f"policy {policy['forward_s'] * scale:.3f} s, reference {policy['reference_s'] * scale:.3f} s")
+    print(
+        f"peak memory {what}, backbone alone + forward: {backbone['peak_mib']:.0f} MiB (delta over imports {backbone['delta_mib']:.0f} MiB)"
+    )
+    print(
+        f"peak memory {what}, policy + reference forwards: {policy['peak_mib']:.0f} MiB (delta {policy['delta_mib']:.0f} MiB)"
+        f" -> ratio {policy['peak_mib'] / backbone['peak_mib']:.3f} total, {policy['delta_mib'] / backbone['delta_mib']:.3f} delta (target <= 1.1)"
+    )
+    print(
+        f"forward, {args.rows} prompts{note}: backbone alone {backbone['forward_s'] * scale:.3f} s, "
+        f"policy {policy['forward_s'] * scale:.3f} s, reference {policy['reference_s'] * scale:.3f} s"
+    )
     if cached:
-        print(f"forward with prefix cache: policy {cached['forward_s'] * scale:.3f} s, reference {cached['reference_s'] * scale:.3f} s")
+        print(
+            f"forward with prefix cache: policy {cached['forward_s'] * scale:.3f} s, reference {cached['reference_s'] * scale:.3f} s"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", nargs="+", default=["small", "qwen3-0.6b"], help="shapes of epymarl_llm.policy.tiny_model.SHAPES")
+    parser.add_argument(
+        "--shapes", nargs="+", default=["small", "qwen3-0.6b"], help="shapes of epymarl_llm.policy.tiny_model.SHAPES"
+    )
     parser.add_argument("--rows", type=int, default=80, help="prompts per forward (default 80: 10 steps x 8 agents)")
     parser.add_argument("--large-cpu-rows", type=int, default=4, help="prompts for the 0.6B shape on CPU (default 4)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="timed repeats after one untimed warm-up; the median is printed (0.6B on CPU: 1)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="timed repeats after one untimed warm-up; the median is printed (0.6B on CPU: 1)",
+    )
     parser.add_argument("--prefix-cache", action="store_true", help="also time the shared-prefix KV cache path")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
     parser.add_argument("--worker", choices=["backbone", "policy"], help=argparse.SUPPRESS)
@@ -182,9 +214,15 @@ def main(argv: list[str] | None = None) -> int:
 
     cuda = args.device != "cpu" and torch.cuda.is_available()
     if not cuda:
-        print("No CUDA GPU: CPU figures in float32. On a GPU this benchmark runs the same code in bfloat16 "
-              "(llm_dtype=auto) with all 80 prompts for every shape.")
-    load = ", load average %.1f (times are noisy when other jobs share the CPU)" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
+        print(
+            "No CUDA GPU: CPU figures in float32. On a GPU this benchmark runs the same code in bfloat16 "
+            "(llm_dtype=auto) with all 80 prompts for every shape."
+        )
+    load = (
+        ", load average %.1f (times are noisy when other jobs share the CPU)" % os.getloadavg()[0]
+        if hasattr(os, "getloadavg")
+        else ""
+    )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads{load}")
     with tempfile.TemporaryDirectory() as tmp:
         for shape in args.shapes:

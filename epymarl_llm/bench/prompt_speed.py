@@ -5,6 +5,7 @@
 Without --tokenizer a byte-level BPE with Qwen's pre-tokenizer (digits split one by one) is trained here
 on example prompts, so token counts are Qwen-like and nothing is downloaded. Prints one figure per line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     from epymarl_llm.policy.tiny_model import train_tokenizer
     from epymarl_llm.prompts import PromptConfig, PromptEncoder, example_prompts, load_map_layout
 
-    parser = argparse.ArgumentParser(prog="python -m epymarl_llm.bench.prompt_speed", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m epymarl_llm.bench.prompt_speed", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--map", default="3s5z_vs_3s6z")
     parser.add_argument("--env", default="sc2", choices=("sc2", "smaclite"))
     parser.add_argument("--envs", type=int, default=10, help="parallel envs (rows = envs x agents)")
@@ -43,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer, local_files_only=True)
         name = args.tokenizer
     else:
-        corpus = [t for i, m in enumerate(("3s5z_vs_3s6z", "MMM2", "8m_vs_9m", "corridor")) for t in example_prompts(m, 100, seed=i)]
+        corpus = [
+            t
+            for i, m in enumerate(("3s5z_vs_3s6z", "MMM2", "8m_vs_9m", "corridor"))
+            for t in example_prompts(m, 100, seed=i)
+        ]
         tokenizer = train_tokenizer(corpus, vocab_size=1200)
         name = "Qwen-like byte-level BPE (trained here, vocab 1200)"
     layout = load_map_layout(args.map, env=args.env)
@@ -65,15 +72,23 @@ def main(argv: list[str] | None = None) -> int:
         tokenizer(texts, return_offsets_mapping=True)
         whole.append(time.perf_counter() - t)
     rows = len(steps[0][2])
-    print(f"map {layout.map_name} ({layout.env}), {args.envs} envs x {layout.n_agents} agents = {rows} prompts per step")
-    print(f"tokenizer: {name}; joined-piece fast path: {encoder.fast}; "
-          f"{'dynamic' if config.dynamic_prompt else 'fixed'} prompt, {config.number_format} numbers")
+    print(
+        f"map {layout.map_name} ({layout.env}), {args.envs} envs x {layout.n_agents} agents = {rows} prompts per step"
+    )
+    print(
+        f"tokenizer: {name}; joined-piece fast path: {encoder.fast}; "
+        f"{'dynamic' if config.dynamic_prompt else 'fixed'} prompt, {config.number_format} numbers"
+    )
     print(f"encoder build (piece table + check): {build_s * 1000:.0f} ms, once per map")
-    print(f"build + tokenize one step: {statistics.median(times) * 1000:.2f} ms median "
-          f"(min {min(times) * 1000:.2f}, max {max(times) * 1000:.2f}) over {len(times)} steps")
+    print(
+        f"build + tokenize one step: {statistics.median(times) * 1000:.2f} ms median "
+        f"(min {min(times) * 1000:.2f}, max {max(times) * 1000:.2f}) over {len(times)} steps"
+    )
     print(f"for comparison, tokenizer(texts) on whole prompts: {statistics.median(whole) * 1000:.2f} ms per step")
-    print(f"prompt length in tokens: min {min(lengths)}, median {int(statistics.median(lengths))}, max {max(lengths)}; "
-          f"shared prefix {encoder.prefix_len} tokens")
+    print(
+        f"prompt length in tokens: min {min(lengths)}, median {int(statistics.median(lengths))}, max {max(lengths)}; "
+        f"shared prefix {encoder.prefix_len} tokens"
+    )
     return 0
 
 

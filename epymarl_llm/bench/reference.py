@@ -13,6 +13,7 @@ what one writes first with transformers, peft and EPyMARL's `ppo_learner` as the
 The action head, the LoRA layers and the losses are the project's own, so probabilities equal the
 fast path's for the same weights (tests/perf).
 """
+
 from __future__ import annotations
 
 import copy
@@ -68,7 +69,9 @@ class ReferencePolicy(nn.Module):
         self.head = copy.deepcopy(policy.head)
         # Held outside the module tree so that the learner's deepcopy of the policy (the old
         # policy) does not copy it: in EPyMARL's pattern the reference lives beside the mac.
-        frozen = [_load(loader, cfg, dtype, policy).to(device).requires_grad_(False).eval()] if switches.second_copy else []
+        frozen = (
+            [_load(loader, cfg, dtype, policy).to(device).requires_grad_(False).eval()] if switches.second_copy else []
+        )
         self._frozen = _Shared(frozen)
 
     @property
@@ -90,8 +93,12 @@ class ReferencePolicy(nn.Module):
     def _logits(self, model: nn.Module, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
         avail = check_inputs(batch, avail).to(self.device)
         batch = batch.to(self.device)
-        out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                    output_hidden_states=self.switches.vocab_projection, use_cache=False)
+        out = model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            output_hidden_states=self.switches.vocab_projection,
+            use_cache=False,
+        )
         states = out.hidden_states[-1] if self.switches.vocab_projection else out.last_hidden_state
         last = states[torch.arange(len(batch), device=self.device), batch.lengths - 1]
         features = pool_spans(states, batch.target_spans) if self.head.target_key is not None else None
@@ -125,8 +132,11 @@ def _load(loader, cfg, dtype, policy):
     from transformers import AutoConfig
 
     model = loader.from_config(AutoConfig.from_pretrained(cfg.llm_model), **kwargs)
-    base = {n.replace("base_model.model.", "", 1).replace(".base_layer", ""): p
-            for n, p in policy.model.named_parameters() if "lora_" not in n}
+    base = {
+        n.replace("base_model.model.", "", 1).replace(".base_layer", ""): p
+        for n, p in policy.model.named_parameters()
+        if "lora_" not in n
+    }
     with torch.no_grad():
         for name, param in model.named_parameters():
             key = name.removeprefix("model.")
@@ -137,8 +147,9 @@ def _load(loader, cfg, dtype, policy):
 
 def _copy_lora(source: nn.Module, target: nn.Module) -> None:
     """Copy LoRA weights between a body-only and a causal-LM peft model (names differ in prefix)."""
+
     def by_layer(model):
-        return {n[n.index("layers."):]: p for n, p in model.named_parameters() if "lora_" in n}
+        return {n[n.index("layers.") :]: p for n, p in model.named_parameters() if "lora_" in n}
 
     src, dst = by_layer(source), by_layer(target)
     if src.keys() != dst.keys():
@@ -204,8 +215,9 @@ class StockStyleLearner:
         for _ in range(cfg.epochs):
             advantages, _ = b._critic_step(batch, rewards, masks.mask, target_values)
             logp = self._all_logp(policy, batch)
-            surrogate, _ = losses.clipped_surrogate(logp.gather(-1, actions).squeeze(-1), old_taken,
-                                                    advantages.to(live.device), cfg.eps_clip)
+            surrogate, _ = losses.clipped_surrogate(
+                logp.gather(-1, actions).squeeze(-1), old_taken, advantages.to(live.device), cfg.eps_clip
+            )
             loss = losses.mappo_loss(surrogate, losses.entropy(logp, avail), live, cfg.entropy_coef)
             if ref is not None:
                 kl = losses.masked_mean(losses.exact_kl(logp, ref, avail), live)

@@ -1,4 +1,5 @@
 """`epymarl-llm bench`: rollout and learner speed, memory and FLOP/s, fast path vs reference implementation."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,28 +11,44 @@ HELP = "measure rollout and learner speed against a reference implementation"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", default="3s5z_vs_3s6z", help="map name (default 3s5z_vs_3s6z)")
-    parser.add_argument("--env", choices=("smaclite", "sc2"), default="smaclite",
-                        help="layout family; smaclite also gives real learner episodes when SMAClite is installed")
-    parser.add_argument("--model", default="small",
-                        help="tiny, small, qwen3-0.6b (random weights of that shape) or a local model folder")
+    parser.add_argument(
+        "--env",
+        choices=("smaclite", "sc2"),
+        default="smaclite",
+        help="layout family; smaclite also gives real learner episodes when SMAClite is installed",
+    )
+    parser.add_argument(
+        "--model",
+        default="small",
+        help="tiny, small, qwen3-0.6b (random weights of that shape) or a local model folder",
+    )
     parser.add_argument("--envs", type=int, default=10, help="parallel envs of a rollout step (rows = envs x agents)")
     parser.add_argument("--steps", type=int, default=3, help="timed rollout steps (after one untimed warm-up step)")
     parser.add_argument("--episodes", type=int, default=10, help="episodes in the learner's batch (EPyMARL batch_size)")
     parser.add_argument("--episode-length", type=int, default=30, help="length of synthetic episodes")
     parser.add_argument("--episodes-from", choices=("auto", "smaclite", "synthetic"), default="auto")
-    parser.add_argument("--time-limit", type=int, default=150,
-                        help="SMAClite episodes end after this many steps (EPyMARL's env_args.time_limit, default 150)")
+    parser.add_argument(
+        "--time-limit",
+        type=int,
+        default=150,
+        help="SMAClite episodes end after this many steps (EPyMARL's env_args.time_limit, default 150)",
+    )
     parser.add_argument("--epochs", type=int, default=4, help="PPO epochs of the learner (default 4, as lolm_mappo)")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = every core)")
     parser.add_argument("--max-prompts", type=int, default=64, help="max_prompts_per_forward")
     parser.add_argument("--parts", default="rollout,learner", help="rollout, learner or both (comma-separated)")
-    parser.add_argument("--variants", default=None,
-                        help="comma-separated; default fast,reference (and the switch variants with --switches); "
-                             "e.g. fast:prefix_cache=off or reference:vocab_projection=off")
+    parser.add_argument(
+        "--variants",
+        default=None,
+        help="comma-separated; default fast,reference (and the switch variants with --switches); "
+        "e.g. fast:prefix_cache=off or reference:vocab_projection=off",
+    )
     parser.add_argument("--switches", action="store_true", help="also measure each switch's own gain")
     parser.add_argument("--repeats", type=int, default=3, help="fresh-process runs per measurement; medians shown")
-    parser.add_argument("--peak-tflops", type=float, default=None, help="device bf16 peak in TFLOP/s (known GPUs: automatic)")
+    parser.add_argument(
+        "--peak-tflops", type=float, default=None, help="device bf16 peak in TFLOP/s (known GPUs: automatic)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
@@ -57,11 +74,23 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"--device {device}: torch sees no CUDA GPU; use --device cpu")
-        opts = {"map": args.map, "env": args.env, "model": args.model, "envs": args.envs, "steps": args.steps,
-                "episodes": args.episodes, "episode_length": args.episode_length, "time_limit": args.time_limit,
-                "episodes_from": args.episodes_from,
-                "epochs": args.epochs, "device": device, "threads": args.threads, "max_prompts": args.max_prompts,
-                "seed": args.seed, "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None}
+        opts = {
+            "map": args.map,
+            "env": args.env,
+            "model": args.model,
+            "envs": args.envs,
+            "steps": args.steps,
+            "episodes": args.episodes,
+            "episode_length": args.episode_length,
+            "time_limit": args.time_limit,
+            "episodes_from": args.episodes_from,
+            "epochs": args.epochs,
+            "device": device,
+            "threads": args.threads,
+            "max_prompts": args.max_prompts,
+            "seed": args.seed,
+            "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None,
+        }
         # Flushed: progress must show at once also when the output goes to a file or a pipe.
         stream = sys.stderr if args.json else sys.stdout
         log = lambda *a, **k: print(*a, file=stream, flush=True, **k)  # noqa: E731
@@ -74,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def split_variants(text: str) -> list[str]:
-    """"fast,fast:a=off,b=1,reference" -> ["fast", "fast:a=off,b=1", "reference"]: an item that does
+    """ "fast,fast:a=off,b=1,reference" -> ["fast", "fast:a=off,b=1", "reference"]: an item that does
     not start a variant ("fast..." or "reference...") is one more switch of the variant before it."""
     variants: list[str] = []
     for item in (part.strip() for part in text.split(",")):

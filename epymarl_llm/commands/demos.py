@@ -1,10 +1,11 @@
 """`epymarl-llm demos generate|show`: LEED's demonstrations, played through EPyMARL's env.
 
-    epymarl-llm demos generate --epymarl DIR --map 2s_vs_1sc --demonstrator scripted --episodes 50 --out demos/
-    epymarl-llm demos generate ... --demonstrator lm --model /tmp/tiny-qwen3
-    epymarl-llm demos generate ... --demonstrator checkpoint --checkpoint results/models/<token>/<step>
-    epymarl-llm demos show demos/
+epymarl-llm demos generate --epymarl DIR --map 2s_vs_1sc --demonstrator scripted --episodes 50 --out demos/
+epymarl-llm demos generate ... --demonstrator lm --model /tmp/tiny-qwen3
+epymarl-llm demos generate ... --demonstrator checkpoint --checkpoint results/models/<token>/<step>
+epymarl-llm demos show demos/
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,10 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     gen = sub.add_parser("generate", help="play episodes with a demonstrator and store them (npz + manifest.json)")
     gen.add_argument("--epymarl", default=None, help="EPyMARL checkout (default: $EPYMARL_PATH)")
-    gen.add_argument("--env", choices=("smaclite", "sc2"), default="smaclite", help="EPyMARL env config (default smaclite)")
+    gen.add_argument(
+        "--env", choices=("smaclite", "sc2"), default="smaclite", help="EPyMARL env config (default smaclite)"
+    )
     gen.add_argument("--map", required=True, help="map name, as env_args.map_name")
-    gen.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
-                     help="extra env_args (yaml values), as `with env_args.KEY=VALUE`")
+    gen.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra env_args (yaml values), as `with env_args.KEY=VALUE`",
+    )
     gen.add_argument("--demonstrator", choices=DEMONSTRATORS, default="scripted")
     gen.add_argument("--model", help="lm: folder (or hub name) of the causal LM that generates the actions")
     gen.add_argument("--max-new-tokens", type=int, default=8, help="lm: tokens generated per answer")
@@ -59,19 +67,24 @@ def build_demonstrator(args: argparse.Namespace, layout):
         return d.ScriptedDemonstrator(layout)
     if args.demonstrator == "lm":
         if not args.model:
-            raise ValueError("--demonstrator lm needs --model DIR (a causal LM; offline: `epymarl-llm make-tiny-model DIR`)")
-        return d.TextLmDemonstrator(layout, args.model, max_new_tokens=args.max_new_tokens, sample=args.sample,
-                                    chat=not args.no_chat_template)
+            raise ValueError(
+                "--demonstrator lm needs --model DIR (a causal LM; offline: `epymarl-llm make-tiny-model DIR`)"
+            )
+        return d.TextLmDemonstrator(
+            layout, args.model, max_new_tokens=args.max_new_tokens, sample=args.sample, chat=not args.no_chat_template
+        )
     if not args.checkpoint:
         raise ValueError("--demonstrator checkpoint needs --checkpoint results/models/<token>/<step>")
     return d.CheckpointDemonstrator(layout, args.checkpoint, llm_model=args.llm_model, sample=args.sample)
 
 
 def summary_line(stats: dict) -> str:
-    return (f"{stats['episodes']} episodes, {stats['agent_steps']} agent-steps: validity rate "
-            f"{stats['validity_rate']:.4f} ({stats['invalid_answers']} replaced), mean return "
-            f"{stats['mean_return']:.3f} (std {stats['std_return']:.3f}), win rate {stats['win_rate']:.3f}, "
-            f"{stats['episodes_per_s']:.3f} episodes/s, {stats['agent_steps_per_s']:.1f} agent-steps/s")
+    return (
+        f"{stats['episodes']} episodes, {stats['agent_steps']} agent-steps: validity rate "
+        f"{stats['validity_rate']:.4f} ({stats['invalid_answers']} replaced), mean return "
+        f"{stats['mean_return']:.3f} (std {stats['std_return']:.3f}), win rate {stats['win_rate']:.3f}, "
+        f"{stats['episodes_per_s']:.3f} episodes/s, {stats['agent_steps_per_s']:.1f} agent-steps/s"
+    )
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -89,8 +102,15 @@ def _generate(args: argparse.Namespace) -> int:
         layout = load_map_layout(args.map, env=args.env, env_args=env_args, map_file=env_args.get("map_file"))
         layout.check_env(info["obs_shape"], info["state_shape"], info["n_actions"])
         demonstrator = build_demonstrator(args, layout)
-        extra = {"env": args.env, "map_name": args.map, "env_args": env_args, "n_agents": info["n_agents"],
-                 "n_actions": info["n_actions"], "obs_shape": info["obs_shape"], "state_shape": info["state_shape"]}
+        extra = {
+            "env": args.env,
+            "map_name": args.map,
+            "env_args": env_args,
+            "n_agents": info["n_agents"],
+            "n_actions": info["n_actions"],
+            "obs_shape": info["obs_shape"],
+            "state_shape": info["state_shape"],
+        }
         stats, _ = generate(env, demonstrator, args.episodes, Path(args.out), args.batch_episodes, args.seed, extra)
     finally:
         env.close()
@@ -108,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
             from epymarl_llm.leed.store import read_manifest
 
             manifest = read_manifest(args.folder)
-            print(f"{args.folder}: {manifest.get('map_name')} ({manifest.get('env')}), demonstrator "
-                  f"{json.dumps(manifest['demonstrator'])}\n  {summary_line(manifest['stats'])}")
+            print(
+                f"{args.folder}: {manifest.get('map_name')} ({manifest.get('env')}), demonstrator "
+                f"{json.dumps(manifest['demonstrator'])}\n  {summary_line(manifest['stats'])}"
+            )
             return 0
         return _generate(args)
     except (ValueError, RuntimeError, FileExistsError) as err:

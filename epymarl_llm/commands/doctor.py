@@ -8,6 +8,7 @@ headers from the folder or from the Hugging Face cache.
 
 Exit status: 0 when a run would start (warnings included), 1 when a check fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,18 @@ class Check:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("epymarl_dir", metavar="EPYMARL_DIR", nargs="?", default=None,
-                        help="an EPyMARL clone to check the install of (default: $EPYMARL_PATH, if set)")
-    parser.add_argument("--llm-model", default=None,
-                        help="hub name or folder of the model the run will use (default: the plugin's llm_model)")
+    parser.add_argument(
+        "epymarl_dir",
+        metavar="EPYMARL_DIR",
+        nargs="?",
+        default=None,
+        help="an EPyMARL clone to check the install of (default: $EPYMARL_PATH, if set)",
+    )
+    parser.add_argument(
+        "--llm-model",
+        default=None,
+        help="hub name or folder of the model the run will use (default: the plugin's llm_model)",
+    )
     parser.add_argument("--mongo", default=None, metavar="URL", help="a MongoDB URL to try (mongodb://host:27017)")
     parser.add_argument("--json", action="store_true", help="print the checks as one JSON list")
 
@@ -61,18 +70,28 @@ def print_checks(checks: list[Check]) -> None:
         print("\n".join(c.lines()))
     fails = sum(c.status == FAIL for c in checks)
     warns = sum(c.status == WARN for c in checks)
-    print(f"doctor: {fails} problem(s) that stop a run, {warns} warning(s)" if fails or warns
-          else "doctor: everything a run needs is in place")
+    print(
+        f"doctor: {fails} problem(s) that stop a run, {warns} warning(s)"
+        if fails or warns
+        else "doctor: everything a run needs is in place"
+    )
 
 
-def run_checks(checkout: str | Path | None, llm_model: str | None = None, mongo_url: str | None = None,
-               model_required: bool = True) -> list[Check]:
+def run_checks(
+    checkout: str | Path | None, llm_model: str | None = None, mongo_url: str | None = None, model_required: bool = True
+) -> list[Check]:
     """All checks, in the order a run meets them. `model_required=False` (used by `install`) turns an
     unavailable default model into a warning, since the run command can name another one."""
     got = run_probes()
     torchvision = _torchvision(got["torchvision"])
-    checks = [_torch(got["torch"]), torchvision, _transformers(got["transformers"], torchvision.status == FAIL),
-              _sacred(got["sacred"]), *_smaclite(got["rtree"], got["smaclite"]), *_smac(got["smac"])]
+    checks = [
+        _torch(got["torch"]),
+        torchvision,
+        _transformers(got["transformers"], torchvision.status == FAIL),
+        _sacred(got["sacred"]),
+        *_smaclite(got["rtree"], got["smaclite"]),
+        *_smac(got["smac"]),
+    ]
     if checkout is not None:
         checks += _checkout(Path(checkout))
     checks.append(_hook(got["hook"], checkout))
@@ -84,6 +103,7 @@ def run_checks(checkout: str | Path | None, llm_model: str | None = None, mongo_
 
 
 # --- running a probe in a child interpreter --------------------------------------------------------
+
 
 def run_probes() -> dict[str, tuple[bool, str]]:
     """Every probe at once (each is mostly import time, so they overlap well), by name."""
@@ -97,8 +117,13 @@ def run_probes() -> dict[str, tuple[bool, str]]:
 def _probe(code: str, timeout: float = 300) -> tuple[bool, str]:
     """(ok, last line of the child's output): the child prints its answer last, or dies with the error."""
     try:
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
-                              env=dict(os.environ, TRANSFORMERS_VERBOSITY="error"))
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(os.environ, TRANSFORMERS_VERBOSITY="error"),
+        )
     except subprocess.TimeoutExpired:
         return False, f"import took over {timeout:.0f} s"
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
@@ -132,11 +157,11 @@ print(json.dumps(info))
 PROBES = {
     "torch": _TORCH_PROBE,
     "torchvision": "import importlib.util as u, sys\n"
-                   "if u.find_spec('torchvision') is None: print('absent'); sys.exit(0)\n"
-                   "import torchvision; print(torchvision.__version__)",
+    "if u.find_spec('torchvision') is None: print('absent'); sys.exit(0)\n"
+    "import torchvision; print(torchvision.__version__)",
     "transformers": "import transformers, peft\n"
-                    "from transformers import AutoModelForCausalLM, PreTrainedModel\n"
-                    "print(transformers.__version__, peft.__version__)",
+    "from transformers import AutoModelForCausalLM, PreTrainedModel\n"
+    "print(transformers.__version__, peft.__version__)",
     "sacred": "import sacred, setuptools; print(sacred.__version__, setuptools.__version__)",
     "rtree": "import rtree.index; print(rtree.__version__)",
     "smaclite": "import smaclite.env; print('ok')",
@@ -147,11 +172,16 @@ PROBES = {
 
 # --- the checks ------------------------------------------------------------------------------------
 
+
 def _torch(info: tuple[bool, str]) -> Check:
     ok, out = info
     if not ok:
-        return Check("torch", FAIL, f"cannot import torch ({out})",
-                     'pip install "torch==2.13.0" (or the build for your CUDA from https://pytorch.org)')
+        return Check(
+            "torch",
+            FAIL,
+            f"cannot import torch ({out})",
+            'pip install "torch==2.13.0" (or the build for your CUDA from https://pytorch.org)',
+        )
     v = json.loads(out)
     return Check("torch", OK, f"{v['version']}" + (" with CUDA" if v["cuda"] else " (CPU)"))
 
@@ -163,19 +193,30 @@ def _torchvision(probe: tuple[bool, str]) -> Check:
             return Check("torchvision", OK, "not installed (not needed; transformers loads without it)")
         return Check("torchvision", OK, f"{out} imports with this torch")
     # transformers imports torchvision whenever it is installed, so a broken one breaks every model load.
-    return Check("torchvision", FAIL,
-                 f"installed but broken ({out}); transformers imports it, so every model load fails",
-                 "pip uninstall -y torchvision")
+    return Check(
+        "torchvision",
+        FAIL,
+        f"installed but broken ({out}); transformers imports it, so every model load fails",
+        "pip uninstall -y torchvision",
+    )
 
 
 def _transformers(probe: tuple[bool, str], torchvision_broken: bool = False) -> Check:
     ok, out = probe
     if not ok and torchvision_broken:  # transformers' lazy imports then fail on any model class
-        return Check("transformers", FAIL, f"cannot import transformers ({out}): the broken torchvision breaks it",
-                     "pip uninstall -y torchvision")
+        return Check(
+            "transformers",
+            FAIL,
+            f"cannot import transformers ({out}): the broken torchvision breaks it",
+            "pip uninstall -y torchvision",
+        )
     if not ok:
-        return Check("transformers", FAIL, f"cannot import transformers and peft ({out})",
-                     'pip install "transformers>=4.51" "peft>=0.13"')
+        return Check(
+            "transformers",
+            FAIL,
+            f"cannot import transformers and peft ({out})",
+            'pip install "transformers>=4.51" "peft>=0.13"',
+        )
     tv, pv = out.split()
     return Check("transformers", OK, f"transformers {tv}, peft {pv}")
 
@@ -184,13 +225,21 @@ def _sacred(probe: tuple[bool, str]) -> Check:
     ok, out = probe
     if not ok:
         if "pkg_resources" in out:
-            return Check("sacred", FAIL, f"sacred cannot import ({out}): setuptools 82 removed pkg_resources",
-                         'pip install "setuptools<82"')
+            return Check(
+                "sacred",
+                FAIL,
+                f"sacred cannot import ({out}): setuptools 82 removed pkg_resources",
+                'pip install "setuptools<82"',
+            )
         return Check("sacred", FAIL, f"cannot import sacred ({out})", 'pip install "sacred>=0.8.5"')
     sv, st = out.split()
     if int(st.split(".")[0]) >= 82:  # sacred imports pkg_resources; only a stale copy can still provide it
-        return Check("sacred", WARN, f"sacred {sv} imports, but setuptools {st} no longer ships pkg_resources",
-                     'pip install "setuptools<82"')
+        return Check(
+            "sacred",
+            WARN,
+            f"sacred {sv} imports, but setuptools {st} no longer ships pkg_resources",
+            'pip install "setuptools<82"',
+        )
     return Check("sacred", OK, f"sacred {sv}, setuptools {st}")
 
 
@@ -205,10 +254,15 @@ def _smaclite(rtree_probe: tuple[bool, str], smaclite_probe: tuple[bool, str]) -
     if ok:
         return [Check("smaclite", OK, "importable (--env-config=smaclite)"), rtree]
     missing = "No module named 'smaclite" in out
-    fix = ('pip install "epymarl-llm[smaclite]" && pip install --no-deps git+https://github.com/uoe-agents/smaclite.git'
-           if missing or rtree.status == OK else fix_rtree)
-    return [Check("smaclite", FAIL, f"cannot import smaclite ({out}); runs with --env-config=smaclite fail", fix),
-            rtree]
+    fix = (
+        'pip install "epymarl-llm[smaclite]" && pip install --no-deps git+https://github.com/uoe-agents/smaclite.git'
+        if missing or rtree.status == OK
+        else fix_rtree
+    )
+    return [
+        Check("smaclite", FAIL, f"cannot import smaclite ({out}); runs with --env-config=smaclite fail", fix),
+        rtree,
+    ]
 
 
 def _smac(probe: tuple[bool, str]) -> list[Check]:
@@ -225,13 +279,19 @@ def _smac(probe: tuple[bool, str]) -> list[Check]:
     major, minor = (int(x) for x in out.split(".")[:2])
     checks = [Check("smac", OK, f"smac and pysc2 importable, protobuf {out}")]
     if (major, minor) >= (3, 21):
-        checks[0] = Check("smac", WARN, f"protobuf {out}: pysc2's generated code needs protobuf < 3.21",
-                          'pip install "protobuf<3.21"')
+        checks[0] = Check(
+            "smac", WARN, f"protobuf {out}: pysc2's generated code needs protobuf < 3.21", 'pip install "protobuf<3.21"'
+        )
     sc2 = os.environ.get("SC2PATH")
     if not sc2 or not Path(sc2).is_dir():
-        checks.append(Check("SC2PATH", WARN, f"{'unset' if not sc2 else sc2 + ' is not a folder'}; "
-                            "only --env-config=sc2 needs StarCraft II",
-                            "export SC2PATH=/path/to/StarCraftII"))
+        checks.append(
+            Check(
+                "SC2PATH",
+                WARN,
+                f"{'unset' if not sc2 else sc2 + ' is not a folder'}; only --env-config=sc2 needs StarCraft II",
+                "export SC2PATH=/path/to/StarCraftII",
+            )
+        )
     else:
         checks.append(Check("SC2PATH", OK, sc2))
     return checks
@@ -248,12 +308,14 @@ def _checkout(path: Path) -> list[Check]:
     fix = f"epymarl-llm install {shlex.quote(str(root))}"
     if not marker_path(root).is_file():
         return [Check("checkout", FAIL, f"epymarl-llm is not installed in {root}", fix)]
-    stale = [n for n, text in plugin_yamls().items()
-             if not (algs_dir(root) / n).is_file()
-             or (algs_dir(root) / n).read_text(encoding="utf-8") != f"{MARKER_LINE}\n{text}"]
+    stale = [
+        n
+        for n, text in plugin_yamls().items()
+        if not (algs_dir(root) / n).is_file()
+        or (algs_dir(root) / n).read_text(encoding="utf-8") != f"{MARKER_LINE}\n{text}"
+    ]
     if stale:
-        return [Check("checkout", FAIL, f"{root}: {', '.join(sorted(stale))} missing or older than this package",
-                      fix)]
+        return [Check("checkout", FAIL, f"{root}: {', '.join(sorted(stale))} missing or older than this package", fix)]
     return [Check("checkout", OK, f"installed in {root}")]
 
 
@@ -261,11 +323,15 @@ def _hook(probe: tuple[bool, str], checkout: str | Path | None) -> Check:
     ok, out = probe
     if ok and out == "True":
         return Check("import hook", OK, "the .pth hook is active in this interpreter")
-    return Check("import hook", FAIL, f"the .pth hook is not active in {sys.executable} "
-                 f"({out if not ok else 'no epymarl_llm_hook.pth in a site folder it reads'}); "
-                 "EPyMARL will not find lolm_mappo's parts",
-                 f"epymarl-llm install {shlex.quote(str(checkout)) if checkout else 'EPYMARL_DIR'} "
-                 "(run by this python; a --site-dir must be a site folder it reads)")
+    return Check(
+        "import hook",
+        FAIL,
+        f"the .pth hook is not active in {sys.executable} "
+        f"({out if not ok else 'no epymarl_llm_hook.pth in a site folder it reads'}); "
+        "EPyMARL will not find lolm_mappo's parts",
+        f"epymarl-llm install {shlex.quote(str(checkout)) if checkout else 'EPYMARL_DIR'} "
+        "(run by this python; a --site-dir must be a site folder it reads)",
+    )
 
 
 def _model(name: str | None, required: bool) -> list[Check]:
@@ -286,10 +352,13 @@ def _compute(info: tuple[bool, str]) -> list[Check]:
     if not ok:
         return []
     v = json.loads(out)
-    cpu = Check("cpu", OK if v["cpu_bf16"] else WARN,
-                f"{v['cores']} cores, torch uses {v['threads']} threads, {v['cpu_capability']}, "
-                f"bf16 {'works' if v['cpu_bf16'] else 'unsupported: use llm_dtype=float32'}",
-                "llm_dtype=float32")
+    cpu = Check(
+        "cpu",
+        OK if v["cpu_bf16"] else WARN,
+        f"{v['cores']} cores, torch uses {v['threads']} threads, {v['cpu_capability']}, "
+        f"bf16 {'works' if v['cpu_bf16'] else 'unsupported: use llm_dtype=float32'}",
+        "llm_dtype=float32",
+    )
     if not v["devices"]:
         return [cpu, Check("cuda", OK, "no CUDA device: runs use the CPU (set use_cuda=False)")]
     gpus = "; ".join(f"{d['name']} {d['memory_gib']} GiB{' bf16' if d['bf16'] else ''}" for d in v["devices"])
@@ -308,6 +377,10 @@ def _mongo(url: str) -> Check:
     except ImportError:
         return Check("mongodb", FAIL, "pymongo is not installed", 'pip install "pymongo>=4"')
     except Exception as err:  # pymongo's errors name the host and never the password
-        return Check("mongodb", FAIL, f"{shown} does not answer ({type(err).__name__})",
-                     "start the server (e.g. `docker run -d -p 27017:27017 mongo`) or fix the URL")
+        return Check(
+            "mongodb",
+            FAIL,
+            f"{shown} does not answer ({type(err).__name__})",
+            "start the server (e.g. `docker run -d -p 27017:27017 mongo`) or fix the URL",
+        )
     return Check("mongodb", OK, f"{shown} answers")

@@ -5,6 +5,7 @@ files (8-byte length, then the tensor table), or the same files in the Hugging F
 hub name. Nothing is downloaded; for a hub name that is not cached, one TCP connection tells
 whether the hub can be reached at all.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,18 +67,26 @@ def safetensors_summary(folder: Path) -> tuple[int, int, set[str]]:
 def inspect_folder(folder: Path, label: str) -> ModelFound:
     cfg_path = folder / "config.json"
     if not cfg_path.is_file():
-        return ModelFound(False, f"{label}: {folder} has no config.json, so it is not a transformers model folder",
-                          "pass llm_model=<a folder written by save_pretrained or make-tiny-model>")
+        return ModelFound(
+            False,
+            f"{label}: {folder} has no config.json, so it is not a transformers model folder",
+            "pass llm_model=<a folder written by save_pretrained or make-tiny-model>",
+        )
     cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
     params, size, dtypes = safetensors_summary(folder)
     dtype = cfg.get("dtype") or cfg.get("torch_dtype") or "unknown"
     if not params and not any(folder.glob("*.bin")):
-        return ModelFound(False, f"{label}: {folder} has a config but no weights (*.safetensors or *.bin)",
-                          "download the full model, or use llm_init=random to start from random weights")
+        return ModelFound(
+            False,
+            f"{label}: {folder} has a config but no weights (*.safetensors or *.bin)",
+            "download the full model, or use llm_init=random to start from random weights",
+        )
     stored = f", stored as {'/'.join(sorted(dtypes))}" if dtypes else ""
     count = f"{params / 1e6:.1f}M parameters, " if params else ""
-    return ModelFound(True, f"{label}: {cfg.get('model_type', '?')} model, {count}{size / 2**20:.1f} MiB on disk, "
-                      f"dtype {dtype}{stored}")
+    return ModelFound(
+        True,
+        f"{label}: {cfg.get('model_type', '?')} model, {count}{size / 2**20:.1f} MiB on disk, dtype {dtype}{stored}",
+    )
 
 
 def inspect_model(name: str) -> ModelFound:
@@ -85,8 +94,9 @@ def inspect_model(name: str) -> ModelFound:
     if _looks_like_path(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():
-            return ModelFound(False, f"llm_model={name}: no such folder",
-                              "pass llm_model=/path/to/an/existing/model/folder")
+            return ModelFound(
+                False, f"llm_model={name}: no such folder", "pass llm_model=/path/to/an/existing/model/folder"
+            )
         return inspect_folder(folder.resolve(), f"folder {folder}")
     offline = hub_offline()
     state = "HF_HUB_OFFLINE is set" if offline else "online"
@@ -98,11 +108,17 @@ def inspect_model(name: str) -> ModelFound:
     if isinstance(cached, str):
         return inspect_folder(Path(cached).parent, f"{name} (cached; {state})")
     if offline:
-        return ModelFound(False, f"{name} is not in the Hugging Face cache and HF_HUB_OFFLINE is set",
-                          f"download it where there is network (`hf download {name}`), or "
-                          "epymarl-llm make-tiny-model /tmp/tiny-qwen3 and run with llm_model=/tmp/tiny-qwen3")
+        return ModelFound(
+            False,
+            f"{name} is not in the Hugging Face cache and HF_HUB_OFFLINE is set",
+            f"download it where there is network (`hf download {name}`), or "
+            "epymarl-llm make-tiny-model /tmp/tiny-qwen3 and run with llm_model=/tmp/tiny-qwen3",
+        )
     if not hub_reachable():
-        return ModelFound(False, f"{name} is not cached and {HUB_HOST} cannot be reached",
-                          "epymarl-llm make-tiny-model /tmp/tiny-qwen3 and run with llm_model=/tmp/tiny-qwen3, "
-                          "or pass llm_model=/path/to/a/downloaded/model")
+        return ModelFound(
+            False,
+            f"{name} is not cached and {HUB_HOST} cannot be reached",
+            "epymarl-llm make-tiny-model /tmp/tiny-qwen3 and run with llm_model=/tmp/tiny-qwen3, "
+            "or pass llm_model=/path/to/a/downloaded/model",
+        )
     return ModelFound(True, f"{name}: not cached yet; downloaded from {HUB_HOST} on first use")

@@ -1,4 +1,5 @@
 """`epymarl-llm install EPYMARL_DIR`: make `--config=lolm_mappo` and the ablations available there."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,12 +11,14 @@ HELP = "register the plugin's configs with an EPyMARL checkout (idempotent; `uni
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("epymarl_dir", metavar="EPYMARL_DIR", help="root of an EPyMARL clone (holds src/main.py)")
     parser.add_argument(
-        "--site-dir", default=None,
+        "--site-dir",
+        default=None,
         help="site-packages folder for the import hook's .pth file (default: this Python's purelib; "
         "tests and user installs point it elsewhere, e.g. `python -m site --user-site`)",
     )
-    parser.add_argument("--no-doctor", action="store_true",
-                        help="skip the `epymarl-llm doctor` checks that run after the install")
+    parser.add_argument(
+        "--no-doctor", action="store_true", help="skip the `epymarl-llm doctor` checks that run after the install"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,8 +31,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"epymarl-llm install: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # the checks above passed, yet a write failed (disk full, a race)
-        print(f"epymarl-llm install: cannot write {err.filename}: {err.strerror}; run install again once it "
-              "is writable (install is idempotent)", file=sys.stderr)
+        print(
+            f"epymarl-llm install: cannot write {err.filename}: {err.strerror}; run install again once it "
+            "is writable (install is idempotent)",
+            file=sys.stderr,
+        )
         return 2
     print("\n".join(report.lines()))
     if not args.no_doctor:
@@ -41,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if any(c.status == FAIL for c in checks):  # installed, but a run would fail: say so in the status
             print("Installed, but a run would fail until the problems above are fixed.", file=sys.stderr)
             return 1
-    print(f"Ready: cd {report.root} && python src/main.py --config=lolm_mappo --env-config=smaclite "
-          "with env_args.map_name=3s5z")
+    print(
+        f"Ready: cd {report.root} && python src/main.py --config=lolm_mappo --env-config=smaclite "
+        "with env_args.map_name=3s5z"
+    )
     return 0

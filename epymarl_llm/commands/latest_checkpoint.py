@@ -7,6 +7,7 @@ EPyMARL's run.py saves to `results/models/<unique_token>/<t_env>/`, where the to
 to `load_step`). This command finds the token folder written last (by its newest step folder's
 modification time) and prints it shell-quoted, as a `with` argument by default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,21 @@ HELP = "print the newest checkpoint folder under EPyMARL's results/models (shell
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH", nargs="?", default=".",
-                        help="an EPyMARL checkout, its results/ or results/models/ folder, or one run's token "
-                        "folder (default: the current folder)")
+    parser.add_argument(
+        "path",
+        metavar="PATH",
+        nargs="?",
+        default=".",
+        help="an EPyMARL checkout, its results/ or results/models/ folder, or one run's token "
+        "folder (default: the current folder)",
+    )
     parser.add_argument("--name", default=None, help="only runs of this config name (e.g. lolm_mappo)")
     parser.add_argument("--map", dest="map_name", default=None, help="only runs on this map (e.g. 3s5z)")
-    parser.add_argument("--path-only", action="store_true",
-                        help="print the bare token folder (unquoted) instead of `checkpoint_path=... load_step=N`")
+    parser.add_argument(
+        "--path-only",
+        action="store_true",
+        help="print the bare token folder (unquoted) instead of `checkpoint_path=... load_step=N`",
+    )
 
 
 class NoCheckpointError(ValueError):
@@ -66,8 +75,10 @@ def latest_checkpoint(path: str | Path, name: str | None = None, map_name: str |
     if best is None:
         filters = " and ".join(f for f in (f"name {name}" if name else "", f"map {map_name}" if map_name else "") if f)
         raise NoCheckpointError(
-            f"no checkpoint under {models}" + (f" for {filters}" if filters else "")
-            + ": EPyMARL saves one with save_model=True (results/models/<run token>/<t_env>/)")
+            f"no checkpoint under {models}"
+            + (f" for {filters}" if filters else "")
+            + ": EPyMARL saves one with save_model=True (results/models/<run token>/<t_env>/)"
+        )
     return best[1], best[2]
 
 

@@ -1,4 +1,5 @@
 """`epymarl-llm layout MAP`: print a map's observation and state layouts (and an example prompt)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,22 +10,38 @@ HELP = "print the observation/state layout of a map (and an example prompt)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("map", nargs="?", default=None,
-                        help="map name (SMAC registry or SMAClite preset); optional with --map-file")
-    parser.add_argument("--env", choices=("sc2", "sc2v2", "smaclite"), default=None,
-                        help="SMAClite (the default, as everywhere in epymarl-llm), SMAC (sc2) or SMACv2 (sc2v2: MAP "
-                        "is an EPyMARL scenario, e.g. protoss_5_vs_5); without --env a map that SMAClite lacks is "
-                        "looked up in SMAC's registry, with a note")
+    parser.add_argument(
+        "map", nargs="?", default=None, help="map name (SMAC registry or SMAClite preset); optional with --map-file"
+    )
+    parser.add_argument(
+        "--env",
+        choices=("sc2", "sc2v2", "smaclite"),
+        default=None,
+        help="SMAClite (the default, as everywhere in epymarl-llm), SMAC (sc2) or SMACv2 (sc2v2: MAP "
+        "is an EPyMARL scenario, e.g. protoss_5_vs_5); without --env a map that SMAClite lacks is "
+        "looked up in SMAC's registry, with a note",
+    )
     parser.add_argument("--map-file", default=None, help="a SMAClite JSON map file (implies --env smaclite)")
-    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="an env arg that changes the layout, e.g. obs_last_action=True (repeatable)")
+    parser.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an env arg that changes the layout, e.g. obs_last_action=True (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--example-prompt", action="store_true", help="also print the prompt of a generated observation")
+    parser.add_argument(
+        "--example-prompt", action="store_true", help="also print the prompt of a generated observation"
+    )
     parser.add_argument("--agent", type=int, default=0, help="observer agent id (ally slots depend on it)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the example observation")
     parser.add_argument("--fixed-prompt", action="store_true", help="example in the fixed-prompt ablation")
-    parser.add_argument("--number-format", choices=("compact", "percent", "decimal"), default="compact",
-                        help="example numbers: compact (default), percent, or the paper's decimals")
+    parser.add_argument(
+        "--number-format",
+        choices=("compact", "percent", "decimal"),
+        default="compact",
+        help="example numbers: compact (default), percent, or the paper's decimals",
+    )
 
 
 def _env_args(pairs: list[str]) -> dict[str, str]:
@@ -51,7 +68,7 @@ def _example(layout, args) -> str:
     config = PromptConfig(dynamic_prompt=not args.fixed_prompt, number_format=args.number_format)
     obs, avail, ids = random_observations(layout, 16, seed=args.seed, agent_id=args.agent)
     r = next((r for r in range(16) if avail[r, 1]), 0)  # a live observer says more
-    return PromptEncoder(layout, config=config).texts(obs[r:r + 1], avail[r:r + 1], ids[r:r + 1])[0]
+    return PromptEncoder(layout, config=config).texts(obs[r : r + 1], avail[r : r + 1], ids[r : r + 1])[0]
 
 
 def _entity_line(e) -> str:
@@ -90,11 +107,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=1))
         return 0
     spec = layout.spec
-    print(f"map {layout.map_name} ({layout.env}): {layout.n_agents} agents, {layout.n_enemies} enemies, "
-          f"{layout.n_actions} actions ({layout.n_base_actions} base + {layout.n_targets} target slots)")
+    print(
+        f"map {layout.map_name} ({layout.env}): {layout.n_agents} agents, {layout.n_enemies} enemies, "
+        f"{layout.n_actions} actions ({layout.n_base_actions} base + {layout.n_targets} target slots)"
+    )
     if layout.composition_varies:
-        print(f"allies and enemies: drawn every episode from {', '.join(spec.ally_type_names)}; "
-              "prompts name each unit from its type bits")
+        print(
+            f"allies and enemies: drawn every episode from {', '.join(spec.ally_type_names)}; "
+            "prompts name each unit from its type bits"
+        )
     else:
         print(f"allies (agent id order): {', '.join(layout.ally_unit_names)}")
     order = "" if spec.enemy_order_known else " (SMAC's enemy order is the game's: the type bits name each enemy)"

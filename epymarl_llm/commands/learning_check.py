@@ -7,6 +7,7 @@ a second map against an untrained policy of the same shape, a few-shot run from 
 and a from-scratch run there. It ends with `epymarl-llm report` over all of it and a
 `summary.json` of first/last evaluations, wall times and load averages.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,37 +19,77 @@ HELP = "train lolm_mappo and mappo on an easy SMAClite map with real EPyMARL run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--show", type=Path, metavar="SACRED_DIR", default=None,
-                        help="only print every run's test curves found under a Sacred folder, as Markdown")
-    parser.add_argument("--out", type=Path, metavar="DIR",
-                        help="work folder: private EPyMARL copy, run logs, summary.json and report/")
-    parser.add_argument("--epymarl", metavar="DIR", default=None,
-                        help="EPyMARL checkout to copy (default: $EPYMARL_PATH); it is never modified")
-    parser.add_argument("--llm-model", metavar="DIR_OR_HUB_NAME", default=None,
-                        help="local model folder or hub name (Qwen/Qwen3-0.6B when its weights are cached); "
-                             "default: a small random model made with make-tiny-model under --out")
-    parser.add_argument("--tiny-shape", default="small", choices=("tiny", "small"),
-                        help="shape of the model made when --llm-model is not given (default small)")
-    parser.add_argument("--map", default="2s_vs_1z",
-                        help="training map (SMAClite preset or a --map-file name; default 2s_vs_1z, shipped in maps/smaclite/)")
-    parser.add_argument("--target-map", default="3s_vs_1sc",
-                        help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_1sc, "
-                             "a map this project ships in maps/smaclite/)")
-    parser.add_argument("--map-file", action="append", default=[], metavar="NAME=PATH",
-                        help="a SMAClite JSON map to use under NAME (repeatable); run with env config smaclite_custom")
+    parser.add_argument(
+        "--show",
+        type=Path,
+        metavar="SACRED_DIR",
+        default=None,
+        help="only print every run's test curves found under a Sacred folder, as Markdown",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="work folder: private EPyMARL copy, run logs, summary.json and report/"
+    )
+    parser.add_argument(
+        "--epymarl",
+        metavar="DIR",
+        default=None,
+        help="EPyMARL checkout to copy (default: $EPYMARL_PATH); it is never modified",
+    )
+    parser.add_argument(
+        "--llm-model",
+        metavar="DIR_OR_HUB_NAME",
+        default=None,
+        help="local model folder or hub name (Qwen/Qwen3-0.6B when its weights are cached); "
+        "default: a small random model made with make-tiny-model under --out",
+    )
+    parser.add_argument(
+        "--tiny-shape",
+        default="small",
+        choices=("tiny", "small"),
+        help="shape of the model made when --llm-model is not given (default small)",
+    )
+    parser.add_argument(
+        "--map",
+        default="2s_vs_1z",
+        help="training map (SMAClite preset or a --map-file name; default 2s_vs_1z, shipped in maps/smaclite/)",
+    )
+    parser.add_argument(
+        "--target-map",
+        default="3s_vs_1sc",
+        help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_1sc, "
+        "a map this project ships in maps/smaclite/)",
+    )
+    parser.add_argument(
+        "--map-file",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="a SMAClite JSON map to use under NAME (repeatable); run with env config smaclite_custom",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--t-max", type=int, default=2000, help="env steps per training run (default 2000)")
-    parser.add_argument("--few-shot-t", type=int, default=2000,
-                        help="env steps of the few-shot and from-scratch runs on the target map (default 2000)")
+    parser.add_argument(
+        "--few-shot-t",
+        type=int,
+        default=2000,
+        help="env steps of the few-shot and from-scratch runs on the target map (default 2000)",
+    )
     parser.add_argument("--test-interval", type=int, default=500)
     parser.add_argument("--test-nepisode", type=int, default=10)
     parser.add_argument("--time-limit", type=int, default=60, help="episode step limit (env_args.time_limit)")
     parser.add_argument("--envs", type=int, default=4, help="parallel envs (batch_size_run = batch_size)")
     parser.add_argument("--epochs", type=int, default=2, help="PPO epochs per batch for lolm_mappo")
-    parser.add_argument("--kl-anneal-steps", type=int, default=None,
-                        help="kl_anneal_steps for lolm_mappo (default: the yaml's)")
-    parser.add_argument("--with", dest="lolm_with", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra Sacred update for the lolm runs (repeatable), e.g. lr=0.0005")
+    parser.add_argument(
+        "--kl-anneal-steps", type=int, default=None, help="kl_anneal_steps for lolm_mappo (default: the yaml's)"
+    )
+    parser.add_argument(
+        "--with",
+        dest="lolm_with",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Sacred update for the lolm runs (repeatable), e.g. lr=0.0005",
+    )
     parser.add_argument("--no-mappo", action="store_true", help="leave out the mappo baseline")
     parser.add_argument("--no-kl-ablation", action="store_true", help="leave out lolm_mappo_no_kl")
     parser.add_argument("--no-transfer", action="store_true", help="leave out zero-shot, few-shot and scratch runs")
@@ -94,8 +135,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         import smaclite  # noqa: F401
     except ImportError:
-        print("epymarl-llm learning-check: SMAClite is not installed: pip install "
-              "git+https://github.com/uoe-agents/smaclite.git", file=sys.stderr)
+        print(
+            "epymarl-llm learning-check: SMAClite is not installed: pip install "
+            "git+https://github.com/uoe-agents/smaclite.git",
+            file=sys.stderr,
+        )
         return 2
 
     out: Path = args.out.resolve()
@@ -105,16 +149,31 @@ def run(args: argparse.Namespace) -> int:
         model_dir = out / f"model-{args.tiny_shape}"
         if not (model_dir / "config.json").is_file() and not args.dry_run:
             from epymarl_llm.policy.tiny_model import make_tiny_model
+
             make_tiny_model(model_dir, args.tiny_shape)
         model = str(model_dir)
-    budget = lr.Budget(t_max=args.t_max, test_interval=args.test_interval, test_nepisode=args.test_nepisode,
-                       time_limit=args.time_limit, envs=args.envs, few_shot_t=args.few_shot_t,
-                       epochs=args.epochs, kl_anneal_steps=args.kl_anneal_steps)
+    budget = lr.Budget(
+        t_max=args.t_max,
+        test_interval=args.test_interval,
+        test_nepisode=args.test_nepisode,
+        time_limit=args.time_limit,
+        envs=args.envs,
+        few_shot_t=args.few_shot_t,
+        epochs=args.epochs,
+        kl_anneal_steps=args.kl_anneal_steps,
+    )
     target = None if args.no_transfer else args.target_map
-    specs = lr.plan_runs(source_map=args.map, target_map=target, seeds=args.seeds, budget=budget,
-                         llm_model=model, lolm_updates={"llm_cpu_threads": args.threads, **extra},
-                         with_mappo=not args.no_mappo, with_no_kl=not args.no_kl_ablation,
-                         transfer=not args.no_transfer)
+    specs = lr.plan_runs(
+        source_map=args.map,
+        target_map=target,
+        seeds=args.seeds,
+        budget=budget,
+        llm_model=model,
+        lolm_updates={"llm_cpu_threads": args.threads, **extra},
+        with_mappo=not args.no_mappo,
+        with_no_kl=not args.no_kl_ablation,
+        transfer=not args.no_transfer,
+    )
     checkout = lr.prepare_checkout(source, out, map_files) if not args.dry_run else None
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
@@ -138,19 +197,24 @@ def run(args: argparse.Namespace) -> int:
             continue
         result = lr.run_one(spec, checkout, logs, args.threads, args.run_timeout)
         results[spec.label] = result
-        print(f"  rc {result.returncode}, {result.wall_s:.0f} s wall, load {result.load[0]:.2f}, "
-              f"log {result.log}", flush=True)
+        print(
+            f"  rc {result.returncode}, {result.wall_s:.0f} s wall, load {result.load[0]:.2f}, log {result.log}",
+            flush=True,
+        )
     if args.dry_run:
         return 0
     summary = lr.summarize(list(results.values()), "test_battle_won_mean")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     from epymarl_llm.cli import main as cli_main
-    code = cli_main(["report", str(checkout.root / "results" / "sacred"), "--out", str(out / "report"),
-                     "--format", "png"])
+
+    code = cli_main(
+        ["report", str(checkout.root / "results" / "sacred"), "--out", str(out / "report"), "--format", "png"]
+    )
     failed = [r.spec.label for r in results.values() if r.returncode != 0]
     if failed:
-        print(f"epymarl-llm learning-check: {len(failed)} runs failed: {', '.join(failed)} (see {logs})",
-              file=sys.stderr)
+        print(
+            f"epymarl-llm learning-check: {len(failed)} runs failed: {', '.join(failed)} (see {logs})", file=sys.stderr
+        )
         return 1
     return code
 

@@ -6,6 +6,7 @@ plugin is installed into that copy, and the import hook's `.pth` goes into a pri
 (PYTHONUSERBASE), loaded by a `sitecustomize.py` so it works inside a virtualenv too. This is
 the same arrangement the integration tests use.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,10 +42,16 @@ class Budget:
 
     def updates(self) -> dict:
         return {
-            "t_max": self.t_max, "test_interval": self.test_interval, "test_nepisode": self.test_nepisode,
-            "env_args.time_limit": self.time_limit, "batch_size_run": self.envs, "batch_size": self.envs,
-            "buffer_size": self.envs, "log_interval": self.test_interval,
-            "runner_log_interval": self.test_interval, "learner_log_interval": self.test_interval,
+            "t_max": self.t_max,
+            "test_interval": self.test_interval,
+            "test_nepisode": self.test_nepisode,
+            "env_args.time_limit": self.time_limit,
+            "batch_size_run": self.envs,
+            "batch_size": self.envs,
+            "buffer_size": self.envs,
+            "log_interval": self.test_interval,
+            "runner_log_interval": self.test_interval,
+            "learner_log_interval": self.test_interval,
             "use_cuda": False,
         }
 
@@ -63,8 +70,14 @@ class RunSpec:
 
     def argv(self) -> list[str]:
         items = {"env_args.map_name": self.map_name, "seed": self.seed, **self.updates}
-        return [sys.executable, "src/main.py", f"--config={self.config}", f"--env-config={self.env_config}",
-                "with", *[f"{k}={v}" for k, v in items.items()]]
+        return [
+            sys.executable,
+            "src/main.py",
+            f"--config={self.config}",
+            f"--env-config={self.env_config}",
+            "with",
+            *[f"{k}={v}" for k, v in items.items()],
+        ]
 
 
 @dataclass
@@ -78,6 +91,7 @@ class RunResult:
 
 
 # ---- the private checkout ------------------------------------------------------------------------
+
 
 def epymarl_source(path: str | None) -> Path:
     """The checkout named by --epymarl or EPYMARL_PATH, checked to be an EPyMARL clone."""
@@ -110,8 +124,13 @@ class PrivateCheckout:
 
 def _user_site(user_base: Path) -> Path:
     env = dict(os.environ, PYTHONUSERBASE=str(user_base))
-    out = subprocess.run([sys.executable, "-c", "import site; print(site.getusersitepackages())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import site; print(site.getusersitepackages())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
@@ -136,8 +155,9 @@ def prepare_checkout(source: Path, work: Path, map_files: dict[str, Path]) -> Pr
         custom = envs / "smaclite_custom.yaml"
         if not custom.is_file():
             text = (envs / "smaclite.yaml").read_text(encoding="utf-8")
-            custom.write_text(text.replace("  map_name: null\n", "  map_name: null\n  map_file: null\n"),
-                              encoding="utf-8")
+            custom.write_text(
+                text.replace("  map_name: null\n", "  map_name: null\n  map_file: null\n"), encoding="utf-8"
+            )
         maps = root / "maps"
         maps.mkdir(exist_ok=True)
         for name, path in map_files.items():
@@ -155,8 +175,19 @@ def map_updates(map_name: str, map_files: dict[str, Path], checkout: PrivateChec
 
 # ---- the plan ------------------------------------------------------------------------------------
 
-def plan_runs(*, source_map: str, target_map: str | None, seeds: list[int], budget: Budget, llm_model: str,
-              lolm_updates: dict, with_mappo: bool, with_no_kl: bool, transfer: bool) -> list[RunSpec]:
+
+def plan_runs(
+    *,
+    source_map: str,
+    target_map: str | None,
+    seeds: list[int],
+    budget: Budget,
+    llm_model: str,
+    lolm_updates: dict,
+    with_mappo: bool,
+    with_no_kl: bool,
+    transfer: bool,
+) -> list[RunSpec]:
     """Every run of the check, in an order where a checkpoint exists before a run loads it."""
     common = budget.updates()
     lolm = {**common, "llm_model": llm_model, "epochs": budget.epochs, **lolm_updates}
@@ -172,29 +203,45 @@ def plan_runs(*, source_map: str, target_map: str | None, seeds: list[int], budg
         if with_mappo:
             runs.append(RunSpec(f"mappo/{source_map}/s{seed}", "mappo", source_map, seed, dict(common)))
         if with_no_kl:
-            runs.append(RunSpec(f"lolm_mappo_no_kl/{source_map}/s{seed}", "lolm_mappo_no_kl", source_map, seed,
-                                dict(lolm)))
+            runs.append(
+                RunSpec(f"lolm_mappo_no_kl/{source_map}/s{seed}", "lolm_mappo_no_kl", source_map, seed, dict(lolm))
+            )
     if not transfer or target_map is None:
         return runs
     evaluate = {**lolm, "evaluate": True}
     few_t = budget.t_max + budget.few_shot_t
     for seed in seeds:
         parent = f"lolm_mappo/{source_map}/s{seed}"
-        runs.append(RunSpec(f"zero-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
-                            dict(evaluate), after=parent))
+        runs.append(
+            RunSpec(f"zero-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed, dict(evaluate), after=parent)
+        )
         # EPyMARL evaluates only a checkpoint: `evaluate=True` without one trains for t_max. The
         # untrained policy is therefore one batch (t_max=1) with a learning rate too small to move
         # any weight, after which EPyMARL runs its first test: the freshly initialised policy.
-        runs.append(RunSpec(f"untrained/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
-                            {**lolm, "t_max": 1, "lr": UNTRAINED_LR, "name": UNTRAINED_NAME}))
-        runs.append(RunSpec(f"few-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
-                            {**lolm, "t_max": few_t}, after=parent))
-        runs.append(RunSpec(f"scratch/{target_map}/s{seed}", "lolm_mappo", target_map, seed,
-                            {**lolm, "t_max": budget.few_shot_t}))
+        runs.append(
+            RunSpec(
+                f"untrained/{target_map}/s{seed}",
+                "lolm_mappo",
+                target_map,
+                seed,
+                {**lolm, "t_max": 1, "lr": UNTRAINED_LR, "name": UNTRAINED_NAME},
+            )
+        )
+        runs.append(
+            RunSpec(
+                f"few-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed, {**lolm, "t_max": few_t}, after=parent
+            )
+        )
+        runs.append(
+            RunSpec(
+                f"scratch/{target_map}/s{seed}", "lolm_mappo", target_map, seed, {**lolm, "t_max": budget.few_shot_t}
+            )
+        )
     return runs
 
 
 # ---- running -------------------------------------------------------------------------------------
+
 
 def _sacred_dirs(root: Path) -> set[Path]:
     base = root / "results" / "sacred"
@@ -221,8 +268,15 @@ def run_one(spec: RunSpec, checkout: PrivateCheckout, logs: Path, threads: int, 
         out.write("$ " + " ".join(spec.argv()[1:]) + "\n")
         out.flush()
         try:
-            proc = subprocess.run(spec.argv(), check=False, cwd=checkout.root, env=checkout.env(threads), stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout)
+            proc = subprocess.run(
+                spec.argv(),
+                check=False,
+                cwd=checkout.root,
+                env=checkout.env(threads),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+            )
             code = proc.returncode
         except subprocess.TimeoutExpired:
             code = 124
@@ -232,6 +286,7 @@ def run_one(spec: RunSpec, checkout: PrivateCheckout, logs: Path, threads: int, 
 
 
 # ---- the summary ---------------------------------------------------------------------------------
+
 
 def test_curve(sacred_dir: Path | None, metric: str) -> list[tuple[int, float]]:
     if sacred_dir is None or not (sacred_dir / "metrics.json").is_file():
@@ -245,10 +300,18 @@ def summarize(results: list[RunResult], metric: str) -> dict:
     rows = []
     for r in results:
         curve = test_curve(r.sacred_dir, metric)
-        rows.append({"label": r.spec.label, "rc": r.returncode, "wall_s": round(r.wall_s, 1),
-                     "load_avg_1m": round(r.load[0], 2), "sacred_dir": str(r.sacred_dir or ""),
-                     "first": curve[0][1] if curve else None, "last": curve[-1][1] if curve else None,
-                     "evaluations": len(curve)})
+        rows.append(
+            {
+                "label": r.spec.label,
+                "rc": r.returncode,
+                "wall_s": round(r.wall_s, 1),
+                "load_avg_1m": round(r.load[0], 2),
+                "sacred_dir": str(r.sacred_dir or ""),
+                "first": curve[0][1] if curve else None,
+                "last": curve[-1][1] if curve else None,
+                "evaluations": len(curve),
+            }
+        )
     by_label = {row["label"]: row for row in rows}
     jump = []
     for row in rows:
@@ -271,7 +334,9 @@ def curves_table(sacred_root: Path, metrics: tuple[str, ...]) -> str:
         try:
             data = json.loads((run_dir / "metrics.json").read_text())
         except json.JSONDecodeError:  # Sacred rewrites the file while a run is going: read it again later
-            lines.append(f"| {run_dir.relative_to(sacred_root)} | " + " | ".join(["(being written)"] * len(metrics)) + " |")
+            lines.append(
+                f"| {run_dir.relative_to(sacred_root)} | " + " | ".join(["(being written)"] * len(metrics)) + " |"
+            )
             continue
         cells = []
         for name in metrics:

@@ -1,4 +1,5 @@
 """`epymarl-llm uninstall EPYMARL_DIR`: remove what `epymarl-llm install` wrote."""
+
 from __future__ import annotations
 
 import argparse

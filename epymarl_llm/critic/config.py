@@ -1,4 +1,5 @@
 """The critic's typed configuration, read once from EPyMARL's flat `args`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -27,8 +28,9 @@ class CriticConfig:
     def __post_init__(self) -> None:
         if self.critic_type not in CRITIC_TYPES:
             choices = "; ".join(f"{k!r}: {v}" for k, v in CRITIC_TYPES.items())
-            raise ConfigError(f"critic_type {self.critic_type!r} is not a critic lolm_ppo_learner can train; "
-                             f"choose {choices}")
+            raise ConfigError(
+                f"critic_type {self.critic_type!r} is not a critic lolm_ppo_learner can train; choose {choices}"
+            )
         for f in fields(self):
             if f.name == "critic_type":
                 continue
@@ -36,8 +38,9 @@ class CriticConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{f.name} must be a positive integer, got {value!r}")
         if self.critic_d_model % self.critic_heads:
-            raise ConfigError(f"critic_d_model ({self.critic_d_model}) must be divisible by critic_heads "
-                             f"({self.critic_heads})")
+            raise ConfigError(
+                f"critic_d_model ({self.critic_d_model}) must be divisible by critic_heads ({self.critic_heads})"
+            )
 
     @classmethod
     def from_args(cls, args: Any) -> "CriticConfig":

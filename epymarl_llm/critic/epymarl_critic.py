@@ -5,6 +5,7 @@ serves EPyMARL's own `ppo_learner` (`critic_type: lolm_transformer_critic`). Its
 Transformer's weights; the map-specific part (which state columns belong to which unit) is rebuilt
 from the map layout, so a checkpoint loads on any map.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,6 +16,7 @@ from torch import nn
 from epymarl_llm.critic.config import CriticConfig
 from epymarl_llm.critic.state_tokens import StateTokenizer
 from epymarl_llm.critic.transformer_critic import TransformerCritic
+
 
 def layout_from_args(args: Any):
     """The MapLayout of the run: the runner's `args.lolm_layout`, else loaded from `env`/`env_args`."""

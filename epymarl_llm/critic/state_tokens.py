@@ -14,6 +14,7 @@ carries last actions (SMAC's `state_last_action`, always in SMAClite), each ally
 base action one-hot and a "last action was an attack/heal" flag: the target slots' count depends on
 the map, so they are summed into one column.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,16 +36,20 @@ if TYPE_CHECKING:
     from epymarl_llm.prompts.layout import EntitySlot
 
 UNIT_FEATURES = ("health", "cooldown", "rel_x", "rel_y", "shield")
-LAST_ACTION_FEATURES = ("last_noop", "last_stop", "last_north", "last_south", "last_east", "last_west",
-                        "last_target")
+LAST_ACTION_FEATURES = ("last_noop", "last_stop", "last_north", "last_south", "last_east", "last_west", "last_target")
 TOKEN_FEATURES = UNIT_FEATURES + LAST_ACTION_FEATURES
 UNIT_SIDES = ("ally", "enemy")
 IGNORED_SIDES = ("last_action", "timestep")  # last actions are folded into the ally tokens
 
 # The state layout's feature names (prompts.layout, `MapLayout._state_layout`, after SMAC's
 # get_state_dict) -> token column.
-_TOKEN_COLUMN = {"health": "health", "energy_or_cooldown": "cooldown", "rel_x": "rel_x", "rel_y": "rel_y",
-                 "shield": "shield"}
+_TOKEN_COLUMN = {
+    "health": "health",
+    "energy_or_cooldown": "cooldown",
+    "rel_x": "rel_x",
+    "rel_y": "rel_y",
+    "shield": "shield",
+}
 TYPE_BIT_PREFIX = "type_"  # the layout's unit-type bits: type_Zealot, type_Spine_Crawler, ...
 
 
@@ -56,7 +61,7 @@ def _type_bit_unit(name: str) -> str | None:
     """'type_Zealot' -> 'zealot' when the bit names a unit of the vocabulary, else None ('type_0')."""
     if not _is_type_bit(name):
         return None
-    unit = normalise_unit_name(name[len(TYPE_BIT_PREFIX):])
+    unit = normalise_unit_name(name[len(TYPE_BIT_PREFIX) :])
     return unit if unit in UNIT_TYPES else None
 
 
@@ -65,8 +70,10 @@ def _canonical_feature(name: str) -> str | None:
     if _is_type_bit(name):
         return None
     if name not in _TOKEN_COLUMN:
-        raise ValueError(f"state feature {name!r} has no token column; known: {sorted(_TOKEN_COLUMN)} "
-                         "and type bits (type_*). Map it to a column in critic/state_tokens.py _TOKEN_COLUMN")
+        raise ValueError(
+            f"state feature {name!r} has no token column; known: {sorted(_TOKEN_COLUMN)} "
+            "and type bits (type_*). Map it to a column in critic/state_tokens.py _TOKEN_COLUMN"
+        )
     return _TOKEN_COLUMN[name]
 
 
@@ -93,8 +100,10 @@ class StateTokenizer:
     def __init__(self, entities: Sequence["EntitySlot"]):
         sides = {e.side for e in entities}
         if "agent_obs" in sides:
-            raise ValueError("the state is the agents' observations (obs_instead_of_state=True): the Transformer "
-                             "critic needs SMAC's unit state; set env_args.obs_instead_of_state=False")
+            raise ValueError(
+                "the state is the agents' observations (obs_instead_of_state=True): the Transformer "
+                "critic needs SMAC's unit state; set env_args.obs_instead_of_state=False"
+            )
         unknown = sides - set(UNIT_SIDES) - set(IGNORED_SIDES)
         if unknown:
             raise ValueError(f"state blocks of unknown side {sorted(unknown)}; expected {UNIT_SIDES + IGNORED_SIDES}")
@@ -122,7 +131,9 @@ class StateTokenizer:
             names_units = any(_type_bit_unit(unit.features[c - unit.offset]) for c, _ in bits)
             type_columns.append(bits if bits and (names_units or unit.unit_name is None) else [])
             if row[0] < 0:
-                raise ValueError(f"{unit.side} {unit.slot} has no health feature: the critic uses it to tell live units")
+                raise ValueError(
+                    f"{unit.side} {unit.slot} has no health feature: the critic uses it to tell live units"
+                )
             last = last_actions.get(unit.unit_id) if unit.side == "ally" else None
             if last is not None:
                 for i in range(N_BASE_ACTIONS):
@@ -137,10 +148,12 @@ class StateTokenizer:
         self.type_ids = torch.tensor([unit_type_id(e.unit_name) for e in units])
         width = max(len(b) for b in type_columns)
         # (E, T) state columns of the type bits (-1: none) and the type id each bit stands for.
-        self._type_bits = torch.tensor([[c for c, _ in b] + [-1] * (width - len(b)) for b in type_columns]
-                                       ).reshape(len(units), width)
-        self._type_bit_ids = torch.tensor([[t for _, t in b] + [0] * (width - len(b)) for b in type_columns]
-                                          ).reshape(len(units), width)
+        self._type_bits = torch.tensor([[c for c, _ in b] + [-1] * (width - len(b)) for b in type_columns]).reshape(
+            len(units), width
+        )
+        self._type_bit_ids = torch.tensor([[t for _, t in b] + [0] * (width - len(b)) for b in type_columns]).reshape(
+            len(units), width
+        )
         self.side_ids = torch.tensor([side_id(e.side) for e in units])
 
     def __call__(self, state: torch.Tensor) -> EntityTokens:
@@ -160,9 +173,12 @@ class StateTokenizer:
             features[..., TOKEN_FEATURES.index("last_target")] = targets
         live = state[..., self._health.to(device)] > 0
         expand = (*lead, self.n_entities)
-        return EntityTokens(features=features, type_ids=self._row_type_ids(padded, expand),
-                            side_ids=self.side_ids.to(device).expand(expand), live=live)
-
+        return EntityTokens(
+            features=features,
+            type_ids=self._row_type_ids(padded, expand),
+            side_ids=self.side_ids.to(device).expand(expand),
+            live=live,
+        )
 
     def _row_type_ids(self, padded: torch.Tensor, expand: tuple[int, ...]) -> torch.Tensor:
         """(..., E) type ids: the set type bit's unit where a row has one, else the layout's name."""

@@ -1,4 +1,5 @@
 """The Transformer critic V(s) over entity tokens (METHOD section 5, paper section 4.4)."""
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,9 @@ class TransformerCritic(nn.Module):
         self.input = nn.Linear(len(TOKEN_FEATURES), d)
         self.unit_type = nn.Embedding(len(UNIT_TYPES), d)
         self.side = nn.Embedding(len(SIDES), d)
-        layer = nn.TransformerEncoderLayer(d, config.critic_heads, dim_feedforward=4 * d, dropout=0.0,
-                                           batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d, config.critic_heads, dim_feedforward=4 * d, dropout=0.0, batch_first=True, norm_first=True
+        )
         # The nested-tensor fast path would change numerics with padding; keep one code path.
         self.encoder = nn.TransformerEncoder(layer, config.critic_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)

@@ -4,17 +4,36 @@ The vocabulary is fixed (not built per map): a checkpoint trained on one map mus
 same embedding on another (METHOD section 5, transfer). Names cover SMAC, SMACv2 and SMAClite's units;
 any other name (e.g. a SMAClite custom unit) falls back to the shared `other` id.
 """
+
 from __future__ import annotations
 
 UNIT_TYPES = (
-    "other", "marine", "marauder", "medivac", "stalker", "zealot", "colossus",
-    "hydralisk", "zergling", "baneling", "spine_crawler",
+    "other",
+    "marine",
+    "marauder",
+    "medivac",
+    "stalker",
+    "zealot",
+    "colossus",
+    "hydralisk",
+    "zergling",
+    "baneling",
+    "spine_crawler",
 )
 SIDES = ("ally", "enemy")
 
-_PLURALS = {"colossi": "colossus", "marines": "marine", "marauders": "marauder", "medivacs": "medivac",
-            "stalkers": "stalker", "zealots": "zealot", "hydralisks": "hydralisk", "zerglings": "zergling",
-            "banelings": "baneling", "spine_crawlers": "spine_crawler"}
+_PLURALS = {
+    "colossi": "colossus",
+    "marines": "marine",
+    "marauders": "marauder",
+    "medivacs": "medivac",
+    "stalkers": "stalker",
+    "zealots": "zealot",
+    "hydralisks": "hydralisk",
+    "zerglings": "zergling",
+    "banelings": "baneling",
+    "spine_crawlers": "spine_crawler",
+}
 
 
 def normalise_unit_name(name: str) -> str:

@@ -8,6 +8,7 @@ import hook; the hook fills EPyMARL's registries when `src/main.py` of a marked 
 
 This module imports nothing heavy: the import hook and the CLI import it at start-up.
 """
+
 from __future__ import annotations
 
 from epymarl_llm.epymarl import names

@@ -5,6 +5,7 @@ file. To keep every default in one place, the ablations are `lolm_mappo.yaml` wi
 keys (and `name`) rewritten; `python -m epymarl_llm.epymarl.ablations` regenerates them and
 `tests/integration/test_configs.py` checks the files are up to date.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,14 +16,22 @@ from pathlib import Path
 BASE = "lolm_mappo"
 # file stem -> (what it ablates, {key: yaml value}); paper section 5.4 and METHOD sections 3-4.
 ABLATIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "lolm_mappo_no_kl": ("no KL regularisation to the pre-trained policy (paper fig. 9)", {"kl_mode": '"none"',
-                                                                                                "log_kl_to_reference": "True"}),
-    "lolm_mappo_fixed_prompt": ("fixed prompt: every unit slot kept, dead / not visible marked (paper fig. 8)",
-                                {"dynamic_prompt": "False"}),
-    "lolm_mappo_random_init": ("randomly initialised backbone of the same architecture (paper fig. 10)",
-                               {"llm_init": '"random"'}),
-    "lolm_mappo_shared_keys": ("the paper's replicated attack key instead of per-target keys",
-                               {"attack_keys": '"shared"'}),
+    "lolm_mappo_no_kl": (
+        "no KL regularisation to the pre-trained policy (paper fig. 9)",
+        {"kl_mode": '"none"', "log_kl_to_reference": "True"},
+    ),
+    "lolm_mappo_fixed_prompt": (
+        "fixed prompt: every unit slot kept, dead / not visible marked (paper fig. 8)",
+        {"dynamic_prompt": "False"},
+    ),
+    "lolm_mappo_random_init": (
+        "randomly initialised backbone of the same architecture (paper fig. 10)",
+        {"llm_init": '"random"'},
+    ),
+    "lolm_mappo_shared_keys": (
+        "the paper's replicated attack key instead of per-target keys",
+        {"attack_keys": '"shared"'},
+    ),
 }
 
 

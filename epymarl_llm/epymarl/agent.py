@@ -5,6 +5,7 @@ only `LolmMAC` (which builds the prompts) drives it. It exists in `modules.agent
 yaml picks the policy the EPyMARL way (`agent: lolm_llm`) and so that `parameters()`, `cuda()` and
 `state_dict()` behave as for EPyMARL's agents.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Recognise an EPyMARL checkout and the marker that `epymarl-llm install` leaves in it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,6 +14,7 @@ measured the same way unless a run asks otherwise.
 The learner reads `mac.policy` (LlmPolicy), `mac.prompt_encoder` (PromptEncoder) and, after a
 checkpoint loads, `mac.load_plan` (`epymarl_llm.load_plan`).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,9 @@ from epymarl_llm.map_identity import map_identity
 
 
 @torch.no_grad()
-def live_action_probabilities(logits_fn, encoder, obs: torch.Tensor, avail: torch.Tensor,
-                              device: torch.device) -> torch.Tensor:
+def live_action_probabilities(
+    logits_fn, encoder, obs: torch.Tensor, avail: torch.Tensor, device: torch.device
+) -> torch.Tensor:
     """The rollout's step: obs (B, N, obs_size), avail (B, N, A) -> (B, N, A) float32 probabilities.
 
     Prompts of the live agents only, built and tokenized by `encoder` (a PromptEncoder), then one
@@ -112,7 +114,9 @@ class LolmMAC:
         texts = []
         for row, length in enumerate(tokens.lengths.tolist()):
             text = self.policy.tokenizer.decode(tokens.input_ids[row, :length].tolist())
-            texts.append(text if len(text) <= max_chars else text[:max_chars] + f"... [{len(text) - max_chars} more chars]")
+            texts.append(
+                text if len(text) <= max_chars else text[:max_chars] + f"... [{len(text) - max_chars} more chars]"
+            )
         return texts
 
     # --- EPyMARL's housekeeping --------------------------------------------------------------------
@@ -128,17 +132,23 @@ class LolmMAC:
     def cuda(self) -> None:
         """The policy's device is fixed at build time (`device`, auto = follow `use_cuda`)."""
         if self.policy.device.type != "cuda":
-            raise RunConfigError(f"use_cuda is set but the policy was built on {self.policy.device}; set device: auto or cuda")
+            raise RunConfigError(
+                f"use_cuda is set but the policy was built on {self.policy.device}; set device: auto or cuda"
+            )
 
     def save_models(self, path: str) -> None:
         """LoRA adapter + head (small: never the backbone), and the manifest of what this run trained on."""
         self.policy.save_trainable(path)
         env_args = getattr(self.args, "env_args", {}) or {}
         loaded = self.checkpoint_manifest
-        CheckpointManifest(map_name=map_identity(env_args), env=getattr(self.args, "env", None),
-                           n_agents=self.n_agents, n_actions=self.args.n_actions,
-                           llm_model=self.config.policy.llm_model,
-                           transfer_source_map=loaded.map_name if loaded is not None else None).write(path)
+        CheckpointManifest(
+            map_name=map_identity(env_args),
+            env=getattr(self.args, "env", None),
+            n_agents=self.n_agents,
+            n_actions=self.args.n_actions,
+            llm_model=self.config.policy.llm_model,
+            transfer_source_map=loaded.map_name if loaded is not None else None,
+        ).write(path)
 
     def load_models(self, path: str) -> None:
         """The policy's weights, and the load plan of this checkpoint for this run (the learner applies it)."""
@@ -149,9 +159,13 @@ class LolmMAC:
 
 def load_settings(args: Any, config: LolmRunConfig) -> LoadSettings:
     """The run's side of `plan_load`: EPyMARL's map, evaluate and t_max, and the plugin's KL keys."""
-    return LoadSettings(target_map=map_identity(getattr(args, "env_args", None)),
-                        evaluate=bool(getattr(args, "evaluate", False)), t_max=getattr(args, "t_max", None),
-                        kl_mode=config.learner.kl_mode, kl_in_transfer=config.integration.kl_in_transfer)
+    return LoadSettings(
+        target_map=map_identity(getattr(args, "env_args", None)),
+        evaluate=bool(getattr(args, "evaluate", False)),
+        t_max=getattr(args, "t_max", None),
+        kl_mode=config.learner.kl_mode,
+        kl_in_transfer=config.integration.kl_in_transfer,
+    )
 
 
 def _prompt_encoder(layout: Any, tokenizer: Any, prompt_config: Any):

@@ -6,6 +6,7 @@ argument the env does not take) dies, and the parent waits for ever. Everything 
 the plugin's own map table and the env classes' signatures, so a bad run stops in seconds with the
 fix, and no process is started.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -31,8 +32,10 @@ def check_env_config(env: str, env_args: Mapping[str, Any] | None):
     env_args = dict(env_args or {})
     map_name, map_file = env_args.get("map_name"), env_args.get("map_file")
     if not map_name:
-        raise EnvArgsError("env_args.map_name is not set: LoLM-MARL builds its prompts from the map's layout; "
-                           "add `with env_args.map_name=3s5z`")
+        raise EnvArgsError(
+            "env_args.map_name is not set: LoLM-MARL builds its prompts from the map's layout; "
+            "add `with env_args.map_name=3s5z`"
+        )
     if env == "smaclite":
         _check_smaclite_map(map_name, map_file)
     elif map_file is not None:
@@ -48,8 +51,9 @@ def check_env_config(env: str, env_args: Mapping[str, Any] | None):
     except UnknownMapError as err:
         if env != "smaclite":
             raise
-        raise UnknownMapError(f"{err} With EPyMARL: --env-config=smaclite_custom with "
-                              "env_args.map_file=/path/to/map.json") from None
+        raise UnknownMapError(
+            f"{err} With EPyMARL: --env-config=smaclite_custom with env_args.map_file=/path/to/map.json"
+        ) from None
     except OSError as err:  # a missing or unreadable map file
         raise EnvArgsError(str(err)) from None
     _check_arguments(env, env_args)
@@ -59,12 +63,16 @@ def check_env_config(env: str, env_args: Mapping[str, Any] | None):
 def _check_smaclite_map(map_name: str, map_file: Any) -> None:
     """SMAClite's wrapper makes `smaclite/{map_name}-v0`; a JSON map needs the id `custom`."""
     if map_file is None and map_name == CUSTOM_MAP:
-        raise EnvArgsError("env_args.map_name=custom needs a JSON map: add `with env_args.map_file=/path/to/map.json` "
-                           "(--env-config=smaclite_custom declares the key)")
+        raise EnvArgsError(
+            "env_args.map_name=custom needs a JSON map: add `with env_args.map_file=/path/to/map.json` "
+            "(--env-config=smaclite_custom declares the key)"
+        )
     if map_file is not None and map_name != CUSTOM_MAP:
-        raise EnvArgsError(f"env_args.map_file is set but env_args.map_name is {map_name!r}: SMAClite reads a JSON "
-                           "map only under map_name=custom; use --env-config=smaclite_custom with "
-                           "env_args.map_file=/path/to/map.json")
+        raise EnvArgsError(
+            f"env_args.map_file is set but env_args.map_name is {map_name!r}: SMAClite reads a JSON "
+            "map only under map_name=custom; use --env-config=smaclite_custom with "
+            "env_args.map_file=/path/to/map.json"
+        )
     if map_file is not None and not isinstance(map_file, str):
         raise EnvArgsError(f"env_args.map_file must be a path to a JSON map; got {map_file!r}")
 
@@ -98,13 +106,20 @@ def _check_arguments(env: str, env_args: Mapping[str, Any]) -> None:
         takes_any = any(p.kind == p.VAR_KEYWORD for p in params)
         unknown = sorted(set(given) - set(names))
         if unknown and not takes_any:
-            raise EnvArgsError(f"env_args {', '.join(unknown)} not taken by {env}'s env "
-                               f"({constructor.__qualname__}); it takes: {', '.join(sorted(names))}")
-        missing = [p.name for p in params if p.default is p.empty
-                   and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in given]
+            raise EnvArgsError(
+                f"env_args {', '.join(unknown)} not taken by {env}'s env "
+                f"({constructor.__qualname__}); it takes: {', '.join(sorted(names))}"
+            )
+        missing = [
+            p.name
+            for p in params
+            if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in given
+        ]
         if missing:
-            raise EnvArgsError(f"env_args {', '.join(missing)} missing for {env}'s env ({constructor.__qualname__}); "
-                               f"add `with env_args.{missing[0]}=...` or use EPyMARL's --env-config={env}")
+            raise EnvArgsError(
+                f"env_args {', '.join(missing)} missing for {env}'s env ({constructor.__qualname__}); "
+                f"add `with env_args.{missing[0]}=...` or use EPyMARL's --env-config={env}"
+            )
         if not takes_any:
             return
         given = {k: v for k, v in given.items() if k not in names}  # what the next constructor gets

@@ -10,6 +10,7 @@ plugin's registry entries (`registration.register_module`). Checkouts without th
 other program, are untouched. When `controllers` registers and Sacred is already imported (EPyMARL's
 `main.py` imports it first), the MongoDB options of the plugin are attached to Sacred (see `sacred_hooks`).
 """
+
 from __future__ import annotations
 
 import importlib.abc

@@ -11,6 +11,7 @@ Install writes three things, each tagged so that uninstall removes only what ins
    the last one.
 Both commands are idempotent: a second install rewrites the same files, a second uninstall finds nothing.
 """
+
 from __future__ import annotations
 
 import os
@@ -100,8 +101,11 @@ def _write_if_changed(path: Path, text: str, report: InstallReport) -> None:
 def _pth_checkouts(pth: Path) -> list[str]:
     if not pth.is_file():
         return []
-    return [ln[len(PTH_CHECKOUT_PREFIX):] for ln in pth.read_text(encoding="utf-8").splitlines()
-            if ln.startswith(PTH_CHECKOUT_PREFIX)]
+    return [
+        ln[len(PTH_CHECKOUT_PREFIX) :]
+        for ln in pth.read_text(encoding="utf-8").splitlines()
+        if ln.startswith(PTH_CHECKOUT_PREFIX)
+    ]
 
 
 def _pth_text(checkouts: list[str]) -> str:
@@ -133,10 +137,14 @@ def _check_writable(plan: dict[Path, str], root: Path, site: Path) -> None:
     if any(b == root or root in b.parents for b in blocked):
         fixes.append(f"make the checkout writable (`chmod -R u+w {root}`) or install into a writable clone")
     if any(b == site or site in b.parents or b in site.parents for b in blocked):
-        fixes.append("pass `--site-dir` a folder you can write that Python reads .pth files from, e.g. "
-                     "`--site-dir \"$(python -m site --user-site)\"`")
-    raise InstallError(f"cannot write {', '.join(map(str, blocked))} (read-only); nothing was installed. Fix: "
-                       + "; ".join(fixes or ["make those folders writable"]))
+        fixes.append(
+            "pass `--site-dir` a folder you can write that Python reads .pth files from, e.g. "
+            '`--site-dir "$(python -m site --user-site)"`'
+        )
+    raise InstallError(
+        f"cannot write {', '.join(map(str, blocked))} (read-only); nothing was installed. Fix: "
+        + "; ".join(fixes or ["make those folders writable"])
+    )
 
 
 def _same_text(path: Path, text: str) -> bool:

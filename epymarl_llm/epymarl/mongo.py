@@ -9,6 +9,7 @@ that does not answer stops the run within seconds with one message naming the ho
 password), instead of pymongo's 30 s server-selection wait and Sacred's secondary `failed_event` error.
 The password never reaches the stored config: `redact_url` replaces it before observers see the run.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def redact_url(url: str) -> str:
     m = _CREDENTIALS.match(url)
     if not m or m.group("password") is None:
         return url
-    return f"{m.group('scheme')}{m.group('user')}:{REDACTED}@{url[m.end():]}"
+    return f"{m.group('scheme')}{m.group('user')}:{REDACTED}@{url[m.end() :]}"
 
 
 def check_url(url: object) -> str:
@@ -54,8 +55,9 @@ def observer_from_url(url: str, db_name: str, timeout_s: float, **client_kwargs:
     """Sacred's `MongoObserver` for a full URL; pymongo connects lazily, so this does not block."""
     from sacred.observers import MongoObserver
 
-    return MongoObserver(url=check_url(url), db_name=db_name,
-                         serverSelectionTimeoutMS=int(timeout_s * 1000), **client_kwargs)
+    return MongoObserver(
+        url=check_url(url), db_name=db_name, serverSelectionTimeoutMS=int(timeout_s * 1000), **client_kwargs
+    )
 
 
 def _hosts(client) -> str:

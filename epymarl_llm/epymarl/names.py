@@ -2,6 +2,7 @@
 
 These strings appear in user yamls (`mac: lolm_mac`, `runner: lolm_parallel`, ...): never rename them.
 """
+
 from __future__ import annotations
 
 MAC = "lolm_mac"

@@ -9,6 +9,7 @@ agents only: a dead agent's step costs no forward) over the last interval. The l
 EPyMARL's `console_logger`, one line each (no progress bar), so Sacred's captured output stays
 readable; nothing goes to Sacred's metrics.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,8 +22,14 @@ _ATTACHED = "_lolm_progress"
 class RolloutProgress:
     """Counts env steps and live agent-steps; logs one line per interval."""
 
-    def __init__(self, log: Callable[[str], None], n_envs: int, n_agents: int, interval_s: float,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        log: Callable[[str], None],
+        n_envs: int,
+        n_agents: int,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.log = log
         self.n_envs = n_envs
         self.n_agents = n_agents
@@ -43,18 +50,22 @@ class RolloutProgress:
         if self.started is None:
             self.started = now
             self._last = (now, 0, 0)
-            self.log(f"rollout started: {self.n_envs} env(s) x {self.n_agents} agents; a progress line every "
-                     f"{self.interval_s:g} s (progress_interval_s)")
+            self.log(
+                f"rollout started: {self.n_envs} env(s) x {self.n_agents} agents; a progress line every "
+                f"{self.interval_s:g} s (progress_interval_s)"
+            )
         self.env_steps += active_envs
         self.agent_steps += live_agents
         last_t, last_env, last_agent = self._last
         if now - last_t >= self.interval_s:
             span = now - last_t
             finished = self.episodes_done + max(0, self.rollout_envs - active_envs)
-            self.log(f"rollout{' (test)' if test_mode else ''}: t_env {t_env}, {finished} episodes finished, "
-                     f"{self.env_steps} env steps in {now - self.started:.0f} s; last {span:.0f} s: "
-                     f"{(self.env_steps - last_env) / span:.2f} env steps/s, "
-                     f"{(self.agent_steps - last_agent) / span:.1f} agent-steps/s")
+            self.log(
+                f"rollout{' (test)' if test_mode else ''}: t_env {t_env}, {finished} episodes finished, "
+                f"{self.env_steps} env steps in {now - self.started:.0f} s; last {span:.0f} s: "
+                f"{(self.env_steps - last_env) / span:.2f} env steps/s, "
+                f"{(self.agent_steps - last_agent) / span:.1f} agent-steps/s"
+            )
             self._last = (now, self.env_steps, self.agent_steps)
 
 

@@ -4,6 +4,7 @@ Entries are lazy factories: importing EPyMARL's registries stays as cheap as bef
 transformers and peft load only when a run actually asks for `lolm_mac`, `lolm_ppo_learner`, ...
 Registration is idempotent; a name already taken by something that is not the plugin's is an error.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -83,7 +84,9 @@ def register(modules: Iterable[str] | None = None) -> dict[str, list[str]]:
     result = {}
     for module_name in modules or names.REGISTRY_NAMES:
         if module_name not in names.REGISTRY_NAMES:
-            raise ValueError(f"unknown EPyMARL registry module {module_name!r}; choose from {list(names.REGISTRY_NAMES)}")
+            raise ValueError(
+                f"unknown EPyMARL registry module {module_name!r}; choose from {list(names.REGISTRY_NAMES)}"
+            )
         try:
             module = sys.modules.get(module_name) or importlib.import_module(module_name)
         except ModuleNotFoundError as err:

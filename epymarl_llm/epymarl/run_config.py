@@ -11,6 +11,7 @@ controller (EPyMARL's run.py builds it once the env's sizes are on args), and ke
 `lolm_config`, as the runner publishes `lolm_layout`; the agent and the learner get the same object
 and hand its parts on (policy -> `LlmPolicy`, prompt -> `PromptEncoder`, critic -> the critic).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,17 +41,70 @@ PARTS: dict[str, str] = {
 
 # Top-level keys of EPyMARL's default.yaml, algs/mappo.yaml and envs/*.yaml (uoe-agents/epymarl
 # cbc38c0); tests check this list against the checkout in EPYMARL_PATH when there is one.
-EPYMARL_KEYS = frozenset({
-    "action_selector", "add_value_last_step", "agent", "agent_output_type", "batch_size", "batch_size_run",
-    "buffer_cpu_only", "buffer_size", "checkpoint_path", "common_reward", "critic_type", "entropy_coef", "env",
-    "env_args", "epochs", "eps_clip", "evaluate", "gamma", "grad_norm_clip", "hidden_dim", "hypergroup", "label",
-    "learner", "learner_log_interval", "load_step", "local_results_path", "log_interval", "lr", "mac",
-    "mask_before_softmax", "name", "obs_agent_id", "obs_individual_obs", "obs_last_action", "optim_alpha",
-    "optim_eps", "q_nstep", "render", "repeat_id", "reward_scalarisation", "runner", "runner_log_interval",
-    "save_model", "save_model_interval", "save_replay", "standardise_returns", "standardise_rewards", "t_max",
-    "target_update_interval_or_tau", "test_greedy", "test_interval", "test_nepisode", "use_cuda", "use_rnn",
-    "use_tensorboard", "use_wandb", "wandb_mode", "wandb_project", "wandb_save_model", "wandb_team",
-})
+EPYMARL_KEYS = frozenset(
+    {
+        "action_selector",
+        "add_value_last_step",
+        "agent",
+        "agent_output_type",
+        "batch_size",
+        "batch_size_run",
+        "buffer_cpu_only",
+        "buffer_size",
+        "checkpoint_path",
+        "common_reward",
+        "critic_type",
+        "entropy_coef",
+        "env",
+        "env_args",
+        "epochs",
+        "eps_clip",
+        "evaluate",
+        "gamma",
+        "grad_norm_clip",
+        "hidden_dim",
+        "hypergroup",
+        "label",
+        "learner",
+        "learner_log_interval",
+        "load_step",
+        "local_results_path",
+        "log_interval",
+        "lr",
+        "mac",
+        "mask_before_softmax",
+        "name",
+        "obs_agent_id",
+        "obs_individual_obs",
+        "obs_last_action",
+        "optim_alpha",
+        "optim_eps",
+        "q_nstep",
+        "render",
+        "repeat_id",
+        "reward_scalarisation",
+        "runner",
+        "runner_log_interval",
+        "save_model",
+        "save_model_interval",
+        "save_replay",
+        "standardise_returns",
+        "standardise_rewards",
+        "t_max",
+        "target_update_interval_or_tau",
+        "test_greedy",
+        "test_interval",
+        "test_nepisode",
+        "use_cuda",
+        "use_rnn",
+        "use_tensorboard",
+        "use_wandb",
+        "wandb_mode",
+        "wandb_project",
+        "wandb_save_model",
+        "wandb_team",
+    }
+)
 # Set on args by EPyMARL's run.py from the env before the controller is built (never in a yaml).
 EPYMARL_RUNTIME_KEYS = frozenset({"n_agents", "n_actions", "state_shape", "device", "unique_token"})
 
@@ -130,25 +184,42 @@ class IntegrationConfig:
                 raise RunConfigError(str(err)) from None
         if not isinstance(self.mongo_db_name, str) or not self.mongo_db_name:
             raise RunConfigError(f"mongo_db_name must be a non-empty database name; got {self.mongo_db_name!r}")
-        if isinstance(self.mongo_timeout_s, bool) or not isinstance(self.mongo_timeout_s, (int, float)) \
-                or not 0 < self.mongo_timeout_s <= 120:
-            raise RunConfigError(f"mongo_timeout_s must be a number of seconds in (0, 120]; got {self.mongo_timeout_s!r}")
-        if isinstance(self.log_sample_prompts, bool) or not isinstance(self.log_sample_prompts, int) \
-                or not 0 <= self.log_sample_prompts <= 32:
-            raise RunConfigError(f"log_sample_prompts must be an integer from 0 to 32; got {self.log_sample_prompts!r}")
-        if isinstance(self.log_sample_prompt_chars, bool) or not isinstance(self.log_sample_prompt_chars, int) \
-                or not 100 <= self.log_sample_prompt_chars <= 100_000:
+        if (
+            isinstance(self.mongo_timeout_s, bool)
+            or not isinstance(self.mongo_timeout_s, (int, float))
+            or not 0 < self.mongo_timeout_s <= 120
+        ):
             raise RunConfigError(
-                f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}")
+                f"mongo_timeout_s must be a number of seconds in (0, 120]; got {self.mongo_timeout_s!r}"
+            )
+        if (
+            isinstance(self.log_sample_prompts, bool)
+            or not isinstance(self.log_sample_prompts, int)
+            or not 0 <= self.log_sample_prompts <= 32
+        ):
+            raise RunConfigError(f"log_sample_prompts must be an integer from 0 to 32; got {self.log_sample_prompts!r}")
+        if (
+            isinstance(self.log_sample_prompt_chars, bool)
+            or not isinstance(self.log_sample_prompt_chars, int)
+            or not 100 <= self.log_sample_prompt_chars <= 100_000
+        ):
+            raise RunConfigError(
+                f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}"
+            )
         if not isinstance(self.kl_in_transfer, bool):
             raise RunConfigError(f"kl_in_transfer must be True or False; got {self.kl_in_transfer!r}")
-        if isinstance(self.progress_interval_s, bool) or not isinstance(self.progress_interval_s, (int, float)) \
-                or self.progress_interval_s < 0:
+        if (
+            isinstance(self.progress_interval_s, bool)
+            or not isinstance(self.progress_interval_s, (int, float))
+            or self.progress_interval_s < 0
+        ):
             raise RunConfigError(
-                f"progress_interval_s must be a number of seconds >= 0 (0 = no progress lines); got {self.progress_interval_s!r}")
+                f"progress_interval_s must be a number of seconds >= 0 (0 = no progress lines); got {self.progress_interval_s!r}"
+            )
         if self.test_actions not in TEST_ACTIONS:
-            raise RunConfigError(f"test_actions must be one of {', '.join(map(repr, TEST_ACTIONS))}; "
-                                 f"got {self.test_actions!r}")
+            raise RunConfigError(
+                f"test_actions must be one of {', '.join(map(repr, TEST_ACTIONS))}; got {self.test_actions!r}"
+            )
 
     @property
     def cpu_threads(self) -> int:
@@ -168,11 +239,16 @@ def field_defaults() -> dict[str, tuple[str, Any]]:
     keys: dict[str, tuple[str, Any]] = {}
     for part in PARTS:
         for f in fields(part_class(part)):
-            default = f.default if f.default is not MISSING else (
-                f.default_factory() if f.default_factory is not MISSING else MISSING)
+            default = (
+                f.default
+                if f.default is not MISSING
+                else (f.default_factory() if f.default_factory is not MISSING else MISSING)
+            )
             if f.name in keys and keys[f.name][1] != default:
-                raise RunConfigError(f"config key {f.name!r} has default {keys[f.name][1]!r} in {keys[f.name][0]} "
-                                     f"but {default!r} in {part}: one key, one default")
+                raise RunConfigError(
+                    f"config key {f.name!r} has default {keys[f.name][1]!r} in {keys[f.name][0]} "
+                    f"but {default!r} in {part}: one key, one default"
+                )
             keys.setdefault(f.name, (part, default))
     return keys
 
@@ -215,7 +291,8 @@ class LolmRunConfig:
                     choices = " or ".join(repr(a) for a in allowed)
                     raise RunConfigError(
                         f"LoLM-MARL needs {key}: {choices} (got {values.get(key)!r}); use --config=lolm_mappo "
-                        "or one of its ablations, or fix the key in your yaml")
+                        "or one of its ablations, or fix the key in your yaml"
+                    )
         parts = {}
         for part in PARTS:
             klass = part_class(part)
@@ -224,7 +301,8 @@ class LolmRunConfig:
             if missing:
                 raise RunConfigError(
                     f"missing LoLM-MARL config key(s) {', '.join(missing)} ({klass.__name__}); your algorithm "
-                    "yaml is older than the plugin: run `epymarl-llm install EPYMARL_DIR` to refresh it")
+                    "yaml is older than the plugin: run `epymarl-llm install EPYMARL_DIR` to refresh it"
+                )
             problem = None
             try:
                 parts[part] = klass(**{n: _yaml_value(values[n]) for n in names_})

@@ -4,6 +4,7 @@ This module imports EPyMARL's `runners` package from the user's checkout (its `s
 `sys.path` in a run), so only the registry entries (`registration.TARGETS`) import it, when
 EPyMARL's run.py builds the runner.
 """
+
 from __future__ import annotations
 
 from runners.episode_runner import EpisodeRunner

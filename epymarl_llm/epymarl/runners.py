@@ -21,6 +21,7 @@ stepping, logging and env handling. The mixin adds:
   keeps one. Here the calls after the first `test_nepisode` episodes return at once, and the
   test logs are held and written together when run.py closes the envs.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,10 +53,17 @@ class LolmRunnerMixin:
         self._transfer_recorded = False
         self._held_test_returns: list = []  # evaluate=True: test episodes not yet logged
         self._held_test_stats: dict[str, float] = {}
-        _put_info(logger, "lolm_map", {"map_name": self.layout_map_name, "n_agents": self.layout.n_agents,
-                                       "n_enemies": self.layout.n_enemies,
-                                       "ally_units": list(self.layout.ally_unit_names),
-                                       "enemy_units": list(self.layout.enemy_unit_names)})
+        _put_info(
+            logger,
+            "lolm_map",
+            {
+                "map_name": self.layout_map_name,
+                "n_agents": self.layout.n_agents,
+                "n_enemies": self.layout.n_enemies,
+                "ally_units": list(self.layout.ally_unit_names),
+                "enemy_units": list(self.layout.enemy_unit_names),
+            },
+        )
 
     @property
     def layout_map_name(self) -> str:
@@ -65,7 +73,11 @@ class LolmRunnerMixin:
         if not self._transfer_recorded:
             self._record_transfer_source()
             progress.attach(self)
-        if test_mode and getattr(self.args, "evaluate", False) and len(self._held_test_returns) >= self.args.test_nepisode:
+        if (
+            test_mode
+            and getattr(self.args, "evaluate", False)
+            and len(self._held_test_returns) >= self.args.test_nepisode
+        ):
             return self.batch  # the evaluation has its test_nepisode episodes; evaluate_sequential ignores this
         batch = super().run(test_mode=test_mode)
         if not self._prompts_recorded and not test_mode:
@@ -116,9 +128,12 @@ class LolmRunnerMixin:
         for t, k in picks:
             if k == 0:
                 continue
-            texts = self.mac.sample_prompts(batch["obs"][0, t], batch["avail_actions"][0, t],
-                                            k, cfg.log_sample_prompt_chars)
-            agents = (~dead_agents(batch["avail_actions"][0, t])).nonzero().flatten().tolist()  # as sample_prompts picks
+            texts = self.mac.sample_prompts(
+                batch["obs"][0, t], batch["avail_actions"][0, t], k, cfg.log_sample_prompt_chars
+            )
+            agents = (
+                (~dead_agents(batch["avail_actions"][0, t])).nonzero().flatten().tolist()
+            )  # as sample_prompts picks
             records += [{"t": t, "agent": a, "text": text} for a, text in zip(agents, texts)]
         _put_info(self.logger, "lolm_sample_prompts", records)
         run = getattr(self.logger, "_run_obj", None)
@@ -127,7 +142,9 @@ class LolmRunnerMixin:
                 path = os.path.join(tmp, SAMPLE_PROMPTS_ARTIFACT)
                 with open(path, "w", encoding="utf-8") as f:
                     for r in records:
-                        f.write(f"===== map {self.layout_map_name}, env 0, step {r['t']}, agent {r['agent']} =====\n{r['text']}\n\n")
+                        f.write(
+                            f"===== map {self.layout_map_name}, env 0, step {r['t']}, agent {r['agent']} =====\n{r['text']}\n\n"
+                        )
                 run.add_artifact(path, name=SAMPLE_PROMPTS_ARTIFACT)
 
 

@@ -16,6 +16,7 @@ empty sequence`; another algorithm's checkpoint under `--config=lolm_mappo`) sto
 it starts, naming the folder (`transfer.check_checkpoint`). Both are `SacredError`s that Sacred
 prints as one message without a traceback, the last lines of the output.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -88,7 +89,7 @@ class ConfigAddedErrorWithHint(ConfigAddedError):
 
 
 def spelling_hints(keys: list[str], config: Mapping[str, Any]) -> list[str]:
-    """"lora_rnak: did you mean `lora_rank`?" for each dotted key close to one at its level of `config`."""
+    """ "lora_rnak: did you mean `lora_rank`?" for each dotted key close to one at its level of `config`."""
     hints = []
     for key in keys:
         *parents, leaf = key.split(".")

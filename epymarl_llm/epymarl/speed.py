@@ -10,6 +10,7 @@ The checkout must be installed (`epymarl-llm install EPYMARL_DIR`). Each `--vari
 lolm_mappo run with its Sacred updates (e.g. `today:pi_old_from_rollout=False,number_format=percent`,
 `top1:lora_layers=1`); every variant's speed is printed against mappo's and against the first one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,18 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-SHARED = ["env_args.time_limit=40", "batch_size_run=2", "batch_size=2", "buffer_size=2", "test_nepisode=2",
-          "test_interval=100000", "log_interval=20", "runner_log_interval=20", "learner_log_interval=20",
-          "use_cuda=False"]
+SHARED = [
+    "env_args.time_limit=40",
+    "batch_size_run=2",
+    "batch_size=2",
+    "buffer_size=2",
+    "test_nepisode=2",
+    "test_interval=100000",
+    "log_interval=20",
+    "runner_log_interval=20",
+    "learner_log_interval=20",
+    "use_cuda=False",
+]
 
 
 def _newest_run(sacred_dir: Path, before: set[Path]) -> Path:
@@ -44,24 +54,42 @@ def steps_per_second(run_dir: Path) -> tuple[int, float]:
 def run_config(checkout: Path, config: str, map_name: str, updates: list[str], env: dict | None = None) -> Path:
     sacred_dir = checkout / "results" / "sacred" / config / map_name
     before = set(sacred_dir.glob("[0-9]*")) if sacred_dir.is_dir() else set()
-    argv = [sys.executable, "src/main.py", f"--config={config}", "--env-config=smaclite", "with",
-            f"env_args.map_name={map_name}", *updates]
+    argv = [
+        sys.executable,
+        "src/main.py",
+        f"--config={config}",
+        "--env-config=smaclite",
+        "with",
+        f"env_args.map_name={map_name}",
+        *updates,
+    ]
     proc = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[1:])} failed:\n{(proc.stdout + proc.stderr)[-4000:]}")
     return _newest_run(sacred_dir, before)
 
 
-def measure(checkout: Path, llm_model: str, map_name: str = "3s5z", t_max: int = 2000,
-            threads: int | None = None, env: dict | None = None,
-            variants: list[tuple[str, list[str]]] | None = None) -> dict:
+def measure(
+    checkout: Path,
+    llm_model: str,
+    map_name: str = "3s5z",
+    t_max: int = 2000,
+    threads: int | None = None,
+    env: dict | None = None,
+    variants: list[tuple[str, list[str]]] | None = None,
+) -> dict:
     """Steps/s of mappo and of each lolm_mappo variant (name, Sacred updates); default one plain run."""
     common = [*SHARED, f"t_max={t_max}"]
     out: dict = {"variants": {}}
     for name, updates in variants or [("lolm_mappo", [])]:
-        run = run_config(checkout, "lolm_mappo", map_name,
-                         [*common, "runner=lolm_parallel", f"llm_model={llm_model}", *updates]
-                         + ([f"llm_cpu_threads={threads}"] if threads else []), env)
+        run = run_config(
+            checkout,
+            "lolm_mappo",
+            map_name,
+            [*common, "runner=lolm_parallel", f"llm_model={llm_model}", *updates]
+            + ([f"llm_cpu_threads={threads}"] if threads else []),
+            env,
+        )
         steps, sps = steps_per_second(run)
         out["variants"][name] = {"steps": steps, "steps_per_s": sps, "updates": updates}
     mappo = run_config(checkout, "mappo", map_name, [*common, "runner=parallel"], env)
@@ -76,7 +104,7 @@ def measure(checkout: Path, llm_model: str, map_name: str = "3s5z", t_max: int =
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
-    """"top1:lora_layers=1,lower_cache_mb=2048" -> ("top1", ["lora_layers=1", "lower_cache_mb=2048"])."""
+    """ "top1:lora_layers=1,lower_cache_mb=2048" -> ("top1", ["lora_layers=1", "lower_cache_mb=2048"])."""
     name, sep, rest = text.partition(":")
     updates = [u.strip() for u in rest.split(",") if u.strip()]
     if not name or not sep or any("=" not in u for u in updates):
@@ -87,21 +115,30 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
 def format_result(r: dict, map_name: str) -> str:
     lines = [f"smaclite {map_name}: mappo {r['mappo_steps_per_s']:.2f} env steps/s ({r['mappo_steps']} steps)"]
     for name, v in r["variants"].items():
-        lines.append(f"  lolm_mappo {name:12s} {v['steps_per_s']:7.3f} env steps/s ({v['steps']} steps); "
-                     f"/ mappo = {v['ratio_to_mappo']:.3f}; / first = {v['ratio_to_first']:.2f}x"
-                     + (f"  [{' '.join(v['updates'])}]" if v["updates"] else ""))
+        lines.append(
+            f"  lolm_mappo {name:12s} {v['steps_per_s']:7.3f} env steps/s ({v['steps']} steps); "
+            f"/ mappo = {v['ratio_to_mappo']:.3f}; / first = {v['ratio_to_first']:.2f}x"
+            + (f"  [{' '.join(v['updates'])}]" if v["updates"] else "")
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("epymarl_dir", type=Path)
-    parser.add_argument("--llm-model", required=True, help="hub name or folder (e.g. from `epymarl-llm make-tiny-model`)")
+    parser.add_argument(
+        "--llm-model", required=True, help="hub name or folder (e.g. from `epymarl-llm make-tiny-model`)"
+    )
     parser.add_argument("--map", default="3s5z")
     parser.add_argument("--t-max", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=None, help="llm_cpu_threads for the plugin run")
-    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
-                        help="a lolm_mappo run with these Sacred updates (repeatable; default one plain run)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="a lolm_mappo run with these Sacred updates (repeatable; default one plain run)",
+    )
     args = parser.parse_args(argv)
     variants = [parse_variant(v) for v in args.variant] or None
     result = measure(args.epymarl_dir.resolve(), args.llm_model, args.map, args.t_max, args.threads, variants=variants)

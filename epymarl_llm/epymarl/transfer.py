@@ -8,6 +8,7 @@ run info, but the report does not read info (EPyMARL copies every statistic into
 folder that EPyMARL's run.py will load (same rule as run.py: `load_step=0` takes the largest step,
 else the step closest to `load_step`) and the map named in that folder's manifest (`load_plan`).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,13 +18,19 @@ from typing import Any
 from epymarl_llm.load_plan import MANIFEST_FILE, SOURCE_MAP_KEY, CheckpointManifest
 
 # What a lolm_mappo step folder holds (policy/checkpoint.py writes the first four, the controller the last).
-LOLM_STEP_FILES = ("adapter_config.json", "adapter_model.safetensors", "action_head.safetensors",
-                   "policy_meta.json", MANIFEST_FILE)
+LOLM_STEP_FILES = (
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "action_head.safetensors",
+    "policy_meta.json",
+    MANIFEST_FILE,
+)
 LOLM_MAC = "lolm_mac"  # names.MAC, the mac of every lolm_mappo config
 _LOOKS_LIKE = (
     "A lolm_mappo checkpoint is the folder a `--config=lolm_mappo` run with save_model=True writes, "
     "results/models/<run token>/, holding one numbered folder per saved step (<t_env>/), each with "
-    + ", ".join(LOLM_STEP_FILES) + "."
+    + ", ".join(LOLM_STEP_FILES)
+    + "."
 )
 
 
@@ -35,8 +42,9 @@ def checkpoint_step_dir(checkpoint_path: str, load_step: int = 0) -> str | None:
     """
     if not checkpoint_path or not os.path.isdir(checkpoint_path):
         return None
-    steps = [int(n) for n in os.listdir(checkpoint_path)
-             if n.isdigit() and os.path.isdir(os.path.join(checkpoint_path, n))]
+    steps = [
+        int(n) for n in os.listdir(checkpoint_path) if n.isdigit() and os.path.isdir(os.path.join(checkpoint_path, n))
+    ]
     if not steps:
         return None
     step = max(steps) if not load_step else min(steps, key=lambda s: abs(s - int(load_step)))
@@ -62,8 +70,9 @@ def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
             problem += " (the folder is empty)"
         elif any(name in inside for name in LOLM_STEP_FILES + ("agent.th",)):
             parent, step = os.path.split(os.path.normpath(path))
-            problem += (f": it looks like one step of a checkpoint; use checkpoint_path={parent!r}"
-                        + (f" load_step={step}" if step.isdigit() else ""))
+            problem += f": it looks like one step of a checkpoint; use checkpoint_path={parent!r}" + (
+                f" load_step={step}" if step.isdigit() else ""
+            )
         else:
             problem += f" (it holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''})"
         return problem + ". EPyMARL saves a checkpoint as numbered folders <checkpoint_path>/<t_env>/."
@@ -73,8 +82,10 @@ def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
         if missing:
             other = " (agent.th: a checkpoint of another algorithm, e.g. mappo or qmix)" if "agent.th" in inside else ""
             held = ", ".join(inside[:6]) + (", ..." if len(inside) > 6 else "") if inside else "nothing"
-            return (f"{step_dir} is not a lolm_mappo checkpoint: it holds {held}{other}, not "
-                    f"{', '.join(missing)}. " + _LOOKS_LIKE)
+            return (
+                f"{step_dir} is not a lolm_mappo checkpoint: it holds {held}{other}, not "
+                f"{', '.join(missing)}. " + _LOOKS_LIKE
+            )
     return None
 
 

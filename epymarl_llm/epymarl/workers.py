@@ -14,6 +14,7 @@ there, and this module, used by `lolm_parallel`, handles both without copying EP
   parent's `recv()` returns it, and the first use of it raises `EnvWorkerError` naming the worker and
   its exit code; the worker's own traceback is already on stderr.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -40,10 +41,15 @@ class DeadWorker:
         self.index, self.exitcode = index, exitcode
 
     def message(self) -> str:
-        how = f"was killed by signal {-self.exitcode}" if self.exitcode is not None and self.exitcode < 0 \
+        how = (
+            f"was killed by signal {-self.exitcode}"
+            if self.exitcode is not None and self.exitcode < 0
             else f"exited with code {self.exitcode}"
-        return (f"env worker {self.index} {how}; its traceback, if any, is printed above. The run stops here "
-                "(check env_args, or run with runner=lolm_episode to see the env's error in this process)")
+        )
+        return (
+            f"env worker {self.index} {how}; its traceback, if any, is printed above. The run stops here "
+            "(check env_args, or run with runner=lolm_episode to see the env's error in this process)"
+        )
 
     def _fail(self, *args: Any, **kwargs: Any):
         raise EnvWorkerError(self.message())

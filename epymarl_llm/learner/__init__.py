@@ -2,6 +2,7 @@
 
 `LolmPPOLearner` is imported lazily so that the pure helpers load without the policy stack.
 """
+
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.kl_schedule import KL_MODES, KlBetaSchedule
 

@@ -5,6 +5,7 @@ learner gathers the live ones once, encodes their prompts once, and runs them in
 forwards. Empty timesteps (after an episode's end) and dead agents (only no-op available) are never
 gathered, so they cost no backbone compute and add nothing to the loss (METHOD section 7).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """The learner's typed configuration, one part of the run's `LolmRunConfig` (read once from EPyMARL's args)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,16 +54,25 @@ class LearnerConfig:
     lower_cache_mb: int = 4096
 
     def __post_init__(self) -> None:
-        positive = {"n_agents": self.n_agents, "n_actions": self.n_actions, "lr": self.lr,
-                    "grad_norm_clip": self.grad_norm_clip, "epochs": self.epochs,
-                    "max_prompts_per_forward": self.max_prompts_per_forward,
-                    "target_update_interval_or_tau": self.target_update_interval_or_tau}
+        positive = {
+            "n_agents": self.n_agents,
+            "n_actions": self.n_actions,
+            "lr": self.lr,
+            "grad_norm_clip": self.grad_norm_clip,
+            "epochs": self.epochs,
+            "max_prompts_per_forward": self.max_prompts_per_forward,
+            "target_update_interval_or_tau": self.target_update_interval_or_tau,
+        }
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be > 0, got {value!r}")
-        non_negative = {"q_nstep": self.q_nstep, "entropy_coef": self.entropy_coef,
-                        "learner_log_interval": self.learner_log_interval, "kl_lambda": self.kl_lambda,
-                        "kl_beta_max": self.kl_beta_max}
+        non_negative = {
+            "q_nstep": self.q_nstep,
+            "entropy_coef": self.entropy_coef,
+            "learner_log_interval": self.learner_log_interval,
+            "kl_lambda": self.kl_lambda,
+            "kl_beta_max": self.kl_beta_max,
+        }
         for name, value in non_negative.items():
             if not value >= 0:
                 raise ConfigError(f"{name} must be >= 0, got {value!r}")
@@ -77,16 +87,26 @@ class LearnerConfig:
         if not isinstance(self.pi_old_from_rollout, bool):
             raise ConfigError(f"pi_old_from_rollout must be True or False, got {self.pi_old_from_rollout!r}")
         if self.kl_mode not in KL_MODES:
-            raise ConfigError(f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
-                             f"kl_beta_init, none: no KL term), got {self.kl_mode!r}")
+            raise ConfigError(
+                f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "
+                f"kl_beta_init, none: no KL term), got {self.kl_mode!r}"
+            )
         if not self.common_reward:
-            raise ConfigError("the Transformer critic values the global state once for the team, so the "
-                             "learner needs common_reward=True (SMAC's reward is common anyway)")
+            raise ConfigError(
+                "the Transformer critic values the global state once for the team, so the "
+                "learner needs common_reward=True (SMAC's reward is common anyway)"
+            )
         try:
             self.kl_schedule()  # validates the KL keys with the schedule's own messages
         except ValueError as err:
             raise ConfigError(str(err)) from None
 
     def kl_schedule(self) -> KlBetaSchedule:
-        return KlBetaSchedule(mode=self.kl_mode, lam=self.kl_lambda, eps=self.kl_eps, beta_max=self.kl_beta_max,
-                              beta_init=self.kl_beta_init, anneal_steps=self.kl_anneal_steps)
+        return KlBetaSchedule(
+            mode=self.kl_mode,
+            lam=self.kl_lambda,
+            eps=self.kl_eps,
+            beta_max=self.kl_beta_max,
+            beta_init=self.kl_beta_init,
+            anneal_steps=self.kl_anneal_steps,
+        )

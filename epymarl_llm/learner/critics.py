@@ -6,6 +6,7 @@ Transformer critic, or an entry of EPyMARL's own registry (`modules.critics.REGI
 user's checkout). The accepted values, and why, are `critic.config.CRITIC_TYPES`; `CriticConfig`
 refuses any other with a message listing them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,8 +25,10 @@ def critic_class(critic_type: str) -> type[nn.Module]:
     try:
         from modules.critics import REGISTRY  # EPyMARL's, from the user's checkout
     except ImportError as err:
-        raise ConfigError(f"critic_type {critic_type!r} is EPyMARL's critic: its src/ must be importable "
-                         f"(run through EPyMARL's src/main.py) ({err})") from None
+        raise ConfigError(
+            f"critic_type {critic_type!r} is EPyMARL's critic: its src/ must be importable "
+            f"(run through EPyMARL's src/main.py) ({err})"
+        ) from None
     return REGISTRY[critic_type]
 
 

@@ -1,4 +1,5 @@
 """The annealed KL coefficient beta_t (METHOD section 6, paper eqs. 9 and 10)."""
+
 from __future__ import annotations
 
 import math

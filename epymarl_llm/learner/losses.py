@@ -4,6 +4,7 @@ Every helper takes flat tensors over M agent-steps and a float/bool `mask` (M,) 
 the live ones; masked-out rows may hold anything (even non-finite logits) and never reach a sum.
 Log-probabilities are always taken in fp32: bf16 log-probs corrupt PPO ratios (docs/PERFORMANCE.md).
 """
+
 from __future__ import annotations
 
 import torch

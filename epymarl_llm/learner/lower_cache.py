@@ -7,6 +7,7 @@ reference, pi_old and every PPO epoch then run the top K layers only. Chunks bey
 `lower_cache_mb` are not kept: their passes run the whole body (the same probabilities), so memory
 stays bounded whatever the batch.
 """
+
 from __future__ import annotations
 
 from typing import Any

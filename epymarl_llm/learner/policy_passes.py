@@ -7,6 +7,7 @@ reference policy (eq. 8); the reference never changes within an update, so it is
 of the batch mean, so the update equals one step on the whole batch (as EPyMARL's MAPPO takes) while
 memory stays bounded by `max_prompts_per_forward`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,10 +47,18 @@ class EpochStats:
     approx_kl_old: float
 
 
-def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: torch.Tensor,
-                      chunks: list[torch.Tensor], with_reference: bool, device: torch.device,
-                      rollout_probs: torch.Tensor | None = None, epochs_path: bool = False,
-                      lower_cache: LowerStatesCache | None = None) -> OldPolicy:
+def old_and_reference(
+    policy,
+    tokens: TokenBatch,
+    avail: torch.Tensor,
+    actions: torch.Tensor,
+    chunks: list[torch.Tensor],
+    with_reference: bool,
+    device: torch.device,
+    rollout_probs: torch.Tensor | None = None,
+    epochs_path: bool = False,
+    lower_cache: LowerStatesCache | None = None,
+) -> OldPolicy:
     """No-grad pass of the current weights (old policy) and, if asked, of the adapter-off reference.
 
     Args:
@@ -79,18 +88,31 @@ def old_and_reference(policy, tokens: TokenBatch, avail: torch.Tensor, actions: 
             log_prob_taken[idx] = logp.gather(-1, actions[idx].to(device).unsqueeze(-1)).squeeze(-1)
             entropy_sum += float(losses.entropy(logp, chunk_avail).sum())
             if ref is not None:
-                ref_logits = policy.reference_logits(rows, chunk_avail, lower=lower) if lower is not None else (
-                    policy.reference_logits(rows, chunk_avail))
+                ref_logits = (
+                    policy.reference_logits(rows, chunk_avail, lower=lower)
+                    if lower is not None
+                    else (policy.reference_logits(rows, chunk_avail))
+                )
                 ref_logp = losses.masked_log_softmax(ref_logits, chunk_avail)
                 ref[idx] = ref_logp
                 kl_sum += float(losses.exact_kl(logp, ref_logp, chunk_avail).sum())
     return OldPolicy(log_prob_taken, ref, entropy_sum / max(m, 1), kl_sum / max(m, 1))
 
 
-def policy_gradient_step(policy, tokens: TokenBatch, avail: torch.Tensor, actions: torch.Tensor,
-                         advantages: torch.Tensor, old: OldPolicy, chunks: list[torch.Tensor], beta: float,
-                         eps_clip: float, entropy_coef: float, device: torch.device,
-                         lower_cache: LowerStatesCache | None = None) -> EpochStats:
+def policy_gradient_step(
+    policy,
+    tokens: TokenBatch,
+    avail: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    old: OldPolicy,
+    chunks: list[torch.Tensor],
+    beta: float,
+    eps_clip: float,
+    entropy_coef: float,
+    device: torch.device,
+    lower_cache: LowerStatesCache | None = None,
+) -> EpochStats:
     """Accumulate d/dtheta [L_MAPPO + beta * L_KL] (eqs. 6-8) over all chunks; the caller steps.
 
     Args:

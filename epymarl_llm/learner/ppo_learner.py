@@ -6,6 +6,7 @@ that epoch's advantage), so that runs compare fairly with `--config=mappo`. The 
 where a 0.6B-parameter policy demands it: no deepcopy old policy, all live agent-steps in large
 length-sorted forwards, and the KL term to the adapter-off reference policy (eqs. 6-10).
 """
+
 from __future__ import annotations
 
 import copy
@@ -77,8 +78,9 @@ class LolmPPOLearner:
         tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
         chunks = policy.row_groups(tokens, self.config.max_prompts_per_forward)
         avail, actions = steps.avail.to(device), steps.actions.to(device)
-        with_reference = (self.kl_schedule.enabled and (
-            self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)) or self.config.log_kl_to_reference
+        with_reference = (
+            self.kl_schedule.enabled and (self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
+        ) or self.config.log_kl_to_reference
         rollout_probs = self._rollout_pi_old(batch, steps, actions)
         checkpointing = bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False))
         was_training = policy.training
@@ -88,8 +90,18 @@ class LolmPPOLearner:
         # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass.
         lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb)
         try:
-            old = old_and_reference(policy, tokens, avail, actions, chunks, with_reference, device,
-                                    rollout_probs=rollout_probs, epochs_path=checkpointing, lower_cache=lower_cache)
+            old = old_and_reference(
+                policy,
+                tokens,
+                avail,
+                actions,
+                chunks,
+                with_reference,
+                device,
+                rollout_probs=rollout_probs,
+                epochs_path=checkpointing,
+                lower_cache=lower_cache,
+            )
             target_values = self._target_values(batch)
             for _ in range(self.config.epochs):
                 advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
@@ -103,8 +115,19 @@ class LolmPPOLearner:
                 if len(steps):
                     self.agent_optimiser.zero_grad()
                     policy_stats = policy_gradient_step(
-                        policy, tokens, avail, actions, live_advantages, old, chunks, beta,
-                        self.config.eps_clip, self.config.entropy_coef, device, lower_cache=lower_cache)
+                        policy,
+                        tokens,
+                        avail,
+                        actions,
+                        live_advantages,
+                        old,
+                        chunks,
+                        beta,
+                        self.config.eps_clip,
+                        self.config.entropy_coef,
+                        device,
+                        lower_cache=lower_cache,
+                    )
                     if self.extra_loss is not None:
                         self.extra_loss.accumulate(t_env)
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
@@ -114,8 +137,16 @@ class LolmPPOLearner:
             policy.train(was_training)
         self._update_target_critic()
         if t_env - self.log_stats_t >= self.config.learner_log_interval:
-            self._log(t_env, critic_stats, policy_stats, grad_norm, live_advantages, beta, old,
-                      len(steps) / (time.perf_counter() - started))
+            self._log(
+                t_env,
+                critic_stats,
+                policy_stats,
+                grad_norm,
+                live_advantages,
+                beta,
+                old,
+                len(steps) / (time.perf_counter() - started),
+            )
             self.log_stats_t = t_env
 
     def _rollout_pi_old(self, batch: Any, steps: Any, actions: torch.Tensor) -> torch.Tensor | None:
@@ -155,13 +186,15 @@ class LolmPPOLearner:
         with torch.no_grad():
             return self.target_critic(batch).squeeze(-1)
 
-    def _critic_step(self, batch: Any, rewards: torch.Tensor, mask: torch.Tensor,
-                     target_values: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def _critic_step(
+        self, batch: Any, rewards: torch.Tensor, mask: torch.Tensor, target_values: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """One critic step; returns the masked TD error (the advantage, as EPyMARL) (B, T-1, N) and stats."""
         if self.config.standardise_returns:
             target_values = self.ret_ms.denormalise(target_values)
-        returns = nstep_returns(rewards, mask, target_values, self.config.q_nstep, self.config.gamma,
-                                self.config.add_value_last_step)
+        returns = nstep_returns(
+            rewards, mask, target_values, self.config.q_nstep, self.config.gamma, self.config.add_value_last_step
+        )
         if self.config.standardise_returns:
             self.ret_ms.update(returns)
             returns = self.ret_ms.normalise(returns)
@@ -172,8 +205,11 @@ class LolmPPOLearner:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.critic_params, self.config.grad_norm_clip)
         self.critic_optimiser.step()
-        stats = {"loss": float(loss.detach()), "grad_norm": float(grad_norm),
-                 "explained_variance": losses.explained_variance(values.detach(), returns, mask)}
+        stats = {
+            "loss": float(loss.detach()),
+            "grad_norm": float(grad_norm),
+            "explained_variance": losses.explained_variance(values.detach(), returns, mask),
+        }
         return td_error.detach(), stats
 
     def _update_target_critic(self) -> None:
@@ -225,11 +261,17 @@ class LolmPPOLearner:
         torch.save(self.target_critic.state_dict(), os.path.join(path, "target_critic.th"))
         torch.save(self.agent_optimiser.state_dict(), os.path.join(path, "agent_opt.th"))
         torch.save(self.critic_optimiser.state_dict(), os.path.join(path, "critic_opt.th"))
-        torch.save({"kl_schedule": self.kl_schedule.state_dict(), "rew_ms": self.rew_ms.state_dict(),
-                    "ret_ms": self.ret_ms.state_dict(), "critic_training_steps": self.critic_training_steps,
-                    "kl_t_offset": getattr(self.kl_schedule, "t_offset", 0),
-                    "last_target_update_step": self.last_target_update_step},
-                   os.path.join(path, _STATE_FILE))
+        torch.save(
+            {
+                "kl_schedule": self.kl_schedule.state_dict(),
+                "rew_ms": self.rew_ms.state_dict(),
+                "ret_ms": self.ret_ms.state_dict(),
+                "critic_training_steps": self.critic_training_steps,
+                "kl_t_offset": getattr(self.kl_schedule, "t_offset", 0),
+                "last_target_update_step": self.last_target_update_step,
+            },
+            os.path.join(path, _STATE_FILE),
+        )
 
     def load_models(self, path: str) -> None:
         """Load what `save_models` wrote into this run, which may be on another map (transfer).
@@ -263,15 +305,19 @@ class LolmPPOLearner:
             for group in optimiser.param_groups:
                 group["lr"] = self.config.lr
             if saved_lrs != {self.config.lr}:
-                notes.append(f"{name}: lr {sorted(saved_lrs)} of the checkpoint replaced by this run's lr {self.config.lr}")
+                notes.append(
+                    f"{name}: lr {sorted(saved_lrs)} of the checkpoint replaced by this run's lr {self.config.lr}"
+                )
 
         state = load(_STATE_FILE) if os.path.exists(os.path.join(path, _STATE_FILE)) else None
         if state is not None:
             self.rew_ms.load_state_dict(state["rew_ms"])
             ret = _team_statistics(state["ret_ms"], self.n_agents)
             if ret is not state["ret_ms"]:
-                notes.append(f"return statistics: the team statistic of {tuple(state['ret_ms']['mean'].shape)[0]} "
-                             f"agents repeated for {self.n_agents} (common reward: identical per agent)")
+                notes.append(
+                    f"return statistics: the team statistic of {tuple(state['ret_ms']['mean'].shape)[0]} "
+                    f"agents repeated for {self.n_agents} (common reward: identical per agent)"
+                )
             self.ret_ms.load_state_dict(ret)
             self.critic_training_steps = state["critic_training_steps"]
             self.last_target_update_step = state["last_target_update_step"]
@@ -279,8 +325,9 @@ class LolmPPOLearner:
         if plan.kl is KlAction.OFF:
             self.kl_schedule = dataclasses.replace(self.kl_schedule, mode="none", beta_0=None)
         elif plan.kl is KlAction.RESTART:
-            self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.config.kl_schedule()),
-                                                  t_offset=plan.kl_t_offset)
+            self.kl_schedule = _ShiftedKlSchedule(
+                **dataclasses.asdict(self.config.kl_schedule()), t_offset=plan.kl_t_offset
+            )
         elif plan.kl is KlAction.CONTINUE:
             offset = int((state or {}).get("kl_t_offset", 0))
             if offset and self.kl_schedule.enabled:  # a resumed transfer run that kept the KL term
@@ -319,5 +366,8 @@ def _team_statistics(state: dict, n_agents: int) -> dict:
     mean, var = state["mean"], state["var"]
     if mean.shape == (n_agents,):
         return state
-    return {"mean": mean.float().mean().expand(n_agents).clone(), "var": var.float().mean().expand(n_agents).clone(),
-            "count": state["count"]}
+    return {
+        "mean": mean.float().mean().expand(n_agents).clone(),
+        "var": var.float().mean().expand(n_agents).clone(),
+        "count": state["count"],
+    }

@@ -5,6 +5,7 @@ term, including its treatment of the last step (`add_value_last_step`), vectoris
 the terms of each return are added in the same order, so results match it to the last bit.
 `RunningMeanStd` follows EPyMARL's `components/standarize_stream.py` (Chan et al.'s parallel update).
 """
+
 from __future__ import annotations
 
 import torch
@@ -87,7 +88,9 @@ class RunningMeanStd:
 
     def load_state_dict(self, state: dict) -> None:
         if state["mean"].shape != self.mean.shape:
-            raise ValueError(f"saved statistics have shape {tuple(state['mean'].shape)}, "
-                             f"this run needs {tuple(self.mean.shape)} (another number of agents?)")
+            raise ValueError(
+                f"saved statistics have shape {tuple(state['mean'].shape)}, "
+                f"this run needs {tuple(self.mean.shape)} (another number of agents?)"
+            )
         device = self.mean.device
         self.mean, self.var, self.count = state["mean"].to(device), state["var"].to(device), state["count"]

@@ -13,6 +13,7 @@ the recorded one (observations, availabilities, actions, filled flags) and the w
 changed since (no optimiser step, no load). Otherwise it answers None and the learner runs its
 old-policy pass, as for an off-policy batch.
 """
+
 from __future__ import annotations
 
 from typing import Any

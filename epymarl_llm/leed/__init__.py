@@ -1,2 +1,1 @@
 from epymarl_llm.leed.config import LeedConfig, LeedConfigError  # noqa: F401
-

@@ -6,6 +6,7 @@ The scripted demonstrator's figure is the env's own speed plus the heuristic; `l
 `generate` call per step over every live agent's prompt; the env's `time_limit` bounds an episode.
 Nothing is written to disk; the validity rate and mean return are printed beside the speed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     try:
         for kind in kinds:
-            ns = argparse.Namespace(demonstrator=kind, model=args.model, max_new_tokens=args.max_new_tokens,
-                                    sample=False, no_chat_template=False, checkpoint=args.checkpoint,
-                                    llm_model=args.llm_model)
+            ns = argparse.Namespace(
+                demonstrator=kind,
+                model=args.model,
+                max_new_tokens=args.max_new_tokens,
+                sample=False,
+                no_chat_template=False,
+                checkpoint=args.checkpoint,
+                llm_model=args.llm_model,
+            )
             stats, _ = generate(env, build_demonstrator(ns, layout), args.episodes, None, seed=0)
             results[kind] = stats.as_dict()
     finally:
@@ -51,10 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"map": args.map, "env": args.env, "results": results}))
         return 0
     print(f"demonstration generation on {args.env} {args.map}, {args.episodes} episodes each")
-    print(f"{'demonstrator':<12} {'episodes/s':>10} {'agent-steps/s':>14} {'validity':>9} {'mean return':>12} {'win rate':>9}")
+    print(
+        f"{'demonstrator':<12} {'episodes/s':>10} {'agent-steps/s':>14} {'validity':>9} {'mean return':>12} {'win rate':>9}"
+    )
     for kind, r in results.items():
-        print(f"{kind:<12} {r['episodes_per_s']:>10.3f} {r['agent_steps_per_s']:>14.1f} {r['validity_rate']:>9.4f} "
-              f"{r['mean_return']:>12.3f} {r['win_rate']:>9.3f}")
+        print(
+            f"{kind:<12} {r['episodes_per_s']:>10.3f} {r['agent_steps_per_s']:>14.1f} {r['validity_rate']:>9.4f} "
+            f"{r['mean_return']:>12.3f} {r['win_rate']:>9.3f}"
+        )
     return 0
 
 

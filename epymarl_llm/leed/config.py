@@ -5,6 +5,7 @@ algorithm configs, `lolm_leed` and `mappo_leed`, and not to `lolm_mappo`. Sacred
 `with` key the yaml does not declare; `from_args` also rejects any `demo_*` key that is not a field
 (a typo in a hand-written yaml), and every field must be present (an outdated installed yaml).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -69,7 +70,8 @@ class LeedConfig:
         if self.enabled and self.demo_path is None:
             raise LeedConfigError(
                 "demo_coef > 0 needs demonstrations: set demo_path=DIR (written by `epymarl-llm demos "
-                "generate`), or demo_coef=0 for the run without the expert loss")
+                "generate`), or demo_coef=0 for the run without the expert loss"
+            )
 
     @classmethod
     def from_args(cls, args: Any) -> LeedConfig:
@@ -79,7 +81,8 @@ class LeedConfig:
         if missing:
             raise LeedConfigError(
                 f"missing LEED config key(s) {', '.join(missing)}: the algorithm yaml is older than the "
-                "plugin; run `epymarl-llm install EPYMARL_DIR` to refresh it")
+                "plugin; run `epymarl-llm install EPYMARL_DIR` to refresh it"
+            )
         unknown = sorted(k for k in values if k.startswith(PREFIX) and k not in names)
         if unknown:
             raise LeedConfigError(f"unknown LEED key(s) {', '.join(unknown)}; the keys are {', '.join(names)}")

@@ -8,6 +8,7 @@
   EPyMARL's PPOLearner unrolls its batches; the mac's probabilities are renormalised over the
   available actions in log space.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -59,11 +60,15 @@ class RnnDemoPolicy:
         batch = EpisodeBatch(self.scheme, {"agents": self.n_agents}, e, t, device=self.device)
         data = batch.data.transition_data
         actions = torch.as_tensor(episodes.actions).long()
-        values = {"obs": torch.as_tensor(episodes.obs), "avail_actions": torch.as_tensor(episodes.avail),
-                  "actions": actions.unsqueeze(-1), "state": torch.as_tensor(episodes.state),
-                  "reward": torch.as_tensor(episodes.reward).unsqueeze(-1),
-                  "terminated": torch.as_tensor(episodes.terminated).unsqueeze(-1),
-                  "filled": torch.as_tensor(episodes.filled).unsqueeze(-1)}
+        values = {
+            "obs": torch.as_tensor(episodes.obs),
+            "avail_actions": torch.as_tensor(episodes.avail),
+            "actions": actions.unsqueeze(-1),
+            "state": torch.as_tensor(episodes.state),
+            "reward": torch.as_tensor(episodes.reward).unsqueeze(-1),
+            "terminated": torch.as_tensor(episodes.terminated).unsqueeze(-1),
+            "filled": torch.as_tensor(episodes.filled).unsqueeze(-1),
+        }
         if "actions_onehot" in data:
             values["actions_onehot"] = torch.nn.functional.one_hot(actions, data["actions_onehot"].shape[-1])
         for key, value in values.items():

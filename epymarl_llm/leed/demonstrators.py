@@ -12,6 +12,7 @@ Dead agents (only no-op available) take no-op and are not asked.
   and replaced by an action sampled uniformly from the available ones.
 - `CheckpointDemonstrator`: a trained lolm_mappo policy (LoRA + action head checkpoint).
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,11 @@ class ScriptedDemonstrator:
         self.layout = layout
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "rule": "attack the available enemy with least health+shield; a Medivac heals "
-                "the available ally with least health; else move towards the nearest visible enemy (east if none)"}
+        return {
+            "kind": self.name,
+            "rule": "attack the available enemy with least health+shield; a Medivac heals "
+            "the available ally with least health; else move towards the nearest visible enemy (east if none)",
+        }
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         actions = np.zeros(len(obs), dtype=np.int64)
@@ -61,12 +65,15 @@ class ScriptedDemonstrator:
         targets = np.flatnonzero(avail[N_BASE_ACTIONS:])
         if len(targets):
             if lay.spec.is_healer(agent):  # target j is ally (agent) j; SMAC never offers the healer itself
+
                 def score(j):
                     slot = j - (j > agent)
                     return self._health(row, lay.ally_offset + slot * lay.ally_feats, lay.ally_features)
             else:
+
                 def score(j):
                     return self._health(row, lay.enemy_offset + j * lay.enemy_feats, lay.enemy_features)
+
             return N_BASE_ACTIONS + int(min(targets, key=lambda j: (score(int(j)), int(j))))
         best, nearest = None, np.inf
         for j in range(lay.n_enemies):
@@ -76,8 +83,11 @@ class ScriptedDemonstrator:
                 best, nearest = (float(row[base + 2]), float(row[base + 3])), dist
         if best is not None:
             dx, dy = best
-            order = (["east" if dx > 0 else "west", "north" if dy > 0 else "south"] if abs(dx) >= abs(dy)
-                     else ["north" if dy > 0 else "south", "east" if dx > 0 else "west"])
+            order = (
+                ["east" if dx > 0 else "west", "north" if dy > 0 else "south"]
+                if abs(dx) >= abs(dy)
+                else ["north" if dy > 0 else "south", "east" if dx > 0 else "west"]
+            )
         else:
             order = ["east"]
         for d in order:
@@ -121,8 +131,16 @@ class TextLmDemonstrator:
 
     name = "text_lm"
 
-    def __init__(self, layout: Any, model_dir: str, max_new_tokens: int = 8, sample: bool = False,
-                 chat: bool = True, device: str = "cpu", prompt_config: Any = None):
+    def __init__(
+        self,
+        layout: Any,
+        model_dir: str,
+        max_new_tokens: int = 8,
+        sample: bool = False,
+        chat: bool = True,
+        device: str = "cpu",
+        prompt_config: Any = None,
+    ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -134,8 +152,10 @@ class TextLmDemonstrator:
             self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
             self.model = AutoModelForCausalLM.from_pretrained(self.model_dir).to(device).eval()
         except OSError as err:
-            raise ValueError(f"cannot load a causal LM from {self.model_dir!r} ({err}); pass --model DIR, a local "
-                             "folder (e.g. from `epymarl-llm make-tiny-model DIR`)") from err
+            raise ValueError(
+                f"cannot load a causal LM from {self.model_dir!r} ({err}); pass --model DIR, a local "
+                "folder (e.g. from `epymarl-llm make-tiny-model DIR`)"
+            ) from err
         self.tokenizer.padding_side = "left"  # generation continues every row at its end
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -145,24 +165,36 @@ class TextLmDemonstrator:
         self.last_answers: list[str] = []
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "model": self.model_dir, "max_new_tokens": self.max_new_tokens,
-                "sample": self.sample, "chat_template": self.chat,
-                "fallback": "invalid or unavailable answers replaced by a uniformly sampled available action"}
+        return {
+            "kind": self.name,
+            "model": self.model_dir,
+            "max_new_tokens": self.max_new_tokens,
+            "sample": self.sample,
+            "chat_template": self.chat,
+            "fallback": "invalid or unavailable answers replaced by a uniformly sampled available action",
+        }
 
     def _inputs(self, texts: list[str]) -> list[str]:
         if not self.chat:
             return texts
-        return [self.tokenizer.apply_chat_template([{"role": "user", "content": t}], tokenize=False,
-                                                   add_generation_prompt=True, enable_thinking=False)
-                for t in texts]
+        return [
+            self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True, enable_thinking=False
+            )
+            for t in texts
+        ]
 
     def answers(self, texts: list[str]) -> list[str]:
         torch = self._torch
         batch = self.tokenizer(self._inputs(texts), return_tensors="pt", padding=True).to(self.device)
         with torch.no_grad():
-            out = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=self.sample,
-                                      pad_token_id=self.tokenizer.pad_token_id)
-        new = out[:, batch["input_ids"].shape[1]:]
+            out = self.model.generate(
+                **batch,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=self.sample,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new = out[:, batch["input_ids"].shape[1] :]
         return self.tokenizer.batch_decode(new, skip_special_tokens=True)
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +217,15 @@ class CheckpointDemonstrator:
 
     name = "checkpoint"
 
-    def __init__(self, layout: Any, checkpoint: str, llm_model: str | None = None, sample: bool = False,
-                 device: str = "cpu", policy_overrides: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        layout: Any,
+        checkpoint: str,
+        llm_model: str | None = None,
+        sample: bool = False,
+        device: str = "cpu",
+        policy_overrides: dict[str, Any] | None = None,
+    ):
         import torch
 
         from epymarl_llm.policy import LlmPolicy, PolicyConfig
@@ -209,8 +248,13 @@ class CheckpointDemonstrator:
         self._torch = torch
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "checkpoint": self.checkpoint, "trained_on": self.manifest.map_name,
-                "llm_model": self.policy.cfg.llm_model, "sample": self.sample}
+        return {
+            "kind": self.name,
+            "checkpoint": self.checkpoint,
+            "trained_on": self.manifest.map_name,
+            "llm_model": self.policy.cfg.llm_model,
+            "sample": self.sample,
+        }
 
     def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         torch = self._torch
@@ -222,7 +266,9 @@ class CheckpointDemonstrator:
             av = torch.as_tensor(avail[live] > 0)
             tokens = self.encoder.encode(torch.as_tensor(obs[live]), av, torch.as_tensor(live), entity_spans=False)
             with torch.no_grad():
-                logp = masked_log_softmax(self.policy.forward_chunked(tokens, av.to(self.policy.device)), av.to(self.policy.device)).cpu()
+                logp = masked_log_softmax(
+                    self.policy.forward_chunked(tokens, av.to(self.policy.device)), av.to(self.policy.device)
+                ).cpu()
             if self.sample:
                 probs = logp.exp().double().numpy()
                 actions[live] = [rng.choice(len(p), p=p / p.sum()) for p in probs]

@@ -4,6 +4,7 @@ Demonstrations must come from exactly the env a run trains on, so they are playe
 checkout's `envs.REGISTRY` with the env yaml's `env_args` (`src/config/envs/<env>.yaml`) and the
 keys EPyMARL's `main.py` / `run.py` add (`seed`, `common_reward`, `reward_scalarisation`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -22,8 +23,10 @@ class EnvSetupError(RuntimeError):
 def epymarl_src(epymarl: str | Path | None) -> Path:
     root = Path(epymarl or os.environ.get("EPYMARL_PATH") or "")
     if not str(root) or not (root / "src" / "main.py").is_file():
-        raise EnvSetupError(f"{str(root) or '(none)'} is not an EPyMARL checkout (no src/main.py): pass "
-                            "--epymarl DIR or set EPYMARL_PATH")
+        raise EnvSetupError(
+            f"{str(root) or '(none)'} is not an EPyMARL checkout (no src/main.py): pass "
+            "--epymarl DIR or set EPYMARL_PATH"
+        )
     return root / "src"
 
 
@@ -54,6 +57,8 @@ def make_env(epymarl: str | Path | None, env: str, env_args: dict) -> Any:
         try:
             envs.register_smac()
         except ImportError as err:
-            raise EnvSetupError(f"SMAC is not installed ({err}): pip install git+https://github.com/oxwhirl/smac.git "
-                                "and the StarCraft II binary, or use --env smaclite") from err
+            raise EnvSetupError(
+                f"SMAC is not installed ({err}): pip install git+https://github.com/oxwhirl/smac.git "
+                "and the StarCraft II binary, or use --env smaclite"
+            ) from err
     return envs.REGISTRY[env](**env_args, common_reward=True, reward_scalarisation="sum")

@@ -17,6 +17,7 @@ optimiser step then applies the PPO and expert gradients together, after the sam
 The term reaches the policy through a `DemoPolicy` adapter (see `demo_policies`), so the same code
 serves the LLM policy of lolm_mappo and EPyMARL's RNN agent of mappo.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -61,8 +62,15 @@ def demo_weight(config: LeedConfig, t_env: int, similarity: float) -> float:
 class ExpertLoss:
     """The extra loss term: `accumulate(t_env)` once per epoch, before the learner's optimiser step."""
 
-    def __init__(self, config: LeedConfig, demos: DemoEpisodes, policy: DemoPolicy, logger: Any = None,
-                 log_interval: int = 10000, seed: int = 0):
+    def __init__(
+        self,
+        config: LeedConfig,
+        demos: DemoEpisodes,
+        policy: DemoPolicy,
+        logger: Any = None,
+        log_interval: int = 10000,
+        seed: int = 0,
+    ):
         self.config, self.demos, self.policy, self.logger = config, demos, policy, logger
         self.log_interval = log_interval
         self.rng = np.random.default_rng(seed)
@@ -80,19 +88,35 @@ class ExpertLoss:
         if not config.enabled:
             return None
         obs_size = getattr(args, "obs_shape", None)
-        demos, manifest = load_demos(config.demo_path, n_agents=args.n_agents, n_actions=args.n_actions,
-                                     obs_size=obs_size if isinstance(obs_size, int) else None,
-                                     only_won=config.demo_only_won)
+        demos, manifest = load_demos(
+            config.demo_path,
+            n_agents=args.n_agents,
+            n_actions=args.n_actions,
+            obs_size=obs_size if isinstance(obs_size, int) else None,
+            only_won=config.demo_only_won,
+        )
         run_map = (getattr(args, "env_args", None) or {}).get("map_name")
         if run_map and manifest.get("map_name") and manifest["map_name"] != run_map:
-            raise ValueError(f"demo_path {config.demo_path} holds demonstrations of {manifest['map_name']!r}, "
-                             f"but this run plays {run_map!r}; generate demonstrations on {run_map!r}")
+            raise ValueError(
+                f"demo_path {config.demo_path} holds demonstrations of {manifest['map_name']!r}, "
+                f"but this run plays {run_map!r}; generate demonstrations on {run_map!r}"
+            )
         info = getattr(logger, "sacred_info", None)
         if info is not None:
-            info["leed_demos"] = {"path": config.demo_path, "episodes": len(demos),
-                                  "demonstrator": manifest.get("demonstrator"), "stats": manifest.get("stats")}
-        return cls(config, demos, policy, logger, int(getattr(args, "learner_log_interval", 10000)),
-                   int(getattr(args, "seed", 0) or 0))
+            info["leed_demos"] = {
+                "path": config.demo_path,
+                "episodes": len(demos),
+                "demonstrator": manifest.get("demonstrator"),
+                "stats": manifest.get("stats"),
+            }
+        return cls(
+            config,
+            demos,
+            policy,
+            logger,
+            int(getattr(args, "learner_log_interval", 10000)),
+            int(getattr(args, "seed", 0) or 0),
+        )
 
     def _next_episodes(self) -> DemoEpisodes:
         """`demo_batch_episodes` episodes, drawn without replacement and reshuffled when all were used."""

@@ -4,6 +4,7 @@ The loop is EPyMARL's `EpisodeRunner.run`: state, avail actions and observations
 the demonstrator's actions, then `env.step`; an episode ends on `terminated or truncated`, and its
 `terminated` flag excludes the time limit, as EPyMARL's runner records it.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,14 +31,18 @@ class GenerationStats:
     def as_dict(self) -> dict[str, Any]:
         s = max(self.seconds, 1e-9)
         return {
-            "episodes": self.episodes, "env_steps": self.env_steps, "agent_steps": self.agent_steps,
+            "episodes": self.episodes,
+            "env_steps": self.env_steps,
+            "agent_steps": self.agent_steps,
             "validity_rate": self.valid_answers / max(self.agent_steps, 1),
             "invalid_answers": self.agent_steps - self.valid_answers,
             "mean_return": float(np.mean(self.returns)) if self.returns else float("nan"),
             "std_return": float(np.std(self.returns)) if self.returns else float("nan"),
             "win_rate": self.wins / max(self.episodes, 1),
-            "seconds": self.seconds, "episodes_per_s": self.episodes / s,
-            "env_steps_per_s": self.env_steps / s, "agent_steps_per_s": self.agent_steps / s,
+            "seconds": self.seconds,
+            "episodes_per_s": self.episodes / s,
+            "env_steps_per_s": self.env_steps / s,
+            "agent_steps_per_s": self.agent_steps / s,
         }
 
 
@@ -55,9 +60,15 @@ def play_episode(env: Any, demonstrator: Any, rng: np.random.Generator) -> dict[
         terminated = bool(term or trunc)
         ret += float(reward)
         won = bool(info.get("battle_won", False))
-        for k, v in (("obs", obs), ("avail", avail), ("actions", actions), ("valid", valid.astype(np.uint8)),
-                     ("state", state), ("reward", np.float32(reward)),
-                     ("terminated", np.uint8(terminated != info.get("episode_limit", False)))):
+        for k, v in (
+            ("obs", obs),
+            ("avail", avail),
+            ("actions", actions),
+            ("valid", valid.astype(np.uint8)),
+            ("state", state),
+            ("reward", np.float32(reward)),
+            ("terminated", np.uint8(terminated != info.get("episode_limit", False))),
+        ):
             rows[k].append(v)
     episode = {k: np.stack(v) if k not in ("reward", "terminated") else np.asarray(v) for k, v in rows.items()}
     episode["actions"] = episode["actions"].astype(np.int64)
@@ -67,15 +78,24 @@ def play_episode(env: Any, demonstrator: Any, rng: np.random.Generator) -> dict[
     return episode
 
 
-def generate(env: Any, demonstrator: Any, episodes: int, out: Path | None, batch_episodes: int = 10,
-             seed: int = 0, manifest_extra: dict[str, Any] | None = None,
-             progress: Callable[[GenerationStats], None] | None = None) -> tuple[GenerationStats, dict]:
+def generate(
+    env: Any,
+    demonstrator: Any,
+    episodes: int,
+    out: Path | None,
+    batch_episodes: int = 10,
+    seed: int = 0,
+    manifest_extra: dict[str, Any] | None = None,
+    progress: Callable[[GenerationStats], None] | None = None,
+) -> tuple[GenerationStats, dict]:
     """Play `episodes` episodes; write them to `out` (npz batches + manifest) unless it is None."""
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         if (out / store.MANIFEST).exists():
-            raise FileExistsError(f"{out} already holds demonstrations ({store.MANIFEST}); choose another --out "
-                                  "or delete that folder first")
+            raise FileExistsError(
+                f"{out} already holds demonstrations ({store.MANIFEST}); choose another --out "
+                "or delete that folder first"
+            )
     rng = np.random.default_rng(seed)
     stats, batches, pending = GenerationStats(), [], []
     started = time.perf_counter()
@@ -98,8 +118,14 @@ def generate(env: Any, demonstrator: Any, episodes: int, out: Path | None, batch
     if out is not None and pending:
         batches.append(store.write_batch(out, len(batches), store.pad_episodes(pending)))
     stats.seconds = time.perf_counter() - started
-    manifest = {"batches": batches, "demonstrator": demonstrator.describe(), "seed": seed,
-                "stats": stats.as_dict(), "returns": stats.returns, **(manifest_extra or {})}
+    manifest = {
+        "batches": batches,
+        "demonstrator": demonstrator.describe(),
+        "seed": seed,
+        "stats": stats.as_dict(),
+        "returns": stats.returns,
+        **(manifest_extra or {}),
+    }
     if out is not None:
         store.write_manifest(out, manifest)
     return stats, manifest

@@ -3,6 +3,7 @@
 Nothing of the PPO update changes: the expert loss is attached through the learner's extra-loss
 hook (`LolmPPOLearner.extra_loss`), which adds its gradient in every epoch before the clip and step.
 """
+
 from __future__ import annotations
 
 from typing import Any

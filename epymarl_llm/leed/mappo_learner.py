@@ -8,6 +8,7 @@ backward then accumulates on top, so every epoch steps on d(L_PPO + w_t * L_demo
 one clip, exactly the mixed loss. The expert loss unrolls the mac on demonstration episodes after
 the epoch's own forward, so the PPO graph is untouched (`RnnDemoPolicy`).
 """
+
 from __future__ import annotations
 
 from typing import Any

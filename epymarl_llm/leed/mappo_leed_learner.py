@@ -3,6 +3,7 @@
 This module imports EPyMARL's `learners` package from the user's checkout (its `src/` is on
 `sys.path` in a run), so only the registry entry (`epymarl.registration.TARGETS`) imports it.
 """
+
 from __future__ import annotations
 
 from learners.ppo_learner import PPOLearner

@@ -12,6 +12,7 @@ with these keys (E episodes, T steps, N agents, A actions):
 `np.load(path)` reads a batch; the manifest says what produced it (demonstrator, map, env args)
 and its statistics (validity rate, mean return, win rate, generation speed).
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,9 @@ class DemoEpisodes:
     def select(self, idx: np.ndarray) -> DemoEpisodes:
         """Episodes `idx`, trimmed to their own longest length."""
         t = max(1, int(self.filled[idx].sum(1).max())) if len(idx) else 1
-        return DemoEpisodes(**{k: (getattr(self, k)[idx] if k in EPISODE_KEYS else getattr(self, k)[idx, :t])
-                               for k in _ALL})
+        return DemoEpisodes(
+            **{k: (getattr(self, k)[idx] if k in EPISODE_KEYS else getattr(self, k)[idx, :t]) for k in _ALL}
+        )
 
     def live(self) -> np.ndarray:
         """(E, T, N) bool: filled steps where the agent is alive (an action other than no-op available)."""
@@ -82,7 +84,7 @@ def pad_episodes(episodes: list[dict[str, np.ndarray]]) -> DemoEpisodes:
         first = episodes[0][key]
         arr = np.zeros((len(episodes), t_max) + first.shape[1:], dtype=first.dtype)
         for i, e in enumerate(episodes):
-            arr[i, :len(e[key])] = e[key]
+            arr[i, : len(e[key])] = e[key]
         out[key] = arr
     for key in EPISODE_KEYS:
         out[key] = np.array([e[key] for e in episodes], dtype=episodes[0][key].dtype)
@@ -121,16 +123,23 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise DemoFormatError(f"{folder} holds no {MANIFEST}: write demonstrations with "
-                              "`epymarl-llm demos generate --out DIR`, then set demo_path=DIR")
+        raise DemoFormatError(
+            f"{folder} holds no {MANIFEST}: write demonstrations with "
+            "`epymarl-llm demos generate --out DIR`, then set demo_path=DIR"
+        )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise DemoFormatError(f"{path} is of format {manifest.get('format')!r}, expected {FORMAT!r}")
     return manifest
 
 
-def load_demos(folder: str | Path, n_agents: int | None = None, n_actions: int | None = None,
-               obs_size: int | None = None, only_won: bool = False) -> tuple[DemoEpisodes, dict[str, Any]]:
+def load_demos(
+    folder: str | Path,
+    n_agents: int | None = None,
+    n_actions: int | None = None,
+    obs_size: int | None = None,
+    only_won: bool = False,
+) -> tuple[DemoEpisodes, dict[str, Any]]:
     """Every batch of a demonstration folder, checked against the run's sizes."""
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -143,16 +152,22 @@ def load_demos(folder: str | Path, n_agents: int | None = None, n_actions: int |
     if not parts:
         raise DemoFormatError(f"{folder} lists no batches")
     demos = concat(parts)
-    for what, want, got in (("agents", n_agents, demos.n_agents), ("actions", n_actions, demos.n_actions),
-                            ("observation features", obs_size, demos.obs.shape[-1])):
+    for what, want, got in (
+        ("agents", n_agents, demos.n_agents),
+        ("actions", n_actions, demos.n_actions),
+        ("observation features", obs_size, demos.obs.shape[-1]),
+    ):
         if want is not None and want != got:
             raise DemoFormatError(
                 f"the demonstrations in {folder} have {got} {what} but this run has {want}: they were "
-                f"generated on map {manifest.get('map_name')!r}; generate them on this run's map")
+                f"generated on map {manifest.get('map_name')!r}; generate them on this run's map"
+            )
     if only_won:
         keep = np.nonzero(demos.won > 0)[0]
         if len(keep) == 0:
-            raise DemoFormatError(f"demo_only_won=True but no demonstration episode in {folder} was won; "
-                                  "set demo_only_won=False or generate better demonstrations")
+            raise DemoFormatError(
+                f"demo_only_won=True but no demonstration episode in {folder} was won; "
+                "set demo_only_won=False or generate better demonstrations"
+            )
         demos = demos.select(keep)
     return demos, manifest

@@ -3,6 +3,7 @@
 `PolicyConfig` and the errors import without torch; `LlmPolicy`, `make_tiny_model` and the head
 load torch/transformers/peft on first access (module `__getattr__`, as peft does).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -3,6 +3,7 @@
 Only the transformer body runs (`AutoModel`, no vocabulary projection: that projection alone is
 about a third of Qwen3-0.6B's forward cost, docs/PERFORMANCE.md "Cost model").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ _LOCAL_HINT = (
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; an unavailable CUDA device is an error."""
+    """ "auto" -> CUDA when available, else CPU; an unavailable CUDA device is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -59,7 +60,7 @@ def cpu_bf16_native(cpuinfo: str | None = None) -> bool:
 
 
 def resolve_dtype(name: str, device: torch.device, cpuinfo: str | None = None) -> torch.dtype:
-    """"auto" is bfloat16 on CUDA and on CPUs with native bf16 (`cpu_bf16_native`), else float32.
+    """ "auto" is bfloat16 on CUDA and on CPUs with native bf16 (`cpu_bf16_native`), else float32.
 
     The head, LoRA, log-softmax and PPO ratios stay float32 whatever this picks.
     """
@@ -81,7 +82,9 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
     if path.exists():
         name = str(path)
     elif name.startswith(("/", "./", "../", "~")):
-        raise ModelLoadError(f"llm_model={cfg.llm_model!r} is not an existing folder. " + _LOCAL_HINT.format(name="Qwen/Qwen3-0.6B"))
+        raise ModelLoadError(
+            f"llm_model={cfg.llm_model!r} is not an existing folder. " + _LOCAL_HINT.format(name="Qwen/Qwen3-0.6B")
+        )
     kwargs: dict[str, Any] = {_DTYPE_KWARG: dtype}
     if cfg.llm_attn_implementation is not None:
         kwargs["attn_implementation"] = cfg.llm_attn_implementation
@@ -96,10 +99,14 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
     if problem is not None:
         # Raised outside the `except`: no chained hub traceback (hundreds of lines, and Sacred's
         # traceback filter fails on some of its links), so this message is the last thing printed.
-        raise ModelLoadError(f"cannot load llm_model={cfg.llm_model!r}: {problem}\n" + _LOCAL_HINT.format(name=cfg.llm_model))
+        raise ModelLoadError(
+            f"cannot load llm_model={cfg.llm_model!r}: {problem}\n" + _LOCAL_HINT.format(name=cfg.llm_model)
+        )
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token_id is None:
-            raise ModelLoadError(f"the tokenizer of {cfg.llm_model!r} has neither a pad nor an eos token: add a pad token")
+            raise ModelLoadError(
+                f"the tokenizer of {cfg.llm_model!r} has neither a pad nor an eos token: add a pad token"
+            )
         tokenizer.pad_token = tokenizer.eos_token
     model.requires_grad_(False)
     if cfg.gradient_checkpointing:
@@ -126,8 +133,10 @@ def _load_from_hub(name: str, init: str, kwargs: dict[str, Any]) -> tuple[Any, P
     if constants.HF_HUB_OFFLINE:
         raise OSError("it is not in the Hugging Face cache and HF_HUB_OFFLINE is set")
     if not _hub_reachable(constants.ENDPOINT):
-        raise OSError(f"it is not in the Hugging Face cache and {constants.ENDPOINT} cannot be reached "
-                      f"(one connection attempt of {_HUB_TIMEOUT_S:g} s)")
+        raise OSError(
+            f"it is not in the Hugging Face cache and {constants.ENDPOINT} cannot be reached "
+            f"(one connection attempt of {_HUB_TIMEOUT_S:g} s)"
+        )
     return _load(name, init, kwargs, local_only=False)
 
 
@@ -185,8 +194,12 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     return (attention_mask.long() * positions).argmax(dim=1)
 
 
-def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor | None, attention_mask: torch.Tensor,
-                inputs_embeds: torch.Tensor | None = None) -> torch.Tensor:
+def body_hidden(
+    model: torch.nn.Module,
+    input_ids: torch.Tensor | None,
+    attention_mask: torch.Tensor,
+    inputs_embeds: torch.Tensor | None = None,
+) -> torch.Tensor:
     """(M, L) ids (or (M, L, H) `inputs_embeds`) and mask -> (M, L, H) final-norm hidden states, in the body's dtype.
 
     Positions count real tokens only, so a left-padded row reads exactly like its unpadded self.
@@ -194,8 +207,13 @@ def body_hidden(model: torch.nn.Module, input_ids: torch.Tensor | None, attentio
     position_ids = (attention_mask.long().cumsum(dim=1) - 1).clamp_min(0)
     # use_cache=False: with the default an eval forward builds a cache and skips packing checks
     # (docs/PERFORMANCE.md "Padding and packing").
-    out = model(input_ids=input_ids, inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                position_ids=position_ids, use_cache=False)
+    out = model(
+        input_ids=input_ids,
+        inputs_embeds=inputs_embeds,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
+        use_cache=False,
+    )
     return out.last_hidden_state
 
 

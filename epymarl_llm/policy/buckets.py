@@ -6,6 +6,7 @@ fixed-size chunks of length-sorted rows still pad each chunk to its longest row.
 rows are cut where the padding saved outweighs the fixed cost of one more forward, by an exact
 dynamic programme over the cut points (O(M x max_rows), vectorised per row).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ import torch
 FORWARD_OVERHEAD_TOKENS = 2048
 
 
-def length_buckets(lengths: torch.Tensor, max_rows: int, overhead_tokens: int = FORWARD_OVERHEAD_TOKENS) -> list[torch.Tensor]:
+def length_buckets(
+    lengths: torch.Tensor, max_rows: int, overhead_tokens: int = FORWARD_OVERHEAD_TOKENS
+) -> list[torch.Tensor]:
     """Row indices grouped into forwards, each of at most `max_rows` rows, longest bucket first.
 
     Minimises sum over buckets of (rows x longest row) + `overhead_tokens`: the padded token count

@@ -5,6 +5,7 @@ A folder holds `adapter_config.json` + `adapter_model.safetensors` (readable by
 architecture facts that must match on load. The head has no per-map weights, so a checkpoint
 trained on one map loads into a policy for any other map (paper section 4.4).
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,9 @@ def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
         "lora_rank": int(lora.r),
         # The adapter's output is scaled by alpha / r: another alpha loads the same tensors at another scale.
         "lora_alpha": float(lora.lora_alpha),
-        "lora_target_modules": sorted(lora.target_modules) if not isinstance(lora.target_modules, str) else lora.target_modules,
+        "lora_target_modules": sorted(lora.target_modules)
+        if not isinstance(lora.target_modules, str)
+        else lora.target_modules,
         "lora_layers": policy.cfg.lora_layers,
     }
 
@@ -97,12 +100,18 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
             raise CheckpointError(f"{directory} has no {name}: point at a folder written by LlmPolicy.save_trainable")
     meta = json.loads((directory / META_FILE).read_text())
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{directory / META_FILE} has format {meta.get('format')!r}; this version reads {FORMAT!r}")
+        raise CheckpointError(
+            f"{directory / META_FILE} has format {meta.get('format')!r}; this version reads {FORMAT!r}"
+        )
     saved, current = dict(meta["facts"]), architecture_facts(policy)
     if "lora_alpha" not in saved and meta.get("lora_alpha") is not None:
         saved["lora_alpha"] = float(meta["lora_alpha"])  # a policy_meta.json may hold it beside the facts only
     saved.setdefault("lora_layers", "all")  # written before lora_layers existed: every layer adapted
-    diffs = [f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})" for k, v in current.items() if saved.get(k) != v]
+    diffs = [
+        f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})"
+        for k, v in current.items()
+        if saved.get(k) != v
+    ]
     if diffs:
         raise CheckpointError(
             f"checkpoint {directory} (trained with llm_model={meta.get('llm_model')!r}) does not fit this policy: "

@@ -1,4 +1,5 @@
 """`PolicyConfig`: the policy's flat EPyMARL keys, read once and validated (METHOD section 4)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,13 +95,20 @@ class PolicyConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise PolicyConfigError(f"{name} must be a positive integer; got {value!r}")
         if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, (int, float)) or self.lora_alpha <= 0:
-            raise PolicyConfigError(f"lora_alpha must be a positive number (e.g. 2 * lora_rank); got {self.lora_alpha!r}")
+            raise PolicyConfigError(
+                f"lora_alpha must be a positive number (e.g. 2 * lora_rank); got {self.lora_alpha!r}"
+            )
         self.lora_alpha = float(self.lora_alpha)
-        if isinstance(self.lora_dropout, bool) or not isinstance(self.lora_dropout, (int, float)) or self.lora_dropout != 0:
+        if (
+            isinstance(self.lora_dropout, bool)
+            or not isinstance(self.lora_dropout, (int, float))
+            or self.lora_dropout != 0
+        ):
             raise PolicyConfigError(
                 f"lora_dropout={self.lora_dropout!r}: set lora_dropout=0. PPO runs the rollout, pi_old, the "
                 "reference and every epoch without dropout (as TRL's PPO trainers do), so that the rollout "
-                "samples from the policy PPO's ratio is taken of; dropout would have no coherent place")
+                "samples from the policy PPO's ratio is taken of; dropout would have no coherent place"
+            )
         self.lora_dropout = float(self.lora_dropout)
         self.lora_target_modules = _target_modules(self.lora_target_modules)
         self.lora_layers = _lora_layers(self.lora_layers)
@@ -116,13 +124,15 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _lora_layers(value: Any) -> int | str:
-    """"all", or a positive K (also written "top-K"); checked against the model's depth when it loads."""
+    """ "all", or a positive K (also written "top-K"); checked against the model's depth when it loads."""
     if value == "all":
         return value
     if isinstance(value, str) and value.startswith("top-") and value[4:].isdigit():
         value = int(value[4:])
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise PolicyConfigError(f"lora_layers must be 'all' or a positive number K of top layers (e.g. 2); got {value!r}")
+        raise PolicyConfigError(
+            f"lora_layers must be 'all' or a positive number K of top layers (e.g. 2); got {value!r}"
+        )
     return value
 
 

@@ -1,4 +1,5 @@
 """Errors of the policy package: each message names the fix."""
+
 from __future__ import annotations
 
 from epymarl_llm.config_errors import ConfigError

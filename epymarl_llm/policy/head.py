@@ -4,6 +4,7 @@ A query from the last token's hidden state scores a key per action: six base-act
 (`E_base`: no-op, stop, north, south, east, west) and one attack key per target slot. The number
 of target slots is read from each batch, so one head serves every map.
 """
+
 from __future__ import annotations
 
 import math

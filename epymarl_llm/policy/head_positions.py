@@ -9,6 +9,7 @@ with the layer's own modules (LoRA included) and the model family's own rotary f
 positions it does not compute keep their input states (never read). The result at the read
 positions equals the full layer's, to float rounding (tests).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +27,11 @@ _ATTENTION_PARTS = ("q_proj", "k_proj", "v_proj", "o_proj", "head_dim", "scaling
 def supports(layer: nn.Module) -> bool:
     """A Llama/Qwen-style pre-norm decoder layer with full (not sliding-window) attention."""
     attn = getattr(layer, "self_attn", None)
-    if attn is None or not all(hasattr(layer, p) for p in _PARTS) or not all(hasattr(attn, p) for p in _ATTENTION_PARTS):
+    if (
+        attn is None
+        or not all(hasattr(layer, p) for p in _PARTS)
+        or not all(hasattr(attn, p) for p in _ATTENTION_PARTS)
+    ):
         return False
     if getattr(attn, "sliding_window", None) is not None:
         return False
@@ -69,8 +74,9 @@ class HeadPositionsLayer(nn.Module):
         rotate = sys.modules[type(self.layer.self_attn).__module__].apply_rotary_pos_emb
         return rotate(x, x, cos, sin)[0]
 
-    def forward(self, hidden_states: torch.Tensor, *args, position_embeddings=None, cache=None,
-                past_key_values=None, **kwargs) -> torch.Tensor:
+    def forward(
+        self, hidden_states: torch.Tensor, *args, position_embeddings=None, cache=None, past_key_values=None, **kwargs
+    ) -> torch.Tensor:
         layer, attn = self.layer, self.layer.self_attn
         cache = cache if cache is not None else past_key_values
         rows, width, _ = hidden_states.shape
@@ -94,8 +100,9 @@ class HeadPositionsLayer(nn.Module):
         groups = q.shape[1] // k.shape[1]
         if groups > 1:
             k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
-        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=visible[:, None],
-                                             scale=attn.scaling)
+        out = F.scaled_dot_product_attention(
+            q, k.to(q.dtype), v.to(q.dtype), attn_mask=visible[:, None], scale=attn.scaling
+        )
         out = attn.o_proj(out.transpose(1, 2).reshape(rows, self.n_read, -1))
         h = take(hidden_states) + out
         h = h + layer.mlp(layer.post_attention_layernorm(h))

@@ -1,4 +1,5 @@
 """Checks of a `TokenBatch` and its availability mask before they reach the backbone."""
+
 from __future__ import annotations
 
 import torch
@@ -25,11 +26,15 @@ def check_inputs(batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
     if batch.lengths.shape != (rows,):
         raise BatchError(f"lengths must be ({rows},); got {tuple(batch.lengths.shape)}")
     if bool((batch.lengths < 1).any()) or bool((batch.lengths > width).any()):
-        raise BatchError(f"lengths must each be in [1, L={width}] (an empty prompt has no last token); got {batch.lengths.tolist()}")
+        raise BatchError(
+            f"lengths must each be in [1, L={width}] (an empty prompt has no last token); got {batch.lengths.tolist()}"
+        )
     if not torch.equal(mask.long().sum(dim=1), batch.lengths.to(mask.device).long()):
         raise BatchError("lengths must equal attention_mask.sum(1): rebuild the batch with the prompt encoder")
     if not 0 <= batch.prefix_len < int(batch.lengths.min()):
-        raise BatchError(f"prefix_len={batch.prefix_len} must be >= 0 and shorter than every prompt (shortest: {int(batch.lengths.min())})")
+        raise BatchError(
+            f"prefix_len={batch.prefix_len} must be >= 0 and shorter than every prompt (shortest: {int(batch.lengths.min())})"
+        )
     if avail.dim() != 2 or avail.shape[0] != rows or avail.shape[1] < N_BASE_ACTIONS:
         raise BatchError(
             f"avail must be (M={rows}, {N_BASE_ACTIONS} + n_targets) (SMAC's avail_actions rows); got {tuple(avail.shape)}"
@@ -46,7 +51,11 @@ def check_inputs(batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
         avail = avail != 0
     if not bool(avail.any(dim=1).all()):
         bad = (~avail.any(dim=1)).nonzero().flatten().tolist()
-        raise BatchError(f"rows {bad} have no available action (SMAC gives a dead unit no-op): a softmax over nothing is undefined")
-    if n_targets and (bool((spans[..., 0] > spans[..., 1]).any()) or bool((spans < 0).any()) or bool((spans > width).any())):
+        raise BatchError(
+            f"rows {bad} have no available action (SMAC gives a dead unit no-op): a softmax over nothing is undefined"
+        )
+    if n_targets and (
+        bool((spans[..., 0] > spans[..., 1]).any()) or bool((spans < 0).any()) or bool((spans > width).any())
+    ):
         raise BatchError(f"target_spans must be [start, end) with 0 <= start <= end <= L={width}")
     return avail

@@ -12,6 +12,7 @@ Both passes reuse the model's own `forward` (masks, rotary positions, attention 
 a pass skips are swapped for a pass-through module for the duration of the call, so the layer
 indices (the KV cache's, `config.layer_types`') stay those of the full model.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,10 +35,13 @@ class _PassThrough(nn.Module):
 def decoder_body(model: nn.Module) -> nn.Module:
     """The transformer body under a peft wrapper: the module that holds `layers` and `norm`."""
     body = model.get_base_model() if hasattr(model, "get_base_model") else model
-    if not isinstance(getattr(body, "layers", None), nn.ModuleList) or not isinstance(getattr(body, "norm", None), nn.Module):
+    if not isinstance(getattr(body, "layers", None), nn.ModuleList) or not isinstance(
+        getattr(body, "norm", None), nn.Module
+    ):
         raise PolicyConfigError(
             f"lora_layers needs a body with `layers` (a ModuleList) and a final `norm`, as Llama/Qwen-like "
-            f"models have; {type(body).__name__} has not: set lora_layers=all")
+            f"models have; {type(body).__name__} has not: set lora_layers=all"
+        )
     return body
 
 

@@ -1,4 +1,5 @@
 """LoRA on the frozen body through peft (METHOD section 4): family defaults and a loud no-match."""
+
 from __future__ import annotations
 
 import torch
@@ -12,7 +13,10 @@ _LLAMA_LIKE = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "
 # Every linear layer of attention and MLP (the QLoRA finding: adapting all of them matters more than
 # the rank). Keyed by `config.model_type`.
 FAMILY_TARGET_MODULES: dict[str, tuple[str, ...]] = {
-    **{t: _LLAMA_LIKE for t in ("qwen3", "qwen2", "llama", "mistral", "gemma", "gemma2", "gemma3_text", "olmo2", "smollm3")},
+    **{
+        t: _LLAMA_LIKE
+        for t in ("qwen3", "qwen2", "llama", "mistral", "gemma", "gemma2", "gemma3_text", "olmo2", "smollm3")
+    },
     "qwen3_moe": ("q_proj", "k_proj", "v_proj", "o_proj"),
     "phi3": ("qkv_proj", "o_proj", "gate_up_proj", "down_proj"),
     "phi": ("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"),
@@ -39,8 +43,10 @@ def apply_lora(model: PreTrainedModel, cfg: PolicyConfig) -> PeftModel:
         _check_targets_exist(model, targets)
     n_layers = int(model.config.num_hidden_layers)
     if cfg.lora_layers != "all" and cfg.lora_layers > n_layers:
-        raise TargetModulesError(f"lora_layers={cfg.lora_layers} but {model.config.model_type!r} has {n_layers} "
-                                 f"layers: set lora_layers to at most {n_layers}, or 'all'")
+        raise TargetModulesError(
+            f"lora_layers={cfg.lora_layers} but {model.config.model_type!r} has {n_layers} "
+            f"layers: set lora_layers to at most {n_layers}, or 'all'"
+        )
     top = None if cfg.lora_layers == "all" else list(range(n_layers - cfg.lora_layers, n_layers))
     lora = LoraConfig(
         r=cfg.lora_rank,
@@ -85,8 +91,13 @@ def _check_adapted_layers(model: torch.nn.Module, top: set[int]) -> None:
     lower-layer cache is exact only then."""
     import re
 
-    adapted = {int(m.group(1)) for n, _ in model.named_parameters() if "lora_" in n
-               and (m := re.search(r"(?:^|\.)layers\.(\d+)\.", n))}
+    adapted = {
+        int(m.group(1))
+        for n, _ in model.named_parameters()
+        if "lora_" in n and (m := re.search(r"(?:^|\.)layers\.(\d+)\.", n))
+    }
     if adapted != top:
-        raise TargetModulesError(f"lora_layers asked LoRA on layers {sorted(top)} but peft adapted {sorted(adapted)}: "
-                                 "this peft version does not honour layers_to_transform here; set lora_layers=all")
+        raise TargetModulesError(
+            f"lora_layers asked LoRA on layers {sorted(top)} but peft adapted {sorted(adapted)}: "
+            "this peft version does not honour layers_to_transform here; set lora_layers=all"
+        )

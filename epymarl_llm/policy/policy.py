@@ -4,6 +4,7 @@ METHOD section 4 / paper sections 4.1 and 4.4. One backbone lives in memory: the
 it with the LoRA adapter on, the frozen reference policy (KL term only, never acts) with the
 adapter off through the same head (TRL's `null_ref_context` pattern, not a deepcopy).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,10 +73,15 @@ class LlmPolicy(nn.Module):
         self._prefix_cache: dict[tuple, PrefixKV] = {}
         # One LoRA layer tells whether the adapter is on (peft's disable_adapter flips every layer,
         # also when a caller uses it directly), so a cached prefix never crosses that switch.
-        self._a_lora_layer = next(m for m in self.model.modules() if hasattr(m, "lora_A") and hasattr(m, "disable_adapters"))
+        self._a_lora_layer = next(
+            m for m in self.model.modules() if hasattr(m, "lora_A") and hasattr(m, "disable_adapters")
+        )
         # The last layer at the head's read positions only: for Llama/Qwen-style layers.
-        self._head_positions_ok = cfg.head_positions_only and _has_layers(self.model) and head_positions_supported(
-            decoder_body(self.model).layers[-1])
+        self._head_positions_ok = (
+            cfg.head_positions_only
+            and _has_layers(self.model)
+            and head_positions_supported(decoder_body(self.model).layers[-1])
+        )
         if self.splits_layers:
             self._check_layer_split()
 
@@ -97,7 +103,9 @@ class LlmPolicy(nn.Module):
         return self._logits(batch, avail, lower)
 
     @torch.no_grad()
-    def reference_logits(self, batch: TokenBatch, avail: torch.Tensor, lower: LowerStates | None = None) -> torch.Tensor:
+    def reference_logits(
+        self, batch: TokenBatch, avail: torch.Tensor, lower: LowerStates | None = None
+    ) -> torch.Tensor:
         """As `forward`, with the LoRA adapter disabled: the frozen pre-trained policy (KL term).
 
         Runs under no_grad; peft's `disable_adapter` restores the adapter (and its requires_grad)
@@ -187,15 +195,19 @@ class LlmPolicy(nn.Module):
             kv = [layer_kv(out.past_key_values, i) for i in range(b)]
             self._lower_prefix_cache.clear()
             # The top layers are skipped in the lower pass: their cache slots get placeholders.
-            cached = self._lower_prefix_cache[key] = LowerPrefix(kv + [kv[0]] * (self.n_layers - b), out.last_hidden_state)
+            cached = self._lower_prefix_cache[key] = LowerPrefix(
+                kv + [kv[0]] * (self.n_layers - b), out.last_hidden_state
+            )
         return cached
 
     def _upper_states(self, batch: TokenBatch, lower: LowerStates) -> tuple[torch.Tensor, int]:
         """As `_body_states`, running the adapted top layers only, from `lower` (see `lower_states`)."""
         expected = batch.input_ids.shape[1] - lower.prefix_len
         if lower.rows != len(batch) or lower.states.shape[1] != expected:
-            raise BatchError(f"lower states of {lower.rows} rows x {lower.states.shape[1]} tokens do not fit this "
-                             f"batch of {len(batch)} x {expected}: compute lower_states of the same rows")
+            raise BatchError(
+                f"lower states of {lower.rows} rows x {lower.states.shape[1]} tokens do not fit this "
+                f"batch of {len(batch)} x {expected}: compute lower_states of the same rows"
+            )
         body, mask = decoder_body(self.model), batch.attention_mask
         top = range(self.first_adapted_layer, self.n_layers)
         with self._autocast(), only_layers(body, top, final_norm=True):
@@ -207,7 +219,9 @@ class LlmPolicy(nn.Module):
             cache = full_cache(prefix.layers, len(batch))
             full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
             with self._head_positions(batch, p):
-                out = self.model(inputs_embeds=lower.states, attention_mask=full_mask, past_key_values=cache, use_cache=True)
+                out = self.model(
+                    inputs_embeds=lower.states, attention_mask=full_mask, past_key_values=cache, use_cache=True
+                )
         return _with_prefix_states(batch, prefix.states, out.last_hidden_state)
 
     def _head_positions(self, batch: TokenBatch, offset: int):
@@ -245,7 +259,8 @@ class LlmPolicy(nn.Module):
         if any(float((g - expected).abs().max()) > tol * scale for g in got):
             raise PolicyConfigError(
                 "lora_layers=K: running the frozen lower layers apart does not reproduce the full forward with "
-                f"this model ({type(decoder_body(self.model)).__name__}) and transformers version; set lora_layers=all")
+                f"this model ({type(decoder_body(self.model)).__name__}) and transformers version; set lora_layers=all"
+            )
 
     def _prefix(self, prefix_ids: torch.Tensor, upper: bool = False) -> PrefixKV:
         """The prefix's keys/values: reused across calls without autograd, recomputed with it.
@@ -260,8 +275,11 @@ class LlmPolicy(nn.Module):
         adapter_off = bool(layer.disable_adapters)
         if torch.is_grad_enabled():
             return run(prefix_ids)
-        tag = None if adapter_off else (
-            tuple(layer.active_adapters), self.weights_version, tuple(p._version for p in self._lora_params))
+        tag = (
+            None
+            if adapter_off
+            else (tuple(layer.active_adapters), self.weights_version, tuple(p._version for p in self._lora_params))
+        )
         key = (adapter_off, upper, tuple(prefix_ids[0].tolist()), prefix_ids.device, tag)
         cached = self._prefix_cache.get(key)
         if cached is None:
@@ -286,7 +304,11 @@ class LlmPolicy(nn.Module):
 
     def _autocast(self):
         """bf16/fp16 autocast on CUDA for a half-precision body: LoRA's fp32 matmuls run in bf16 too."""
-        if self.cfg.llm_autocast and self.device.type == "cuda" and self.backbone_dtype in (torch.bfloat16, torch.float16):
+        if (
+            self.cfg.llm_autocast
+            and self.device.type == "cuda"
+            and self.backbone_dtype in (torch.bfloat16, torch.float16)
+        ):
             return torch.autocast("cuda", dtype=self.backbone_dtype)
         return contextlib.nullcontext()
 
@@ -356,7 +378,9 @@ def _check_shared_prefix(batch: TokenBatch) -> None:
         )
 
 
-def _with_prefix_states(batch: TokenBatch, prefix_states: torch.Tensor, suffix: torch.Tensor) -> tuple[torch.Tensor, int]:
+def _with_prefix_states(
+    batch: TokenBatch, prefix_states: torch.Tensor, suffix: torch.Tensor
+) -> tuple[torch.Tensor, int]:
     """(suffix states, prefix length) when every target span lies after the prefix (the prompt
     encoder puts the instruction and goal first), so the prefix's states are never broadcast to
     the batch; otherwise the prefix states prepended, offset 0."""

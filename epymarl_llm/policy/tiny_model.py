@@ -4,12 +4,14 @@ The tokenizer is a byte-level BPE trained with `tokenizers` on SMAC prompts, wit
 pre-tokenizer rule (every digit its own token), so prompt lengths are Qwen-like (docs/PERFORMANCE.md
 "Tiny models offline"). The folder loads with `AutoTokenizer/AutoModel(ForCausalLM).from_pretrained`.
 """
+
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
 
 # Shapes of the models this project builds. "qwen3-0.6b" copies Qwen/Qwen3-0.6B's config.json
 # (hidden 1024, 28 layers, 16/8 heads, head_dim 128, MLP 3072, vocab 151,936, tied embeddings).
@@ -62,7 +64,9 @@ def make_tiny_model(
 
     dims = SHAPES[shape] if isinstance(shape, str) else shape
     if tokenizer_vocab_size > dims.vocab_size:
-        raise ValueError(f"tokenizer_vocab_size={tokenizer_vocab_size} exceeds the model's vocab_size={dims.vocab_size}")
+        raise ValueError(
+            f"tokenizer_vocab_size={tokenizer_vocab_size} exceeds the model's vocab_size={dims.vocab_size}"
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(smac_corpus() if texts is None else texts, tokenizer_vocab_size)

@@ -6,6 +6,7 @@ Layouts need neither SMAC nor SMAClite; torch is imported only when a TokenBatch
     encoder = PromptEncoder(layout, tokenizer)              # dynamic prompts, percent numbers
     batch = encoder.encode(obs, avail, agent_ids)            # TokenBatch
 """
+
 from .config import PromptConfig
 from .encoder import PromptEncoder
 from .errors import LayoutMismatchError, UnknownMapError
@@ -15,7 +16,18 @@ from .samples import example_prompts
 from .semantic import SemanticObservation, UnitView, semantic_observation
 
 __all__ = [
-    "EntitySlot", "LayoutMismatchError", "MapLayout", "PromptConfig", "PromptEncoder", "RowLayout",
-    "SemanticObservation", "UnitView", "UnknownMapError", "example_prompts", "load_map_layout", "map_names",
-    "random_observations", "semantic_observation",
+    "EntitySlot",
+    "LayoutMismatchError",
+    "MapLayout",
+    "PromptConfig",
+    "PromptEncoder",
+    "RowLayout",
+    "SemanticObservation",
+    "UnitView",
+    "UnknownMapError",
+    "example_prompts",
+    "load_map_layout",
+    "map_names",
+    "random_observations",
+    "semantic_observation",
 ]

@@ -1,4 +1,5 @@
 """`PromptConfig`: the plugin keys that shape the prompt text."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

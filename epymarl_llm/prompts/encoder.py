@@ -5,6 +5,7 @@ its pieces' ids joined, assembled for all M rows with numpy. That equals `tokeni
 piece boundaries are pre-tokenizer boundaries, so the encoder checks it on sample prompts when it is
 built and falls back to tokenizing whole texts (with offsets) when they differ.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -38,8 +39,9 @@ class PromptEncoder:
         config: `PromptConfig`; defaults to dynamic prompts with percent numbers.
     """
 
-    def __init__(self, layout: MapLayout, tokenizer: Any = None, dynamic: bool | None = None,
-                 config: PromptConfig | None = None):
+    def __init__(
+        self, layout: MapLayout, tokenizer: Any = None, dynamic: bool | None = None, config: PromptConfig | None = None
+    ):
         config = config or PromptConfig()
         if dynamic is not None and dynamic != config.dynamic_prompt:
             config = PromptConfig(dynamic_prompt=dynamic, number_format=config.number_format)
@@ -66,8 +68,9 @@ class PromptEncoder:
 
     def semantic(self, obs_row, agent_id: int, avail_row=None) -> SemanticObservation:
         """Paper figure 3b for one row (what the prompt's game-state part says)."""
-        return semantic_observation(self.layout, obs_row, agent_id, avail_row,
-                                    keep_unseen=not self.config.dynamic_prompt)
+        return semantic_observation(
+            self.layout, obs_row, agent_id, avail_row, keep_unseen=not self.config.dynamic_prompt
+        )
 
     # ----- tokens
     def _init_tokens(self, tok: Any) -> None:
@@ -92,7 +95,8 @@ class PromptEncoder:
                 warnings.warn(
                     f"{type(tok).__name__}: joined piece ids differ from tokenizing whole prompts (its "
                     "pre-tokenizer splits elsewhere); PromptEncoder tokenizes whole prompts instead (slower)",
-                    stacklevel=3)
+                    stacklevel=3,
+                )
                 break
         if not self.fast and self.prefix_ids != list(full[0][: self.prefix_len]):
             self.prefix_len = _common_prefix(full)
@@ -206,9 +210,13 @@ class PromptEncoder:
         width = ids.shape[1]
         mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
         return TokenBatch(
-            input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-            lengths=torch.from_numpy(lengths.astype(np.int64)), prefix_len=self.prefix_len,
-            target_spans=torch.from_numpy(targets), pad_id=self.pad_id, entity_spans=entity,
+            input_ids=torch.from_numpy(ids),
+            attention_mask=torch.from_numpy(mask),
+            lengths=torch.from_numpy(lengths.astype(np.int64)),
+            prefix_len=self.prefix_len,
+            target_spans=torch.from_numpy(targets),
+            pad_id=self.pad_id,
+            entity_spans=entity,
         )
 
 
@@ -217,8 +225,8 @@ def _special_tokens(tok: Any) -> tuple[list[int], list[int]]:
     plain = list(tok("Ally", add_special_tokens=False)["input_ids"])
     full = list(tok("Ally")["input_ids"])
     for i in range(len(full) - len(plain) + 1):
-        if full[i: i + len(plain)] == plain:
-            return full[:i], full[i + len(plain):]
+        if full[i : i + len(plain)] == plain:
+            return full[:i], full[i + len(plain) :]
     return [], []
 
 

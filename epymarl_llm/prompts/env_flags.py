@@ -1,4 +1,5 @@
 """The env args that change SMAC's or SMACv2's observation/state layout, read into a typed record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
@@ -39,8 +40,9 @@ class EnvFlags:
             want = int if f.name == "num_fov_actions" else bool
             value = getattr(self, f.name)
             if not isinstance(value, want) or (want is int and (isinstance(value, bool) or value < 1)):
-                raise TypeError(f"env arg {f.name} must be a {want.__name__}"
-                                f"{' >= 1' if want is int else ''}, got {value!r}")
+                raise TypeError(
+                    f"env arg {f.name} must be a {want.__name__}{' >= 1' if want is int else ''}, got {value!r}"
+                )
 
     @property
     def own_health(self) -> bool:
@@ -51,14 +53,21 @@ class EnvFlags:
     def from_env_args(cls, env_args: Mapping[str, Any] | None, env: EnvName) -> "EnvFlags":
         """Pick the layout flags out of a full `env_args` mapping (other keys are ignored)."""
         env_args = dict(env_args or {})
-        values = {f.name: _as_int(f.name, env_args[f.name]) if f.name == "num_fov_actions" else
-                  _as_bool(f.name, env_args[f.name]) for f in fields(cls) if f.name in env_args}
+        values = {
+            f.name: _as_int(f.name, env_args[f.name])
+            if f.name == "num_fov_actions"
+            else _as_bool(f.name, env_args[f.name])
+            for f in fields(cls)
+            if f.name in env_args
+        }
         if env == "sc2":
             fixed = cls()
             wrong = {k: v for k, v in values.items() if k in SC2V2_ONLY and v != getattr(fixed, k)}
             if wrong:
-                raise ValueError(f"{sorted(wrong)} are SMACv2 env args that SMAC's StarCraft2Env does not take; "
-                                 "use --env sc2v2 (EPyMARL --env-config=sc2v2) or remove them")
+                raise ValueError(
+                    f"{sorted(wrong)} are SMACv2 env args that SMAC's StarCraft2Env does not take; "
+                    "use --env sc2v2 (EPyMARL --env-config=sc2v2) or remove them"
+                )
         if env == "smaclite":
             fixed = cls()
             wrong = {k: v for k, v in values.items() if v != getattr(fixed, k)}

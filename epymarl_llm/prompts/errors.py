@@ -1,4 +1,5 @@
 """Errors of the prompt wrapper; each message names the map and the fix."""
+
 from __future__ import annotations
 
 

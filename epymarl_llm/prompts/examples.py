@@ -4,6 +4,7 @@ Rows are built the way SMAC's `get_obs_agent` fills them (zeros for dead or unse
 and positions divided by the sight range 9, attack range 6, type bits from the map's composition), so
 their prompts look like real ones: for tokenizer training, tests and the `layout` command.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,12 @@ from .layout import MapLayout
 SIGHT_RANGE, SHOOT_RANGE = 9.0, 6.0  # StarCraft2Env.unit_sight_range / unit_shoot_range
 
 
-def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int | None = None,
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def random_observations(
+    layout: MapLayout,
+    n: int,
+    seed: int = 0,
+    agent_id: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """n random rows: (obs (n, obs_size) float32, avail (n, n_actions) int64, agent_ids (n,) int64).
 
     Observers are drawn at random, or all `agent_id`. On SMACv2 (a team drawn per episode) the rows
@@ -71,7 +76,7 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
         if healer:  # SMAC writes the heal-target avail bits into the enemy "attackable" column
             for j in range(spec.n_enemies):
                 base = layout.enemy_offset + j * layout.enemy_feats
-                if row[base:base + layout.enemy_feats].any():
+                if row[base : base + layout.enemy_feats].any():
                     row[base] = avail[r, nb + j]
         own = layout.own_offset
         # drawn only where SMACv2's FOV columns exist, so other maps' rows stay those of earlier versions
@@ -94,9 +99,15 @@ def random_observations(layout: MapLayout, n: int, seed: int = 0, agent_id: int 
 def _fill_unit(rng, row, base, features, name, type_names) -> float:
     dist = rng.uniform(0.05, 0.99)
     angle = rng.uniform(0, 2 * np.pi)
-    values = {"attackable": dist * SIGHT_RANGE <= SHOOT_RANGE, "visible": 1.0, "distance": dist,
-              "rel_x": dist * np.cos(angle), "rel_y": dist * np.sin(angle),
-              "health": rng.uniform(0.05, 1.0), "shield": rng.uniform(0.0, 1.0)}
+    values = {
+        "attackable": dist * SIGHT_RANGE <= SHOOT_RANGE,
+        "visible": 1.0,
+        "distance": dist,
+        "rel_x": dist * np.cos(angle),
+        "rel_y": dist * np.sin(angle),
+        "health": rng.uniform(0.05, 1.0),
+        "shield": rng.uniform(0.0, 1.0),
+    }
     # SMACv2's capability columns: drawn only where they exist (other maps keep their rows)
     if "attack_probability" in features:
         values["attack_probability"] = rng.uniform(0.5, 1.0)

@@ -5,6 +5,7 @@ methods (SMAClite's `SMACliteEnv` writes the same layout with SMAC's default fla
 `StarCraft2Env` adds capability columns (`attack_probability`, `health_level`), the agent's own
 position (`obs_own_pos`) and field-of-view direction (`conic_fov`, also in the state).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -58,8 +59,12 @@ class EntitySlot:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "side": self.side, "slot": self.slot, "unit_id": self.unit_id, "unit_name": self.unit_name,
-            "offset": self.offset, "size": self.size,
+            "side": self.side,
+            "slot": self.slot,
+            "unit_id": self.unit_id,
+            "unit_name": self.unit_name,
+            "offset": self.offset,
+            "size": self.size,
             "features": {name: self.offset + i for i, name in enumerate(self.features)},
         }
 
@@ -92,8 +97,14 @@ class MapLayout:
     `own_offset`, then the optional timestep column `timestep_column`.
     """
 
-    def __init__(self, spec: MapSpec, flags: EnvFlags, map_file: str | None = None,
-                 capabilities: Capabilities | None = None, env_args: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        spec: MapSpec,
+        flags: EnvFlags,
+        map_file: str | None = None,
+        capabilities: Capabilities | None = None,
+        env_args: Mapping[str, Any] | None = None,
+    ):
         self.spec = spec
         self.flags = flags
         self.map_file = map_file
@@ -103,22 +114,31 @@ class MapLayout:
         if spec.env == "sc2v2":
             _check_sc2v2_flags(spec, f)
         cap = (("attack_probability",) if caps.attack else ()) + (("health_level",) if caps.health else ())
-        self.move_features: tuple[str, ...] = tuple(f"move_{d}" for d in MOVE_DIRECTIONS) + (
-            tuple(f"pathing_{k}" for k in range(N_PATHING)) if f.obs_pathing_grid else ()
-        ) + (tuple(f"height_{k}" for k in range(N_HEIGHT)) if f.obs_terrain_height else ())
+        self.move_features: tuple[str, ...] = (
+            tuple(f"move_{d}" for d in MOVE_DIRECTIONS)
+            + (tuple(f"pathing_{k}" for k in range(N_PATHING)) if f.obs_pathing_grid else ())
+            + (tuple(f"height_{k}" for k in range(N_HEIGHT)) if f.obs_terrain_height else ())
+        )
         enemy_health = ("health",) + (("shield",) if spec.enemy_shields else ()) if f.obs_all_health else ()
         ally_health = ("health",) + (("shield",) if spec.ally_shields else ()) if f.obs_all_health else ()
         self.enemy_features: tuple[str, ...] = (
             ("attackable", "distance", "rel_x", "rel_y") + enemy_health + _type_features(spec.enemy_type_names)
         )
         self.ally_features: tuple[str, ...] = (
-            ("visible", "distance", "rel_x", "rel_y") + ally_health + cap + _type_features(spec.ally_type_names)
+            ("visible", "distance", "rel_x", "rel_y")
+            + ally_health
+            + cap
+            + _type_features(spec.ally_type_names)
             + (tuple(f"last_action_{k}" for k in range(spec.n_actions)) if f.obs_last_action else ())
         )
         own_health = ("health",) + (("shield",) if spec.ally_shields else ()) if f.own_health else ()
-        self.own_features: tuple[str, ...] = own_health + cap + (
-            ("own_pos_x", "own_pos_y") if f.obs_own_pos else ()) + (("fov_x", "fov_y") if f.conic_fov else ()
-        ) + _type_features(spec.ally_type_names)
+        self.own_features: tuple[str, ...] = (
+            own_health
+            + cap
+            + (("own_pos_x", "own_pos_y") if f.obs_own_pos else ())
+            + (("fov_x", "fov_y") if f.conic_fov else ())
+            + _type_features(spec.ally_type_names)
+        )
         self.move_offset = 0
         self.enemy_offset = len(self.move_features)
         self.enemy_feats = len(self.enemy_features)
@@ -192,12 +212,15 @@ class MapLayout:
         spec = self.spec
         allies, enemies = tuple(ally_units), tuple(enemy_units) if enemy_units is not None else spec.enemy_units
         if len(allies) != spec.n_agents or len(enemies) != spec.n_enemies:
-            raise ValueError(f"map {spec.name!r}: an episode has {spec.n_agents} allies and {spec.n_enemies} enemies, "
-                             f"got {len(allies)} and {len(enemies)} names")
+            raise ValueError(
+                f"map {spec.name!r}: an episode has {spec.n_agents} allies and {spec.n_enemies} enemies, "
+                f"got {len(allies)} and {len(enemies)} names"
+            )
         bad = sorted((set(allies) | set(enemies)) - set(spec.ally_type_names) - {UNKNOWN_UNIT})
         if bad:
-            raise ValueError(f"map {spec.name!r}: units {bad} have no type bit; its units are "
-                             f"{', '.join(spec.ally_type_names)}")
+            raise ValueError(
+                f"map {spec.name!r}: units {bad} have no type bit; its units are {', '.join(spec.ally_type_names)}"
+            )
         episode = replace(spec, ally_units=allies, enemy_units=enemies)
         return MapLayout(episode, self.flags, self.map_file, self.capabilities, self.env_args)
 
@@ -220,16 +243,41 @@ class MapLayout:
         known = spec.enemy_order_known
         ents = [EntitySlot("move", 0, None, 0, len(self.move_features), self.move_features)]
         ents += [
-            EntitySlot("enemy", j, _known(spec.enemy_units[j]) if known else None,
-                       self.enemy_offset + j * self.enemy_feats, self.enemy_feats, self.enemy_features, j)
+            EntitySlot(
+                "enemy",
+                j,
+                _known(spec.enemy_units[j]) if known else None,
+                self.enemy_offset + j * self.enemy_feats,
+                self.enemy_feats,
+                self.enemy_features,
+                j,
+            )
             for j in range(spec.n_enemies)
         ]
         for s in range(spec.n_agents - 1):
             a = self.ally_id(agent_id, s)
-            ents.append(EntitySlot("ally", s, _known(spec.ally_units[a]), self.ally_offset + s * self.ally_feats,
-                                   self.ally_feats, self.ally_features, a))
-        ents.append(EntitySlot("self", 0, _known(spec.ally_units[agent_id]), self.own_offset, self.own_feats,
-                               self.own_features, agent_id))
+            ents.append(
+                EntitySlot(
+                    "ally",
+                    s,
+                    _known(spec.ally_units[a]),
+                    self.ally_offset + s * self.ally_feats,
+                    self.ally_feats,
+                    self.ally_features,
+                    a,
+                )
+            )
+        ents.append(
+            EntitySlot(
+                "self",
+                0,
+                _known(spec.ally_units[agent_id]),
+                self.own_offset,
+                self.own_feats,
+                self.own_features,
+                agent_id,
+            )
+        )
         if self.timestep_column is not None:
             ents.append(EntitySlot("timestep", 0, None, self.timestep_column, 1, ("timestep",)))
         return RowLayout(self.obs_size, tuple(ents))
@@ -238,17 +286,28 @@ class MapLayout:
         spec, f = self.spec, self.flags
         if f.obs_instead_of_state:  # StarCraft2Env.get_state: the agents' observations concatenated
             names = tuple(f"{e.side}_{e.slot}.{feat}" for e in self.obs.entities for feat in e.features)
-            return RowLayout(self.obs_size * spec.n_agents, tuple(
-                EntitySlot("agent_obs", a, spec.ally_units[a], a * self.obs_size, self.obs_size, names, a)
-                for a in range(spec.n_agents)
-            ))
+            return RowLayout(
+                self.obs_size * spec.n_agents,
+                tuple(
+                    EntitySlot("agent_obs", a, spec.ally_units[a], a * self.obs_size, self.obs_size, names, a)
+                    for a in range(spec.n_agents)
+                ),
+            )
         caps = self.capabilities
         # SMACv2 get_state_dict: shield, attack probability, health level, FOV direction, type bits
-        ally = ("health", "energy_or_cooldown", "rel_x", "rel_y") + (("shield",) if spec.ally_shields else ()) \
-            + (("attack_probability",) if caps.attack else ()) + (("health_level",) if caps.health else ()) \
-            + (("fov_x", "fov_y") if f.conic_fov else ()) + _type_features(spec.ally_type_names)
-        enemy = ("health", "rel_x", "rel_y") + (("shield",) if spec.enemy_shields else ()) \
+        ally = (
+            ("health", "energy_or_cooldown", "rel_x", "rel_y")
+            + (("shield",) if spec.ally_shields else ())
+            + (("attack_probability",) if caps.attack else ())
+            + (("health_level",) if caps.health else ())
+            + (("fov_x", "fov_y") if f.conic_fov else ())
+            + _type_features(spec.ally_type_names)
+        )
+        enemy = (
+            ("health", "rel_x", "rel_y")
+            + (("shield",) if spec.enemy_shields else ())
             + _type_features(spec.enemy_type_names)
+        )
         ents: list[EntitySlot] = []
         offset = 0
         for a in range(spec.n_agents):
@@ -279,10 +338,12 @@ class MapLayout:
             raise ValueError(
                 f"map {self.map_name!r}: conic_fov=True adds {self.spec.n_fov_actions} turn actions (6..."
                 f"{self.n_base_actions - 1}) that the prompts and the attention action head do not have; "
-                "set env_args.conic_fov=False (as every EPyMARL SMACv2 scenario does)")
+                "set env_args.conic_fov=False (as every EPyMARL SMACv2 scenario does)"
+            )
 
-    def check_env(self, obs_shape: int | Sequence[int], state_shape: int | Sequence[int],
-                  n_actions: int | None = None) -> None:
+    def check_env(
+        self, obs_shape: int | Sequence[int], state_shape: int | Sequence[int], n_actions: int | None = None
+    ) -> None:
         """Raise LayoutMismatchError unless the live env reports this layout's sizes."""
         got = {"obs size": _flat(obs_shape), "state size": _flat(state_shape)}
         want = {"obs size": self.obs_size, "state size": self.state_size}
@@ -315,26 +376,39 @@ class MapLayout:
     def as_dict(self, agent_id: int = 0) -> dict[str, Any]:
         """Everything the `layout` command prints, as plain data."""
         return {
-            "map_name": self.map_name, "env": self.env, "map_file": self.map_file,
-            "n_agents": self.n_agents, "n_enemies": self.n_enemies, "n_actions": self.n_actions,
-            "n_targets": self.n_targets, "obs_size": self.obs_size, "state_size": self.state_size,
+            "map_name": self.map_name,
+            "env": self.env,
+            "map_file": self.map_file,
+            "n_agents": self.n_agents,
+            "n_enemies": self.n_enemies,
+            "n_actions": self.n_actions,
+            "n_targets": self.n_targets,
+            "obs_size": self.obs_size,
+            "state_size": self.state_size,
             "unit_type_bits": self.spec.unit_type_bits,
-            "ally_unit_names": list(self.ally_unit_names), "enemy_unit_names": list(self.enemy_unit_names),
+            "ally_unit_names": list(self.ally_unit_names),
+            "enemy_unit_names": list(self.enemy_unit_names),
             "enemy_order_known": self.spec.enemy_order_known,
-            "ally_type_bits": list(self.spec.ally_type_names), "enemy_type_bits": list(self.spec.enemy_type_names),
+            "ally_type_bits": list(self.spec.ally_type_names),
+            "enemy_type_bits": list(self.spec.enemy_type_names),
             "healers": [a for a in range(self.n_agents) if self.spec.is_healer(a)],
             "env_args": self.flags.as_dict(self.env) if self.env != "smaclite" else {},
-            "composition_varies": self.composition_varies, "n_base_actions": self.n_base_actions,
-            "capabilities": {k: getattr(self.capabilities, k) for k in ("attack", "health", "team_gen", "observe_types",
-                                                                        "enemy_mask", "start_positions")},
+            "composition_varies": self.composition_varies,
+            "n_base_actions": self.n_base_actions,
+            "capabilities": {
+                k: getattr(self.capabilities, k)
+                for k in ("attack", "health", "team_gen", "observe_types", "enemy_mask", "start_positions")
+            },
             "observer": agent_id,
             "entities": [e.as_dict() for e in self.obs_for_agent(agent_id).entities],
             "state_entities": [e.as_dict() for e in self.state.entities],
         }
 
     def __repr__(self) -> str:
-        return (f"MapLayout({self.map_name!r}, env={self.env!r}, n_agents={self.n_agents}, "
-                f"n_enemies={self.n_enemies}, obs_size={self.obs_size}, state_size={self.state_size})")
+        return (
+            f"MapLayout({self.map_name!r}, env={self.env!r}, n_agents={self.n_agents}, "
+            f"n_enemies={self.n_enemies}, obs_size={self.obs_size}, state_size={self.state_size})"
+        )
 
 
 def _flat(shape: int | Sequence[int]) -> int:
@@ -352,11 +426,15 @@ def _known(name: str) -> str | None:
 
 def _check_sc2v2_flags(spec: MapSpec, f: EnvFlags) -> None:
     if f.obs_instead_of_state:
-        raise ValueError(f"SMACv2 scenario {spec.name!r}: obs_instead_of_state=True is not supported by SMACv2 itself "
-                         "(StarCraft2Env.build_state_feature_names raises NotImplementedError); set it False")
+        raise ValueError(
+            f"SMACv2 scenario {spec.name!r}: obs_instead_of_state=True is not supported by SMACv2 itself "
+            "(StarCraft2Env.build_state_feature_names raises NotImplementedError); set it False"
+        )
     if not f.obs_starcraft:
-        raise ValueError(f"SMACv2 scenario {spec.name!r}: obs_starcraft=False leaves no unit in the observation "
-                         "(at most the timestep), so there is nothing to write a prompt from; set it True")
+        raise ValueError(
+            f"SMACv2 scenario {spec.name!r}: obs_starcraft=False leaves no unit in the observation "
+            "(at most the timestep), so there is nothing to write a prompt from; set it True"
+        )
 
 
 def map_names(env: EnvName = "sc2") -> tuple[str, ...]:
@@ -364,8 +442,12 @@ def map_names(env: EnvName = "sc2") -> tuple[str, ...]:
     return tuple(SC2_MAPS) if env == "sc2" else tuple(SC2V2_SCENARIOS) if env == "sc2v2" else tuple(SMACLITE_PRESETS)
 
 
-def load_map_layout(map_name: str | None, env: EnvName = "sc2", env_args: Mapping[str, Any] | None = None,
-                    map_file: str | Path | None = None) -> MapLayout:
+def load_map_layout(
+    map_name: str | None,
+    env: EnvName = "sc2",
+    env_args: Mapping[str, Any] | None = None,
+    map_file: str | Path | None = None,
+) -> MapLayout:
     """The layout of `map_name` in `env` ("sc2" = SMAC, "sc2v2" = SMACv2, "smaclite") under `env_args`.
 
     `map_file` (or `env_args["map_file"]`) reads a SMAClite JSON map instead of a preset; its `name`
@@ -386,11 +468,14 @@ def load_map_layout(map_name: str | None, env: EnvName = "sc2", env_args: Mappin
         return MapLayout(spec, EnvFlags.from_env_args(args, env), None, caps, args)
     elif env == "sc2":
         if map_name not in SC2_MAPS:
-            hint = (" (SMAClite has it: use env='smaclite')" if map_name in SMACLITE_PRESETS else
-                    " (a SMACv2 scenario: use env='sc2v2', --env sc2v2)" if map_name in SC2V2_SCENARIOS else "")
-            raise UnknownMapError(
-                f"unknown SMAC map {map_name!r}{hint}; SMAC's registry holds {', '.join(SC2_MAPS)}"
+            hint = (
+                " (SMAClite has it: use env='smaclite')"
+                if map_name in SMACLITE_PRESETS
+                else " (a SMACv2 scenario: use env='sc2v2', --env sc2v2)"
+                if map_name in SC2V2_SCENARIOS
+                else ""
             )
+            raise UnknownMapError(f"unknown SMAC map {map_name!r}{hint}; SMAC's registry holds {', '.join(SC2_MAPS)}")
         spec = SC2_MAPS[map_name]
     else:
         spec = smaclite_preset(map_name)

@@ -1,4 +1,5 @@
 """`MapSpec`: the facts of one map that fix its observation/state layout and its unit names."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,13 +62,17 @@ class MapSpec:
             raise ValueError(f"map {self.name!r}: a map needs at least one ally and one enemy unit")
         if len(self.ally_type_names) != len(self.enemy_type_names):
             raise ValueError(f"map {self.name!r}: allies and enemies must have the same number of type bits")
-        for side, units, names in (("ally", self.ally_units, self.ally_type_names),
-                                   ("enemy", self.enemy_units, self.enemy_type_names)):
+        for side, units, names in (
+            ("ally", self.ally_units, self.ally_type_names),
+            ("enemy", self.enemy_units, self.enemy_type_names),
+        ):
             missing = set(units) - set(names) - {UNKNOWN_UNIT} if names else set()
             if missing:
                 raise ValueError(f"map {self.name!r}: {side} units {sorted(missing)} have no type bit")
         if self.n_actions < self.n_base_actions + 1:
-            raise ValueError(f"map {self.name!r}: n_actions must be {self.n_base_actions} base actions plus at least one target")
+            raise ValueError(
+                f"map {self.name!r}: n_actions must be {self.n_base_actions} base actions plus at least one target"
+            )
 
     @property
     def n_agents(self) -> int:

@@ -4,6 +4,7 @@ Sizes follow `smac/env/starcraft2/maps/smac_maps.py` (n_agents, n_enemies, limit
 unit_type_bits, map_type); compositions follow SMAC's map table (docs/smac.md). The test
 tests/prompts/test_map_table.py checks every row against SMAC itself when it is importable.
 """
+
 from __future__ import annotations
 
 from .map_spec import MapSpec, expand
@@ -35,28 +36,49 @@ _SC2_ROWS: dict[str, tuple[int, str, str, str, tuple[tuple[str, int], ...], tupl
     "8m_vs_9m": (120, "T", "T", "marines", (("Marine", 8),), (("Marine", 9),)),
     "10m_vs_11m": (150, "T", "T", "marines", (("Marine", 10),), (("Marine", 11),)),
     "27m_vs_30m": (180, "T", "T", "marines", (("Marine", 27),), (("Marine", 30),)),
-    "MMM": (150, "T", "T", "MMM", (("Marauder", 2), ("Marine", 7), ("Medivac", 1)),
-            (("Marauder", 2), ("Marine", 7), ("Medivac", 1))),
-    "MMM2": (180, "T", "T", "MMM", (("Marauder", 2), ("Marine", 7), ("Medivac", 1)),
-             (("Marauder", 3), ("Marine", 8), ("Medivac", 1))),
-    "2s3z": (120, "P", "P", "stalkers_and_zealots", (("Stalker", 2), ("Zealot", 3)),
-             (("Zealot", 3), ("Stalker", 2))),
-    "3s5z": (150, "P", "P", "stalkers_and_zealots", (("Stalker", 3), ("Zealot", 5)),
-             (("Zealot", 5), ("Stalker", 3))),
-    "3s5z_vs_3s6z": (170, "P", "P", "stalkers_and_zealots", (("Stalker", 3), ("Zealot", 5)),
-                     (("Zealot", 6), ("Stalker", 3))),
+    "MMM": (
+        150,
+        "T",
+        "T",
+        "MMM",
+        (("Marauder", 2), ("Marine", 7), ("Medivac", 1)),
+        (("Marauder", 2), ("Marine", 7), ("Medivac", 1)),
+    ),
+    "MMM2": (
+        180,
+        "T",
+        "T",
+        "MMM",
+        (("Marauder", 2), ("Marine", 7), ("Medivac", 1)),
+        (("Marauder", 3), ("Marine", 8), ("Medivac", 1)),
+    ),
+    "2s3z": (120, "P", "P", "stalkers_and_zealots", (("Stalker", 2), ("Zealot", 3)), (("Zealot", 3), ("Stalker", 2))),
+    "3s5z": (150, "P", "P", "stalkers_and_zealots", (("Stalker", 3), ("Zealot", 5)), (("Zealot", 5), ("Stalker", 3))),
+    "3s5z_vs_3s6z": (
+        170,
+        "P",
+        "P",
+        "stalkers_and_zealots",
+        (("Stalker", 3), ("Zealot", 5)),
+        (("Zealot", 6), ("Stalker", 3)),
+    ),
     "3s_vs_3z": (150, "P", "P", "stalkers", (("Stalker", 3),), (("Zealot", 3),)),
     "3s_vs_4z": (200, "P", "P", "stalkers", (("Stalker", 3),), (("Zealot", 4),)),
     "3s_vs_5z": (250, "P", "P", "stalkers", (("Stalker", 3),), (("Zealot", 5),)),
-    "1c3s5z": (180, "P", "P", "colossi_stalkers_zealots", (("Colossus", 1), ("Stalker", 3), ("Zealot", 5)),
-               (("Colossus", 1), ("Stalker", 3), ("Zealot", 5))),
+    "1c3s5z": (
+        180,
+        "P",
+        "P",
+        "colossi_stalkers_zealots",
+        (("Colossus", 1), ("Stalker", 3), ("Zealot", 5)),
+        (("Colossus", 1), ("Stalker", 3), ("Zealot", 5)),
+    ),
     "2m_vs_1z": (150, "T", "P", "marines", (("Marine", 2),), (("Zealot", 1),)),
     "corridor": (400, "P", "Z", "zealots", (("Zealot", 6),), (("Zergling", 24),)),
     "6h_vs_8z": (150, "Z", "P", "hydralisks", (("Hydralisk", 6),), (("Zealot", 8),)),
     "2s_vs_1sc": (300, "P", "Z", "stalkers", (("Stalker", 2),), (("Spine Crawler", 1),)),
     "so_many_baneling": (100, "P", "Z", "zealots", (("Zealot", 7),), (("Baneling", 32),)),
-    "bane_vs_bane": (200, "Z", "Z", "bane", (("Baneling", 4), ("Zergling", 20)),
-                     (("Baneling", 4), ("Zergling", 20))),
+    "bane_vs_bane": (200, "Z", "Z", "bane", (("Baneling", 4), ("Zergling", 20)), (("Baneling", 4), ("Zergling", 20))),
     "2c_vs_64zg": (400, "P", "Z", "colossus", (("Colossus", 2),), (("Zergling", 64),)),
 }
 

@@ -6,6 +6,7 @@ from that file's `env_args` alone: `load_scenario` merges the run's other env ar
 file's top level, which the wrapper never reads. So the layout must come from the scenario file,
 and an env arg on the command line that would change it is an error, not a silent no-op.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,10 @@ def run_env_args(env_args: Mapping[str, Any], config_dir: Path | None = None) ->
     """
     name = env_args.get("map_name")
     if not name:
-        raise ValueError("env_args.map_name is not set: with --env-config=sc2v2 it names a scenario of EPyMARL's "
-                         f"smacv2_configs, e.g. {', '.join(list(SC2V2_SCENARIOS)[:3])}")
+        raise ValueError(
+            "env_args.map_name is not set: with --env-config=sc2v2 it names a scenario of EPyMARL's "
+            f"smacv2_configs, e.g. {', '.join(list(SC2V2_SCENARIOS)[:3])}"
+        )
     config_dir = config_dir or scenario_dir()
     path = config_dir / f"{name}.yaml" if config_dir is not None else None
     if path is not None and path.is_file():
@@ -50,15 +53,22 @@ def run_env_args(env_args: Mapping[str, Any], config_dir: Path | None = None) ->
     elif name in SC2V2_SCENARIOS:
         scenario, where = copy.deepcopy(SC2V2_SCENARIOS[name]), f"smacv2_configs/{name}.yaml"
     else:
-        known = sorted(p.stem for p in config_dir.glob("*.yaml")) if config_dir and config_dir.is_dir() else list(SC2V2_SCENARIOS)
-        raise ValueError(f"SMACv2 scenario {name!r} has no file {path or f'smacv2_configs/{name}.yaml'}; "
-                         f"EPyMARL knows {', '.join(known)}")
+        known = (
+            sorted(p.stem for p in config_dir.glob("*.yaml"))
+            if config_dir and config_dir.is_dir()
+            else list(SC2V2_SCENARIOS)
+        )
+        raise ValueError(
+            f"SMACv2 scenario {name!r} has no file {path or f'smacv2_configs/{name}.yaml'}; "
+            f"EPyMARL knows {', '.join(known)}"
+        )
     ignored = [k for k in _DECIDED_BY_SCENARIO if k in env_args and env_args[k] != scenario.get(k, env_args[k])]
     if ignored:
         raise ValueError(
             f"env_args {', '.join(ignored)} differ from SMACv2 scenario {name!r}, but EPyMARL's SMACv2Wrapper builds "
             f"the env from {where} alone and would ignore them; put the change into a copy of that file under "
-            "a new name in smacv2_configs/ and pass env_args.map_name=<that name>")
+            "a new name in smacv2_configs/ and pass env_args.map_name=<that name>"
+        )
     return scenario  # map_name: SMACv2's map (10gen_*); the layout is named by the scenario
 
 

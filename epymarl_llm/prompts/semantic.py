@@ -2,6 +2,7 @@
 
 `decode` works on M rows at once (numpy); `semantic_observation` is the readable view of one row.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ class SemanticDecoder:
         self.enemy_names = unit_name_table(spec.enemy_units, spec.enemy_type_names)
         self.ally_static = np.array([self.ally_names.index(u) for u in spec.ally_units])
         self.enemy_static = np.array(
-            [self.enemy_names.index(u) if spec.enemy_order_known else -1 for u in spec.enemy_units])
+            [self.enemy_names.index(u) if spec.enemy_order_known else -1 for u in spec.enemy_units]
+        )
         self.healer_type = np.array([n in spec.healer_units for n in self.ally_names])
         ef, af, of = layout.enemy_features, layout.ally_features, layout.own_features
         self.e_type = [ef.index(f) for f in ef if f.startswith("type_")]
@@ -64,9 +66,13 @@ class SemanticDecoder:
         self.a_last = [af.index(f) for f in af if f.startswith("last_action_")]
         health = []  # observation columns of every unit's health
         if "health" in ef:
-            health += [layout.enemy_offset + j * layout.enemy_feats + ef.index("health") for j in range(layout.n_enemies)]
+            health += [
+                layout.enemy_offset + j * layout.enemy_feats + ef.index("health") for j in range(layout.n_enemies)
+            ]
         if "health" in af:
-            health += [layout.ally_offset + a * layout.ally_feats + af.index("health") for a in range(layout.n_agents - 1)]
+            health += [
+                layout.ally_offset + a * layout.ally_feats + af.index("health") for a in range(layout.n_agents - 1)
+            ]
         if "health" in of:
             health.append(layout.own_offset + of.index("health"))
         self.health_columns = np.array(health, dtype=np.int64)
@@ -90,18 +96,20 @@ class SemanticDecoder:
         avail = np.asarray(avail)
         if avail.shape != (m, lay.n_actions):
             raise LayoutMismatchError(
-                f"map {lay.map_name!r}: avail must be (M, n_actions) = ({m}, {lay.n_actions}), got {avail.shape}")
+                f"map {lay.map_name!r}: avail must be (M, n_actions) = ({m}, {lay.n_actions}), got {avail.shape}"
+            )
         agent_ids = np.asarray(agent_ids, dtype=np.int64).reshape(-1)
         if agent_ids.shape != (m,) or (m and (agent_ids.min() < 0 or agent_ids.max() >= lay.n_agents)):
             raise ValueError(f"agent_ids must be ({m},) ids in 0..{lay.n_agents - 1}, got {agent_ids!r}")
         q = np.rint(obs * 100.0).astype(np.int64)
         # A live unit below 0.5% health would print "health 0", which reads as dead: show it as 1.
-        q[:, self.health_columns] = np.where((obs[:, self.health_columns] > 0) & (q[:, self.health_columns] == 0),
-                                             1, q[:, self.health_columns])
+        q[:, self.health_columns] = np.where(
+            (obs[:, self.health_columns] > 0) & (q[:, self.health_columns] == 0), 1, q[:, self.health_columns]
+        )
         n_en, n_al = lay.n_enemies, lay.n_agents - 1
-        enemy = obs[:, lay.enemy_offset:lay.ally_offset].reshape(m, n_en, lay.enemy_feats)
-        ally = obs[:, lay.ally_offset:lay.own_offset].reshape(m, n_al, lay.ally_feats)
-        own = obs[:, lay.own_offset:lay.own_offset + lay.own_feats]
+        enemy = obs[:, lay.enemy_offset : lay.ally_offset].reshape(m, n_en, lay.enemy_feats)
+        ally = obs[:, lay.ally_offset : lay.own_offset].reshape(m, n_al, lay.ally_feats)
+        own = obs[:, lay.own_offset : lay.own_offset + lay.own_feats]
         alive = ~((avail[:, 0] > 0) & (avail[:, 1:].sum(axis=1) == 0))
         self_type = _type_index(own[:, None, self.o_type], self.ally_static[agent_ids][:, None])[:, 0]
         slots = np.arange(n_al)[None, :]
@@ -116,9 +124,18 @@ class SemanticDecoder:
         enemy_visible = (enemy != 0).any(axis=-1)
         enemy_type = _type_index(enemy[:, :, self.e_type], np.broadcast_to(self.enemy_static, (m, n_en)))
         return Decoded(
-            q=q, agent_ids=agent_ids, alive=alive, self_type=self_type, healer=self.healer_type[self_type],
-            ally_ids=ally_ids, ally_visible=ally_visible, ally_type=ally_type, ally_last_action=ally_last,
-            enemy_visible=enemy_visible, enemy_type=enemy_type, moves=obs[:, :4] > 0.5,
+            q=q,
+            agent_ids=agent_ids,
+            alive=alive,
+            self_type=self_type,
+            healer=self.healer_type[self_type],
+            ally_ids=ally_ids,
+            ally_visible=ally_visible,
+            ally_type=ally_type,
+            ally_last_action=ally_last,
+            enemy_visible=enemy_visible,
+            enemy_type=enemy_type,
+            moves=obs[:, :4] > 0.5,
         )
 
 
@@ -157,8 +174,9 @@ class SemanticObservation:
     timestep: float | None
 
 
-def semantic_observation(layout: MapLayout, obs_row, agent_id: int, avail_row=None,
-                         keep_unseen: bool = False) -> SemanticObservation:
+def semantic_observation(
+    layout: MapLayout, obs_row, agent_id: int, avail_row=None, keep_unseen: bool = False
+) -> SemanticObservation:
     """The semantic view of one observation row (unseen units dropped unless `keep_unseen`)."""
     dec = SemanticDecoder(layout)
     if avail_row is None:  # a live agent: stop is always available (StarCraft2Env)
@@ -172,26 +190,45 @@ def semantic_observation(layout: MapLayout, obs_row, agent_id: int, avail_row=No
 
     row = layout.obs_for_agent(agent_id)
     own = row.by_side("self")[0]
-    self_unit = UnitView("self", agent_id, dec.ally_names[d.self_type[0]], bool(d.alive[0]),
-                         health=value(own, "health"), shield=value(own, "shield"))
+    self_unit = UnitView(
+        "self",
+        agent_id,
+        dec.ally_names[d.self_type[0]],
+        bool(d.alive[0]),
+        health=value(own, "health"),
+        shield=value(own, "shield"),
+    )
     allies = []
     for s, ent in enumerate(row.by_side("ally")):
         if d.ally_visible[0, s] or keep_unseen:
             vis = bool(d.ally_visible[0, s])
             last = int(d.ally_last_action[0, s])
-            allies.append(UnitView(
-                "ally", ent.unit_id, dec.ally_names[d.ally_type[0, s]] if vis else ent.unit_name, vis,
-                *(value(ent, f) for f in ("distance", "rel_x", "rel_y", "health", "shield")),
-                last_action=last if last >= 0 else None))
+            allies.append(
+                UnitView(
+                    "ally",
+                    ent.unit_id,
+                    dec.ally_names[d.ally_type[0, s]] if vis else ent.unit_name,
+                    vis,
+                    *(value(ent, f) for f in ("distance", "rel_x", "rel_y", "health", "shield")),
+                    last_action=last if last >= 0 else None,
+                )
+            )
     enemies = []
     for j, ent in enumerate(row.by_side("enemy")):
         if d.enemy_visible[0, j] or keep_unseen:
             vis = bool(d.enemy_visible[0, j])
             t = int(d.enemy_type[0, j])
-            enemies.append(UnitView(
-                "enemy", j, dec.enemy_names[t] if t >= 0 else None, vis,
-                *(value(ent, f) for f in ("distance", "rel_x", "rel_y", "health", "shield")),
-                attackable=bool(q[ent.column("attackable")]) if not d.healer[0] else None))
+            enemies.append(
+                UnitView(
+                    "enemy",
+                    j,
+                    dec.enemy_names[t] if t >= 0 else None,
+                    vis,
+                    *(value(ent, f) for f in ("distance", "rel_x", "rel_y", "health", "shield")),
+                    attackable=bool(q[ent.column("attackable")]) if not d.healer[0] else None,
+                )
+            )
     ts = float(q[layout.timestep_column] / 100) if layout.timestep_column is not None else None
-    return SemanticObservation(self_unit, tuple(allies), tuple(enemies),
-                               dict(zip(MOVE_DIRECTIONS, map(bool, d.moves[0]))), ts)
+    return SemanticObservation(
+        self_unit, tuple(allies), tuple(enemies), dict(zip(MOVE_DIRECTIONS, map(bool, d.moves[0]))), ts
+    )

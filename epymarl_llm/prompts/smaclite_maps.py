@@ -4,6 +4,7 @@ The presets restate the facts of `smaclite/env/maps/smaclite_maps/*.json` that f
 (groups in file order, type ids, shields); tests/prompts/test_map_table.py checks them against
 SMAClite's `MapPreset` and `SMACliteEnv` sizes when SMAClite is importable.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,25 +26,53 @@ _SZ_IDS = {"STALKER": 0, "ZEALOT": 1}
 SMACLITE_PRESETS: dict[str, dict[str, Any]] = {
     "10m_vs_11m": {"groups": [("ALLY", {"MARINE": 10}), ("ENEMY", {"MARINE": 11})], "shields": (False, False)},
     "27m_vs_30m": {"groups": [("ALLY", {"MARINE": 27}), ("ENEMY", {"MARINE": 30})], "shields": (False, False)},
-    "3s5z_vs_3s6z": {"groups": [("ALLY", {"STALKER": 3, "ZEALOT": 5}), ("ENEMY", {"STALKER": 3, "ZEALOT": 6})],
-                     "shields": (True, True), "type_ids": _SZ_IDS},
-    "2s3z": {"groups": [("ALLY", {"STALKER": 2, "ZEALOT": 3}), ("ENEMY", {"STALKER": 2, "ZEALOT": 3})],
-             "shields": (True, True), "type_ids": _SZ_IDS},
-    "3s5z": {"groups": [("ALLY", {"STALKER": 3, "ZEALOT": 5}), ("ENEMY", {"STALKER": 3, "ZEALOT": 5})],
-             "shields": (True, True), "type_ids": _SZ_IDS},
-    "MMM": {"groups": [("ALLY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2}),
-                       ("ENEMY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2})],
-            "shields": (False, False), "type_ids": _MMM_IDS},
-    "MMM2": {"groups": [("ALLY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2}),
-                        ("ENEMY", {"MEDIVAC": 1, "MARINE": 8, "MARAUDER": 3})],
-             "shields": (False, False), "type_ids": _MMM_IDS},
+    "3s5z_vs_3s6z": {
+        "groups": [("ALLY", {"STALKER": 3, "ZEALOT": 5}), ("ENEMY", {"STALKER": 3, "ZEALOT": 6})],
+        "shields": (True, True),
+        "type_ids": _SZ_IDS,
+    },
+    "2s3z": {
+        "groups": [("ALLY", {"STALKER": 2, "ZEALOT": 3}), ("ENEMY", {"STALKER": 2, "ZEALOT": 3})],
+        "shields": (True, True),
+        "type_ids": _SZ_IDS,
+    },
+    "3s5z": {
+        "groups": [("ALLY", {"STALKER": 3, "ZEALOT": 5}), ("ENEMY", {"STALKER": 3, "ZEALOT": 5})],
+        "shields": (True, True),
+        "type_ids": _SZ_IDS,
+    },
+    "MMM": {
+        "groups": [
+            ("ALLY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2}),
+            ("ENEMY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2}),
+        ],
+        "shields": (False, False),
+        "type_ids": _MMM_IDS,
+    },
+    "MMM2": {
+        "groups": [
+            ("ALLY", {"MEDIVAC": 1, "MARINE": 7, "MARAUDER": 2}),
+            ("ENEMY", {"MEDIVAC": 1, "MARINE": 8, "MARAUDER": 3}),
+        ],
+        "shields": (False, False),
+        "type_ids": _MMM_IDS,
+    },
     "2c_vs_64zg": {"groups": [("ALLY", {"COLOSSUS": 2}), ("ENEMY", {"ZERGLING": 64})], "shields": (True, False)},
-    "bane_vs_bane": {"groups": [("ENEMY", {"BANELING": 4}), ("ENEMY", {"ZERGLING": 20}),
-                                ("ALLY", {"ZERGLING": 20}), ("ALLY", {"BANELING": 4})],
-                     "shields": (False, False), "type_ids": {"BANELING": 0, "ZERGLING": 1}},
+    "bane_vs_bane": {
+        "groups": [
+            ("ENEMY", {"BANELING": 4}),
+            ("ENEMY", {"ZERGLING": 20}),
+            ("ALLY", {"ZERGLING": 20}),
+            ("ALLY", {"BANELING": 4}),
+        ],
+        "shields": (False, False),
+        "type_ids": {"BANELING": 0, "ZERGLING": 1},
+    },
     "corridor": {"groups": [("ENEMY", {"ZERGLING": 24}), ("ALLY", {"ZEALOT": 6})], "shields": (True, False)},
-    "2s_vs_1sc": {"groups": [("ENEMY", {"SPINE_CRAWLER": 1}), ("ALLY", {"STALKER": 1}), ("ALLY", {"STALKER": 1})],
-                  "shields": (True, False)},
+    "2s_vs_1sc": {
+        "groups": [("ENEMY", {"SPINE_CRAWLER": 1}), ("ALLY", {"STALKER": 1}), ("ALLY", {"STALKER": 1})],
+        "shields": (True, False),
+    },
     "3s_vs_5z": {"groups": [("ALLY", {"STALKER": 3}), ("ENEMY", {"ZEALOT": 5})], "shields": (True, True)},
 }
 
@@ -112,7 +141,9 @@ def smaclite_map_file(path: str | os.PathLike) -> MapSpec:
         raise ValueError(f"SMAClite map file {str(path)!r} is not valid JSON: {err}") from err
     missing = [k for k in _REQUIRED_KEYS if k not in data]
     if missing:
-        raise ValueError(f"SMAClite map file {str(path)!r} lacks the keys {missing} (see SMAClite's example_custom_map.json)")
+        raise ValueError(
+            f"SMAClite map file {str(path)!r} lacks the keys {missing} (see SMAClite's example_custom_map.json)"
+        )
     unit_dir = _custom_unit_dir(data.get("custom_unit_path", "."), path)
     groups = []
     healers: set[str] = set()
@@ -129,7 +160,9 @@ def smaclite_map_file(path: str | os.PathLike) -> MapSpec:
     type_ids = dict(data.get("unit_type_ids") or {}) if n_types > 1 else {}
     if n_types > 1 and len(type_ids) != n_types:
         raise ValueError(f"{path}: num_unit_types is {n_types} but unit_type_ids names {len(type_ids)} types")
-    spec = _spec_from_groups(data["name"], groups, type_ids, (data["ally_has_shields"], data["enemy_has_shields"]), healers)
+    spec = _spec_from_groups(
+        data["name"], groups, type_ids, (data["ally_has_shields"], data["enemy_has_shields"]), healers
+    )
     if (spec.n_agents, spec.n_enemies) != (data["num_allied_units"], data["num_enemy_units"]):
         raise ValueError(
             f"{path}: the groups hold {spec.n_agents} allies and {spec.n_enemies} enemies but the file says "

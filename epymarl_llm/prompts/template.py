@@ -8,6 +8,7 @@ pieces; `PromptEncoder` checks that against the tokenizer before trusting it.
 Line rule: every line ends with a letter or digit followed by its own "\\n" piece, or with ":\\n"
 inside one piece; no piece boundary falls inside a run of punctuation or newlines.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,19 +41,26 @@ def units_text(layout: MapLayout, config: PromptConfig) -> str:
     feats = set(layout.own_features) | set(layout.ally_features) | set(layout.enemy_features)
     shown = [f for f in ("health", "shield") if f in feats]
     healer = bool(layout.spec.healer_units & (set(layout.spec.ally_units) | set(layout.spec.enemy_units)))
-    text = ("Distance and the positions x (east) and y (north) are relative to your unit, "
-            + ("in percent of your sight range" if percent else "as fractions of your sight range"))
+    text = "Distance and the positions x (east) and y (north) are relative to your unit, " + (
+        "in percent of your sight range" if percent else "as fractions of your sight range"
+    )
     if shown:
         what = " and ".join(shown)
         verb = "are" if len(shown) > 1 else "is"
-        text += (f"; {what} {verb} in percent of " if percent else f"; {what} {verb} fractions of ") \
-            + ("their maximum" if len(shown) > 1 else "its maximum")
-    text += (f". A unit can attack{' or heal' if healer else ''} a target up to distance "
-             f"{config.number(TARGET_RANGE_HUNDREDTHS)} (in range).")
+        text += (f"; {what} {verb} in percent of " if percent else f"; {what} {verb} fractions of ") + (
+            "their maximum" if len(shown) > 1 else "its maximum"
+        )
+    text += (
+        f". A unit can attack{' or heal' if healer else ''} a target up to distance "
+        f"{config.number(TARGET_RANGE_HUNDREDTHS)} (in range)."
+    )
 
     if layout.timestep_column is not None:
-        text += (" Elapsed time is in percent of the episode's step limit." if percent else
-                 " Elapsed time is the fraction of the episode's step limit gone.")
+        text += (
+            " Elapsed time is in percent of the episode's step limit."
+            if percent
+            else " Elapsed time is the fraction of the episode's step limit gone."
+        )
     return text
 
 
@@ -114,8 +122,9 @@ class PromptTemplate:
         spec, dec = layout.spec, self.decoder
         t = _PieceTable()
         self.table = t
-        self.prefix_text = (INSTRUCTION + layout.race_sentence + units_text(layout, config) + goal_text(layout)
-                            + STATE_HEADER)
+        self.prefix_text = (
+            INSTRUCTION + layout.race_sentence + units_text(layout, config) + goal_text(layout) + STATE_HEADER
+        )
         self.p_prefix = t.add(self.prefix_text)
         self.p_newline = t.add("\n")
         n_vals = 2 * VALUE_LIMIT + 1
@@ -133,8 +142,12 @@ class PromptTemplate:
         # a line never ends in punctuation (it would merge with the newline piece): with no own
         # numbers to follow (obs_own_health=False) the header has no colon
         own_numbers = "health" in layout.own_features
-        self.self_header = np.array([[t.add(f"Self: Ally {a} ({n}):" if own_numbers else f"Self: Ally {a}, {n}")
-                                      for n in dec.ally_names] for a in range(na)])
+        self.self_header = np.array(
+            [
+                [t.add(f"Self: Ally {a} ({n}):" if own_numbers else f"Self: Ally {a}, {n}") for n in dec.ally_names]
+                for a in range(na)
+            ]
+        )
         self.self_dead = np.array([[t.add(f"Self: Ally {a} ({n}): dead") for n in dec.ally_names] for a in range(na)])
         self.ally_header = np.array([[t.add(f"Ally {a} ({n}):") for n in dec.ally_names] for a in range(na)])
         self.enemy_header = np.array([[t.add(f"Enemy {j} ({n}):") for n in dec.enemy_names] for j in range(ne)])
@@ -142,8 +155,9 @@ class PromptTemplate:
         self.enemy_unseen = np.array([t.add(f"Enemy {j}: dead or out of sight") for j in range(ne)])
         self.p_in_range = t.add(" in range" if config.compact else ", in range")
         self.p_out_of_range = -1 if config.compact else t.add(", out of range")  # -1: no piece
-        self.last_action = np.array([[t.add(f", last action {action_name(k, h)}") for k in range(spec.n_actions)]
-                                     for h in (False, True)])
+        self.last_action = np.array(
+            [[t.add(f", last action {action_name(k, h)}") for k in range(spec.n_actions)] for h in (False, True)]
+        )
         self.p_move = t.add("Can move:")
         self.move_first = np.array([t.add(f" {d}") for d in MOVE_DIRECTIONS])
         self.move_next = np.array([t.add(f", {d}") for d in MOVE_DIRECTIONS])
@@ -151,13 +165,15 @@ class PromptTemplate:
         self.p_allies, self.p_allies_none = t.add("Allies:\n"), t.add("Allies: none visible\n")
         self.p_enemies, self.p_enemies_none = t.add("Enemies:\n"), t.add("Enemies: none visible\n")
         self.p_actions = t.add("Available actions:\n")
-        self.actions = np.array([[t.add(action_name(k, h) + "\n") for k in range(spec.n_actions)]
-                                 for h in (False, True)])
+        self.actions = np.array(
+            [[t.add(action_name(k, h) + "\n") for k in range(spec.n_actions)] for h in (False, True)]
+        )
         self.p_end = t.add("Your action:")
         lay = layout
         # observation columns of the numbers each unit line shows
-        self.own_cols = [lay.own_offset + lay.own_features.index(f) for f in ("health", "shield")
-                         if f in lay.own_features]
+        self.own_cols = [
+            lay.own_offset + lay.own_features.index(f) for f in ("health", "shield") if f in lay.own_features
+        ]
         self.ally_fields = [f for f in ("distance", "rel_x", "rel_y", "health", "shield") if f in lay.ally_features]
         self.enemy_fields = [f for f in ("distance", "rel_x", "rel_y", "health", "shield") if f in lay.enemy_features]
         self.enemy_attackable = lay.enemy_features.index("attackable")
@@ -173,7 +189,8 @@ class PromptTemplate:
             r = int(np.flatnonzero(bad)[0])
             raise ValueError(
                 f"map {self.layout.map_name!r}: observation value {vals[r] / 100} in column {columns} is outside "
-                "[-1, 1]; SMAC rows are normalised, so this row does not follow the layout (check env and env_args)")
+                "[-1, 1]; SMAC rows are normalised, so this row does not follow the layout (check env and env_args)"
+            )
         return self.number_base[label] + VALUE_LIMIT + vals
 
     def plan(self, d: Decoded, avail: np.ndarray) -> Plan:
@@ -213,8 +230,13 @@ class PromptTemplate:
         labels = {"distance": " distance", "rel_x": ", x", "rel_y": ", y", "health": ", health", "shield": ", shield"}
         for s in range(lay.n_agents - 1):
             vis = d.ally_visible[:, s]
-            first = add(np.where(vis, self.ally_header[d.ally_ids[:, s], d.ally_type[:, s]],
-                                 absent if dyn else self.ally_unseen[d.ally_ids[:, s]]))
+            first = add(
+                np.where(
+                    vis,
+                    self.ally_header[d.ally_ids[:, s], d.ally_type[:, s]],
+                    absent if dyn else self.ally_unseen[d.ally_ids[:, s]],
+                )
+            )
             for f in self.ally_fields:
                 col = lay.ally_offset + s * lay.ally_feats + lay.ally_features.index(f)
                 last = add(np.where(vis, self._numbers(q, labels[f], col), absent))
@@ -227,8 +249,13 @@ class PromptTemplate:
         add(np.where(d.enemy_visible.any(axis=1) | (not dyn), self.p_enemies, self.p_enemies_none))
         for j in range(lay.n_enemies):
             vis = d.enemy_visible[:, j]
-            first = add(np.where(vis, self.enemy_header[j, np.maximum(d.enemy_type[:, j], 0)],
-                                 absent if dyn else self.enemy_unseen[j]))
+            first = add(
+                np.where(
+                    vis,
+                    self.enemy_header[j, np.maximum(d.enemy_type[:, j], 0)],
+                    absent if dyn else self.enemy_unseen[j],
+                )
+            )
             for f in self.enemy_fields:
                 col = lay.enemy_offset + j * lay.enemy_feats + lay.enemy_features.index(f)
                 last = add(np.where(vis, self._numbers(q, labels[f], col), absent))
@@ -248,7 +275,7 @@ class PromptTemplate:
         pieces = np.empty((m, len(cols) + acts.shape[1] + 1), dtype=np.int64)
         for k, column in enumerate(cols):
             pieces[:, k] = column
-        pieces[:, len(cols):-1] = acts
+        pieces[:, len(cols) : -1] = acts
         pieces[:, -1] = self.p_end
         return Plan(pieces, self_cols, ally_cols, enemy_cols)
 

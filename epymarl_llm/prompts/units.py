@@ -1,4 +1,5 @@
 """Unit names: one display name per StarCraft II unit type, shared by SMAC and SMAClite."""
+
 from __future__ import annotations
 
 # SMAClite names its unit types in upper snake case (smaclite/env/units/unit_type.py,

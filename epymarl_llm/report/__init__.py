@@ -6,6 +6,7 @@
 
 matplotlib and pymongo load only when figures are drawn or MongoDB is read.
 """
+
 from __future__ import annotations
 
 from epymarl_llm.report.curves import Curve, SeedBand, seed_band
@@ -23,10 +24,27 @@ from epymarl_llm.report.transfer_metrics import (
 )
 
 __all__ = [
-    "Curve", "SeedBand", "seed_band", "ReportInputError", "find_run_dirs", "read_file_runs", "read_run_dir",
-    "Run", "RunMode", "run_from_config", "source_map_from_checkpoint", "SpeedUp", "TransferSettings",
-    "asymptotic_performance", "jumpstart", "speed_up", "steps_to_asymptote", "steps_to_reach",
-    "read_mongo_runs", "write_report", "ReportOptions",
+    "Curve",
+    "SeedBand",
+    "seed_band",
+    "ReportInputError",
+    "find_run_dirs",
+    "read_file_runs",
+    "read_run_dir",
+    "Run",
+    "RunMode",
+    "run_from_config",
+    "source_map_from_checkpoint",
+    "SpeedUp",
+    "TransferSettings",
+    "asymptotic_performance",
+    "jumpstart",
+    "speed_up",
+    "steps_to_asymptote",
+    "steps_to_reach",
+    "read_mongo_runs",
+    "write_report",
+    "ReportOptions",
 ]
 
 

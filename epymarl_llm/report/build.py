@@ -11,6 +11,7 @@ Output folder layout:
     single_task.md              final win rate and steps to reach it, per map and algorithm
     report.md                   index: runs read, files written, problems
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,14 @@ from epymarl_llm.report.groups import (
     group_runs,
 )
 from epymarl_llm.report.runs import Run, RunMode
-from epymarl_llm.report.tables import Stat, format_stat, format_steps_stat, transfer_markdown, transfer_rows, write_transfer_csv
+from epymarl_llm.report.tables import (
+    Stat,
+    format_stat,
+    format_steps_stat,
+    transfer_markdown,
+    transfer_rows,
+    write_transfer_csv,
+)
 from epymarl_llm.report.transfer_metrics import TransferSettings, asymptotic_performance, steps_to_asymptote
 
 _FORMATS = ("png", "svg", "pdf")
@@ -49,7 +57,9 @@ class ReportOptions:
     def __post_init__(self) -> None:
         bad = [f for f in self.formats if f not in _FORMATS]
         if bad or not self.formats:
-            raise ValueError(f"figure formats must be among {', '.join(_FORMATS)} (got {', '.join(self.formats) or 'none'})")
+            raise ValueError(
+                f"figure formats must be among {', '.join(_FORMATS)} (got {', '.join(self.formats) or 'none'})"
+            )
 
 
 @dataclass
@@ -64,7 +74,9 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name)
 
 
-def _series_curves(groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_name: str) -> dict[SeriesKey, list[Curve]]:
+def _series_curves(
+    groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_name: str
+) -> dict[SeriesKey, list[Curve]]:
     out = {}
     for key, runs in groups.items():
         if key.map_name != map_name:
@@ -81,8 +93,9 @@ def zero_shot_values(groups: Mapping[SeriesKey, Sequence[Run]], metric: str) -> 
     for key, runs in groups.items():
         if key.mode is not RunMode.ZERO_SHOT:
             continue
-        values = [float(c.values.mean()) for c in (r.curve(metric) for r in runs if not r.crashed)
-                  if c is not None and len(c)]
+        values = [
+            float(c.values.mean()) for c in (r.curve(metric) for r in runs if not r.crashed) if c is not None and len(c)
+        ]
         if values:
             out[key] = values
     return out
@@ -102,12 +115,15 @@ def _single_task_markdown(groups: Mapping[SeriesKey, Sequence[Run]], metric: str
             continue
         final = Stat.of_values([asymptotic_performance(c, settings.last_k) for c in curves])
         steps = Stat.of_values([steps_to_asymptote(c, settings) for c in curves])
-        lines.append(f"| {key.map_name} | {key.algorithm} | {len(curves)} | {format_stat(final, scale)} | {format_steps_stat(steps)} |")
+        lines.append(
+            f"| {key.map_name} | {key.algorithm} | {len(curves)} | {format_stat(final, scale)} | {format_steps_stat(steps)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = ReportOptions(),
-                 read_messages: Sequence[str] = ()) -> ReportResult:
+def write_report(
+    runs: Sequence[Run], out_dir: Path, options: ReportOptions = ReportOptions(), read_messages: Sequence[str] = ()
+) -> ReportResult:
     """Figures, tables and report.md for `runs` in `out_dir`; problems become messages, not errors."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ReportResult(messages=list(read_messages), n_runs=len(runs))
@@ -117,8 +133,12 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
     result.broken = broken_runs(runs)
     if result.broken:
         traces = out_dir / "broken_runs.txt"
-        traces.write_text("".join(f"===== {b.run}: {b.kind}, {b.status} =====\n{b.trace.strip() or b.cause}\n\n"
-                                  for b in result.broken), encoding="utf-8")
+        traces.write_text(
+            "".join(
+                f"===== {b.run}: {b.kind}, {b.status} =====\n{b.trace.strip() or b.cause}\n\n" for b in result.broken
+            ),
+            encoding="utf-8",
+        )
         result.files.append(traces)
     if options.completed_only:
         kept = [r for r in runs if r.status == "COMPLETED"]
@@ -140,11 +160,20 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
             result.messages.append(f"{map_name}: no run logged {metric!r}; no figure")
         entropy = _series_curves(groups, m.ENTROPY, map_name)
         # Series that logged nothing (crashed at start) are reported once, by `diagnose`.
-        lacking = sorted({k.label() for k, rs in groups.items() if k.map_name == map_name and k not in entropy
-                          and k.mode not in (RunMode.ZERO_SHOT, RunMode.EVALUATION) and any(r.metrics for r in rs)})
+        lacking = sorted(
+            {
+                k.label()
+                for k, rs in groups.items()
+                if k.map_name == map_name
+                and k not in entropy
+                and k.mode not in (RunMode.ZERO_SHOT, RunMode.EVALUATION)
+                and any(r.metrics for r in rs)
+            }
+        )
         if entropy:
-            result.files += plot_metric(entropy, m.ENTROPY, f"{map_name}: policy entropy",
-                                        out_dir / f"entropy_{slug}", colors, options.formats)
+            result.files += plot_metric(
+                entropy, m.ENTROPY, f"{map_name}: policy entropy", out_dir / f"entropy_{slug}", colors, options.formats
+            )
         if lacking:
             result.messages.append(
                 f"{map_name}: entropy curve missing for {', '.join(lacking)} (no {m.ENTROPY!r} logged; "
@@ -152,8 +181,9 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
             )
         panels = [(key, _series_curves(groups, key, map_name)) for key in m.KL_PANEL_METRICS]
         if any(series for _, series in panels):
-            result.files += plot_panels(panels, f"{map_name}: KL to the reference policy",
-                                        out_dir / f"kl_{slug}", colors, options.formats)
+            result.files += plot_panels(
+                panels, f"{map_name}: KL to the reference policy", out_dir / f"kl_{slug}", colors, options.formats
+            )
 
     zero_shot = zero_shot_values(groups, metric)
     if zero_shot:
@@ -162,13 +192,19 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
     rows = transfer_rows(groups, metric, options.settings, options.transferable_prefixes)
     transfer_md = out_dir / "transfer.md"
     transfer_md.write_text(
-        "# Transfer\n\n" + (transfer_markdown(rows, metric, options.settings) if rows else
-                            "No transfer runs (runs with a `checkpoint_path`) were found.\n"),
+        "# Transfer\n\n"
+        + (
+            transfer_markdown(rows, metric, options.settings)
+            if rows
+            else "No transfer runs (runs with a `checkpoint_path`) were found.\n"
+        ),
         encoding="utf-8",
     )
     write_transfer_csv(rows, out_dir / "transfer.csv")
     single_md = out_dir / "single_task.md"
-    single_md.write_text("# Single task\n\n" + _single_task_markdown(groups, metric, options.settings), encoding="utf-8")
+    single_md.write_text(
+        "# Single task\n\n" + _single_task_markdown(groups, metric, options.settings), encoding="utf-8"
+    )
     result.files += [transfer_md, out_dir / "transfer.csv", single_md]
 
     index = out_dir / "report.md"
@@ -180,11 +216,14 @@ def write_report(runs: Sequence[Run], out_dir: Path, options: ReportOptions = Re
 def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Run]], options: ReportOptions) -> str:
     s = options.settings
     lines = [
-        "# Report", "",
+        "# Report",
+        "",
         f"{result.n_runs} runs read; metric `{options.metric}`; asymptote = mean of the last {s.last_k} "
         f"evaluations; steps = first step where the trailing mean over {s.smooth} evaluations reaches "
-        f"{s.fraction:g} x asymptote.", "",
-        "## Series", "",
+        f"{s.fraction:g} x asymptote.",
+        "",
+        "## Series",
+        "",
         "| map | series | seeds averaged | crashed seeds (listed apart) | statuses |",
         "| --- | --- | --- | --- | --- |",
     ]
@@ -196,9 +235,15 @@ def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Ru
         lines.append(f"| {key.map_name} | {key.label()} | {seeds} | {crashed} | {statuses} |")
     lines += ["", "## Broken runs", ""]
     if result.broken:
-        lines += [(f"{_runs(len(result.broken))} did not complete. Crashed seeds are not averaged into any "
-                   "figure or table; full tracebacks in broken_runs.txt."), "",
-                  "| run | kind | status | cause |", "| --- | --- | --- | --- |"]
+        lines += [
+            (
+                f"{_runs(len(result.broken))} did not complete. Crashed seeds are not averaged into any "
+                "figure or table; full tracebacks in broken_runs.txt."
+            ),
+            "",
+            "| run | kind | status | cause |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += [f"| {b.run} | {b.kind} | {b.status} | {_cell(b.cause)} |" for b in result.broken]
     else:
         lines.append("None.")

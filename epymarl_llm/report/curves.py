@@ -1,4 +1,5 @@
 """One logged metric of one run as a step -> value curve, and its mean/std over seeds."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

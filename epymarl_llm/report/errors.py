@@ -1,4 +1,5 @@
 """The report's error for bad input: its message says what is wrong and how to fix it."""
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 One figure per map with every algorithm (paper figures 5 and 7), policy entropy (figure 11), the
 KL term with its coefficient beta, and the zero-shot results as box plots over seeds (figure 6). matplotlib runs on the Agg backend (no display needed).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,12 +24,27 @@ from epymarl_llm.report.metric_names import display_scale, is_win_rate, label  #
 from epymarl_llm.report.runs import RunMode  # noqa: E402
 
 # Red first: the paper draws LoLM-MARL in red, and plugin series are ordered first.
-_PALETTE = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple",
-            "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+_PALETTE = (
+    "tab:red",
+    "tab:blue",
+    "tab:green",
+    "tab:orange",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 _LINESTYLE = {RunMode.SINGLE: "-", RunMode.FEW_SHOT: "--", RunMode.RESUMED: ":"}
 _STYLE = {
-    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8,
-    "axes.spines.top": False, "axes.spines.right": False, "savefig.bbox": "tight",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "tight",
 }
 
 
@@ -79,18 +95,43 @@ def _draw(ax: Axes, key: SeriesKey, curves: Sequence[Curve], style: SeriesStyle,
         # its std over seeds.
         values = np.array([float(np.mean(c.values)) for c in curves]) * scale
         step = float(np.mean([c.steps[0] for c in curves]))
-        ax.errorbar([step], [values.mean()], yerr=[values.std()], fmt=style.marker, color=style.color, capsize=3,
-                    clip_on=False, label=label_text, zorder=z + 1)
+        ax.errorbar(
+            [step],
+            [values.mean()],
+            yerr=[values.std()],
+            fmt=style.marker,
+            color=style.color,
+            capsize=3,
+            clip_on=False,
+            label=label_text,
+            zorder=z + 1,
+        )
         return
     band = seed_band(curves)
     mean, std = band.mean * scale, band.std * scale
     # About 8 markers per line, offset per series so that overlapping lines do not hide each other's.
     every = max(1, len(band.steps) // 8)
-    ax.plot(band.steps, mean, linestyle=style.linestyle, color=style.color, linewidth=2.2 if style.on_top else 1.5,
-            marker=style.marker, markersize=5, markevery=(_MARKERS.index(style.marker) % every, every) if every > 1 else 1,
-            label=label_text, zorder=z + 1)
-    ax.fill_between(band.steps, mean - std, mean + std, color=style.color, alpha=0.18 if style.on_top else 0.10,
-                    linewidth=0, zorder=z)
+    ax.plot(
+        band.steps,
+        mean,
+        linestyle=style.linestyle,
+        color=style.color,
+        linewidth=2.2 if style.on_top else 1.5,
+        marker=style.marker,
+        markersize=5,
+        markevery=(_MARKERS.index(style.marker) % every, every) if every > 1 else 1,
+        label=label_text,
+        zorder=z + 1,
+    )
+    ax.fill_between(
+        band.steps,
+        mean - std,
+        mean + std,
+        color=style.color,
+        alpha=0.18 if style.on_top else 0.10,
+        linewidth=0,
+        zorder=z,
+    )
 
 
 def _finish_axes(ax: Axes, metric: str) -> None:
@@ -183,8 +224,9 @@ def plot_zero_shot(
         for i, d in enumerate(data, start=1):
             ax.scatter(np.full(len(d), i), d, s=14, color="black", zorder=3)
         ax.set_xticks(range(1, len(keys) + 1))
-        ax.set_xticklabels([f"{k.source_map} \u2192 {k.map_name}\n{k.algorithm} (n={len(values[k])})" for k in keys],
-                           fontsize=8)
+        ax.set_xticklabels(
+            [f"{k.source_map} \u2192 {k.map_name}\n{k.algorithm} (n={len(values[k])})" for k in keys], fontsize=8
+        )
         ax.set_ylabel(label(metric))
         if is_win_rate(metric):
             ax.set_ylim(-2, 102)

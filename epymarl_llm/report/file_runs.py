@@ -4,6 +4,7 @@ A run folder holds config.json, run.json (status, fail_trace), metrics.json (`{n
 "values", "timestamps"}}`), info.json and cout.txt (sacred/observers/file_storage.py). Any folder
 given on the command line is searched for run folders, so `results/sacred` reads every run.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ _NOT_RUNS = {"_sources", "_resources"}
 def find_run_dirs(root: Path) -> list[Path]:
     """Every folder under `root` (or `root` itself) holding a Sacred run's config.json or run.json."""
     if not root.exists():
-        raise ReportInputError(f"run folder {str(root)!r} does not exist; pass EPyMARL's results/sacred or a run folder")
+        raise ReportInputError(
+            f"run folder {str(root)!r} does not exist; pass EPyMARL's results/sacred or a run folder"
+        )
     if not root.is_dir():
         raise ReportInputError(f"{str(root)!r} is a file; pass a folder (EPyMARL's results/sacred or a run folder)")
     found = []

@@ -1,5 +1,6 @@
 """Group runs into series (algorithm x map x kind of run) with one run per seed, and explain
 every run the report cannot use fully."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,11 @@ def is_transferable(algorithm: str, prefixes: Iterable[str] = DEFAULT_TRANSFERAB
 
 def _preference(run: Run, metric: str) -> tuple[int, int, int]:
     curve = run.metrics.get(metric)
-    return (run.status == FINISHED, len(curve) if curve is not None else -1, int(run.run_id) if run.run_id.isdigit() else 0)
+    return (
+        run.status == FINISHED,
+        len(curve) if curve is not None else -1,
+        int(run.run_id) if run.run_id.isdigit() else 0,
+    )
 
 
 def group_runs(runs: Iterable[Run], metric: str) -> tuple[dict[SeriesKey, list[Run]], list[str]]:
@@ -64,7 +69,9 @@ def group_runs(runs: Iterable[Run], metric: str) -> tuple[dict[SeriesKey, list[R
     return groups, messages
 
 
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b.*?:|^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)$")
+_EXCEPTION_LINE = re.compile(
+    r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)\b.*?:|^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)$"
+)
 
 
 def cause_line(trace: str) -> str:
@@ -88,7 +95,11 @@ def diagnose(run: Run, metric: str) -> list[str]:
     """Messages about one run: how it ended if not COMPLETED, what it lacks, what was unreadable."""
     messages = [f"{run.describe()}: {problem}" for problem in run.problems]
     curve = run.metrics.get(metric)
-    used = f"its curve up to step {curve.last_step} is used" if curve is not None and len(curve) else "it has no curve to use"
+    used = (
+        f"its curve up to step {curve.last_step} is used"
+        if curve is not None and len(curve)
+        else "it has no curve to use"
+    )
     if run.crashed:
         return messages  # listed in the report's broken-runs table (`broken_runs`), not averaged in
     if run.status in ("RUNNING", "QUEUED"):
@@ -99,7 +110,9 @@ def diagnose(run: Run, metric: str) -> list[str]:
         messages.append(f"{run.describe()}: incomplete (status {run.status}); {used}")
     if curve is None or len(curve) == 0:
         logged = ", ".join(sorted(run.metrics)[:8]) or "nothing"
-        messages.append(f"{run.describe()}: lacks metric {metric!r} (it logged: {logged}); left out of that figure and table")
+        messages.append(
+            f"{run.describe()}: lacks metric {metric!r} (it logged: {logged}); left out of that figure and table"
+        )
     return messages
 
 
@@ -129,7 +142,13 @@ def broken_runs(runs: Iterable[Run]) -> list[BrokenRun]:
         else:
             cause = f"status {run.status}"
         seed = "?" if run.seed is None else run.seed
-        rows.append(BrokenRun(f"{run.algorithm} {run.map_name} seed {seed} (run {run.run_id})",
-                              f"{run.mode} from {run.source_map}" if run.is_transfer else str(run.mode),
-                              run.status, cause, run.fail_trace or ""))
+        rows.append(
+            BrokenRun(
+                f"{run.algorithm} {run.map_name} seed {seed} (run {run.run_id})",
+                f"{run.mode} from {run.source_map}" if run.is_transfer else str(run.mode),
+                run.status,
+                cause,
+                run.fail_trace or "",
+            )
+        )
     return rows

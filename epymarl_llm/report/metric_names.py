@@ -17,6 +17,7 @@ axis labels and which keys each figure plots.
 | `clip_fraction`, `approx_kl_old` | plugin learner | PPO diagnostics (ratio outside the clip range; KL to the old policy) |
 | `explained_variance`, `critic_grad_norm`, `learner_samples_per_s` | plugin learner | critic fit, critic gradient norm, learner throughput |
 """
+
 from __future__ import annotations
 
 from epymarl_llm.metric_names import (  # noqa: F401  (re-exported)

@@ -5,6 +5,7 @@ Sacred (observers/mongo.py) keeps one document per run in `<prefix>runs` (`_id`,
 copies every statistic into `info`) and one document per (run, metric) in `<prefix>metrics`
 (`run_id`, `name`, `steps`, `values`, `timestamps`).
 """
+
 from __future__ import annotations
 
 import re
@@ -119,6 +120,8 @@ def read_mongo_runs(
     try:
         return runs_from_database(client[name], collection_prefix, origin=f"{redact_url(url)} db {name}")
     except PyMongoError as err:
-        raise ReportInputError(f"reading database {name!r} at {redact_url(url)} failed: {err}; check --mongo-db and credentials") from None
+        raise ReportInputError(
+            f"reading database {name!r} at {redact_url(url)} failed: {err}; check --mongo-db and credentials"
+        ) from None
     finally:
         client.close()

@@ -6,6 +6,7 @@ EPyMARL's main.py reads it) the map, `seed` the seed. A non-empty `checkpoint_pa
 transfer run (EPyMARL run.py loads the checkpoint before training or evaluating): with
 `evaluate=True` a zero-shot evaluation, otherwise few-shot training on the new map.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,14 @@ UNKNOWN_SOURCE = "unknown source"
 UNKNOWN_MAP = "unknown map"
 
 # EPyMARL run.py names checkpoint folders f"{name}_seed{seed}_{map_name}_{datetime.now()}".
-_CHECKPOINT_TOKEN = re.compile(r"^(?P<name>.+?)_seed(?P<seed>\d+)_(?P<map>.+)_(?P<time>\d{4}-\d{2}-\d{2}[ _T][\d:.\-_]+)$")
+_CHECKPOINT_TOKEN = re.compile(
+    r"^(?P<name>.+?)_seed(?P<seed>\d+)_(?P<map>.+)_(?P<time>\d{4}-\d{2}-\d{2}[ _T][\d:.\-_]+)$"
+)
 
 # What torch says when a checkpoint's layers do not fit the new map's sizes.
-_SIZE_MISMATCH = re.compile(r"size mismatch|shape mismatch|shapes cannot be multiplied|must match the size", re.IGNORECASE)
+_SIZE_MISMATCH = re.compile(
+    r"size mismatch|shape mismatch|shapes cannot be multiplied|must match the size", re.IGNORECASE
+)
 
 FINISHED = "COMPLETED"
 # Runs that ended abnormally: listed apart in the report, never averaged into a series.

@@ -4,6 +4,7 @@ Per-seed metrics (zero-shot win rate, jumpstart, asymptote, steps to asymptote) 
 seeds (mean +- population std); the speed-up compares the seed-mean curves of the few-shot run and
 of the from-scratch run of the same algorithm on the target map (`transfer_metrics.speed_up`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -125,6 +126,7 @@ def _row(groups, metric, settings, prefixes, source, target, algorithm) -> Trans
 
 # ---- rendering ---------------------------------------------------------------------------------
 
+
 def format_stat(stat: Stat | None, scale: float) -> str:
     if stat is None:
         return "-"
@@ -166,11 +168,24 @@ def transfer_markdown(rows: Sequence[TransferRow], metric: str, settings: Transf
 
 
 CSV_COLUMNS = (
-    "source_map", "target_map", "algorithm",
-    "zero_shot_mean", "zero_shot_std", "zero_shot_seeds",
-    "jumpstart_mean", "jumpstart_std", "asymptote_mean", "asymptote_std", "few_shot_seeds",
-    "steps_to_asymptote_mean", "steps_to_asymptote_std", "steps_reached_seeds",
-    "scratch_seeds", "speed_up", "speed_up_is_lower_bound", "notes",
+    "source_map",
+    "target_map",
+    "algorithm",
+    "zero_shot_mean",
+    "zero_shot_std",
+    "zero_shot_seeds",
+    "jumpstart_mean",
+    "jumpstart_std",
+    "asymptote_mean",
+    "asymptote_std",
+    "few_shot_seeds",
+    "steps_to_asymptote_mean",
+    "steps_to_asymptote_std",
+    "steps_reached_seeds",
+    "scratch_seeds",
+    "speed_up",
+    "speed_up_is_lower_bound",
+    "notes",
 )
 
 
@@ -188,12 +203,25 @@ def write_transfer_csv(rows: Sequence[TransferRow], path: Path) -> None:
         for row in rows:
             z, j, a, s = row.zero_shot, row.jumpstart, row.asymptote, row.steps
             speed = row.speed_up
-            writer.writerow([
-                row.source_map, row.target_map, row.algorithm,
-                _num(z and z.mean), _num(z and z.std), z.n if z else 0,
-                _num(j and j.mean), _num(j and j.std), _num(a and a.mean), _num(a and a.std), j.n if j else 0,
-                _num(s and s.mean), _num(s and s.std), s.n if s else 0,
-                row.scratch_seeds,
-                _num(speed.value) if speed else "", bool(speed and speed.lower_bound),
-                "; ".join(row.notes + ([speed.reason] if speed is not None and speed.value is None else [])),
-            ])
+            writer.writerow(
+                [
+                    row.source_map,
+                    row.target_map,
+                    row.algorithm,
+                    _num(z and z.mean),
+                    _num(z and z.std),
+                    z.n if z else 0,
+                    _num(j and j.mean),
+                    _num(j and j.std),
+                    _num(a and a.mean),
+                    _num(a and a.std),
+                    j.n if j else 0,
+                    _num(s and s.mean),
+                    _num(s and s.std),
+                    s.n if s else 0,
+                    row.scratch_seeds,
+                    _num(speed.value) if speed else "",
+                    bool(speed and speed.lower_bound),
+                    "; ".join(row.notes + ([speed.reason] if speed is not None and speed.value is None else [])),
+                ]
+            )

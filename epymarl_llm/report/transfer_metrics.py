@@ -16,6 +16,7 @@ docs/EXPERIMENTS.md):
   needs. When the from-scratch curve never reaches it, the ratio uses its last step and is a lower
   bound ("> x").
 """
+
 from __future__ import annotations
 
 import math

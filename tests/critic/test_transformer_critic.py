@@ -1,12 +1,19 @@
 """The Transformer critic: name-aligned unit tokens, padding and death invariance, any map size."""
+
 from collections import namedtuple
 
 import pytest
 import torch
 
 from epymarl_llm import prompts
-from epymarl_llm.critic import (CriticConfig, EpymarlTransformerCritic, StateTokenizer, TOKEN_FEATURES,
-                                TransformerCritic, pad_tokens)
+from epymarl_llm.critic import (
+    CriticConfig,
+    EpymarlTransformerCritic,
+    StateTokenizer,
+    TOKEN_FEATURES,
+    TransformerCritic,
+    pad_tokens,
+)
 from epymarl_llm.critic.unit_vocab import unit_type_id
 from epymarl_llm.prompts import EntitySlot as Slot
 
@@ -121,14 +128,18 @@ def test_same_weights_run_on_maps_of_different_sizes():
 
 def _ns(d):
     from types import SimpleNamespace
+
     return SimpleNamespace(**d)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"critic_d_model": 30, "critic_heads": 4}, "divisible"),
-    ({"critic_layers": 0}, "critic_layers"),
-    ({"critic_heads": -1}, "critic_heads"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"critic_d_model": 30, "critic_heads": 4}, "divisible"),
+        ({"critic_layers": 0}, "critic_layers"),
+        ({"critic_heads": -1}, "critic_heads"),
+    ],
+)
 def test_bad_critic_config_is_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CriticConfig(**kwargs)

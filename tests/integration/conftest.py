@@ -4,6 +4,7 @@ Tests never install into the checkout named by EPYMARL_PATH, nor into the real s
 they copy the checkout into tmp_path and point the import hook's `.pth` at a private user site
 (PYTHONUSERBASE), which Python's `site` processes like site-packages.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,13 @@ def user_base(tmp_path) -> Path:
 def user_site(user_base: Path) -> Path:
     """The user site-packages Python derives from PYTHONUSERBASE (processed for .pth files)."""
     env = dict(os.environ, PYTHONUSERBASE=str(user_base))
-    out = subprocess.run([sys.executable, "-c", "import site; print(site.getusersitepackages())"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import site; print(site.getusersitepackages())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
@@ -80,7 +86,8 @@ def _site_loader(user_base: Path) -> Path:
     loader = user_base / "site_loader"
     loader.mkdir(parents=True, exist_ok=True)
     (loader / "sitecustomize.py").write_text(
-        f"import site\nsite.addsitedir({str(user_site(user_base))!r})\n", encoding="utf-8")
+        f"import site\nsite.addsitedir({str(user_site(user_base))!r})\n", encoding="utf-8"
+    )
     return loader
 
 

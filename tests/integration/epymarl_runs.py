@@ -1,4 +1,5 @@
 """Run EPyMARL's real `src/main.py` in a copied checkout and read what Sacred wrote."""
+
 from __future__ import annotations
 
 import json
@@ -37,18 +38,37 @@ class SacredRun:
         return max(max(m["steps"]) for m in self.metrics.values() if m["steps"])
 
 
-def run_main(checkout: Path, user_base: Path, config: str, updates: dict, timeout: float = 600,
-             env_config: str = "smaclite", extra_env: dict | None = None) -> SacredRun:
+def run_main(
+    checkout: Path,
+    user_base: Path,
+    config: str,
+    updates: dict,
+    timeout: float = 600,
+    env_config: str = "smaclite",
+    extra_env: dict | None = None,
+) -> SacredRun:
     """`python src/main.py --config=... --env-config=... with k=v ...`; returns the new Sacred run dir."""
     name = updates.get("name", config)
     map_name = updates.get("env_args.map_name", "3s5z")
     sacred_dir = checkout / "results" / "sacred" / name / map_name
     before = set(sacred_dir.glob("[0-9]*")) if sacred_dir.is_dir() else set()
-    argv = [sys.executable, "src/main.py", f"--config={config}", f"--env-config={env_config}", "with",
-            *[f"{k}={v}" for k, v in updates.items()]]
+    argv = [
+        sys.executable,
+        "src/main.py",
+        f"--config={config}",
+        f"--env-config={env_config}",
+        "with",
+        *[f"{k}={v}" for k, v in updates.items()],
+    ]
     start = time.monotonic()
-    proc = subprocess.run(argv, cwd=checkout, env=subprocess_env(user_base, **(extra_env or {})),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        argv,
+        cwd=checkout,
+        env=subprocess_env(user_base, **(extra_env or {})),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     wall = time.monotonic() - start
     output = proc.stdout + proc.stderr
     new = sorted(set(sacred_dir.glob("[0-9]*")) - before, key=lambda p: int(p.name)) if sacred_dir.is_dir() else []

@@ -3,6 +3,7 @@
 It holds only what install/registration look at: the three files that identify a checkout and the
 five registry packages with their `REGISTRY` dicts (one built-in entry each, as in EPyMARL).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

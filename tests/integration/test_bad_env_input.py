@@ -3,6 +3,7 @@
 EPyMARL's parallel runner starts its env workers and then waits for them; a worker whose env cannot
 be built dies and the run would hang. Needs EPYMARL_PATH and SMAClite (skipped otherwise).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,21 @@ def installed(epymarl_copy, user_base):
 
 
 def _main(checkout, user_base, env_config: str, updates: dict) -> tuple[int, str, float]:
-    argv = [sys.executable, "src/main.py", "--config=lolm_mappo", f"--env-config={env_config}", "with",
-            "llm_model=/nonexistent-model-never-loaded", "batch_size_run=2", "use_cuda=False",
-            *[f"{k}={v}" for k, v in updates.items()]]
+    argv = [
+        sys.executable,
+        "src/main.py",
+        "--config=lolm_mappo",
+        f"--env-config={env_config}",
+        "with",
+        "llm_model=/nonexistent-model-never-loaded",
+        "batch_size_run=2",
+        "use_cuda=False",
+        *[f"{k}={v}" for k, v in updates.items()],
+    ]
     start = time.monotonic()
-    proc = subprocess.run(argv, cwd=checkout, env=subprocess_env(user_base), capture_output=True, text=True,
-                          timeout=LIMIT_S)
+    proc = subprocess.run(
+        argv, cwd=checkout, env=subprocess_env(user_base), capture_output=True, text=True, timeout=LIMIT_S
+    )
     return proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start
 
 

@@ -1,4 +1,5 @@
 """`lolm_mac` on real SMAClite observations with EPyMARL's EpisodeBatch and a tiny model."""
+
 from __future__ import annotations
 
 import sys
@@ -35,16 +36,35 @@ def setup(epymarl_src, tiny_model_dir):
     env = env_registry["smaclite"](**env_args, common_reward=True, reward_scalarisation="sum")
     info = env.get_env_info()
     config = yaml.safe_load((CONFIG_DIR / "lolm_mappo.yaml").read_text())
-    args = SimpleNamespace(**{**config, "llm_model": str(tiny_model_dir), "env": "smaclite", "env_args": env_args,
-                              "use_cuda": False, "device": "cpu", "test_greedy": True, "n_agents": info["n_agents"],
-                              "n_actions": info["n_actions"], "state_shape": info["state_shape"],
-                              "learner_log_interval": 1000, "llm_cpu_threads": 1, "gamma": 0.99,
-                              "add_value_last_step": True, "grad_norm_clip": 10, "common_reward": True})
+    args = SimpleNamespace(
+        **{
+            **config,
+            "llm_model": str(tiny_model_dir),
+            "env": "smaclite",
+            "env_args": env_args,
+            "use_cuda": False,
+            "device": "cpu",
+            "test_greedy": True,
+            "n_agents": info["n_agents"],
+            "n_actions": info["n_actions"],
+            "state_shape": info["state_shape"],
+            "learner_log_interval": 1000,
+            "llm_cpu_threads": 1,
+            "gamma": 0.99,
+            "add_value_last_step": True,
+            "grad_norm_clip": 10,
+            "common_reward": True,
+        }
+    )
     args.lolm_layout = load_map_layout("3s5z", env="smaclite", env_args=env_args)
-    scheme = {"state": {"vshape": info["state_shape"]}, "obs": {"vshape": info["obs_shape"], "group": "agents"},
-              "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
-              "avail_actions": {"vshape": (info["n_actions"],), "group": "agents", "dtype": torch.int},
-              "terminated": {"vshape": (1,), "dtype": torch.uint8}, "reward": {"vshape": (1,)}}
+    scheme = {
+        "state": {"vshape": info["state_shape"]},
+        "obs": {"vshape": info["obs_shape"], "group": "agents"},
+        "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
+        "avail_actions": {"vshape": (info["n_actions"],), "group": "agents", "dtype": torch.int},
+        "terminated": {"vshape": (1,), "dtype": torch.uint8},
+        "reward": {"vshape": (1,)},
+    }
     from controllers import REGISTRY as mac_registry
 
     mac = mac_registry["lolm_mac"](scheme, {"agents": info["n_agents"]}, args)
@@ -74,7 +94,9 @@ def test_one_encode_per_step_for_every_env_and_agent_and_dead_agents_skip_the_ba
     batch.update({"avail_actions": avail, "obs": batch["obs"][:, 0]}, ts=1)
     calls = []
     real_encode = mac.prompt_encoder.encode
-    monkeypatch.setattr(mac.prompt_encoder, "encode", lambda o, a, ids, **kw: calls.append(len(ids)) or real_encode(o, a, ids, **kw))
+    monkeypatch.setattr(
+        mac.prompt_encoder, "encode", lambda o, a, ids, **kw: calls.append(len(ids)) or real_encode(o, a, ids, **kw)
+    )
     probs = mac.forward(batch, t=1)
     assert calls == [3 * args.n_agents - 1]
     assert probs[1, 2, 0] == 1 and probs[1, 2, 1:].sum() == 0

@@ -1,4 +1,5 @@
 """Env checks before workers start, a dead env worker stopping the run, and workers dying with the run."""
+
 from __future__ import annotations
 
 import multiprocessing as mp

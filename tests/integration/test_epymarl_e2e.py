@@ -3,6 +3,7 @@
 Needs EPYMARL_PATH and SMAClite (skipped with a reason otherwise); installs into a private copy of
 the checkout and a private user site, never into EPYMARL_PATH or the real site-packages.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,10 +23,22 @@ pytestmark = pytest.mark.slow
 # dominates), so 300 steps keep the three runs of this test near two minutes. One torch thread:
 # OpenMP teams spin badly when the cores are oversubscribed.
 TINY_RUN = {
-    "env_args.map_name": "3s5z", "env_args.time_limit": 40, "t_max": 300, "runner": "lolm_parallel",
-    "batch_size_run": 2, "batch_size": 2, "buffer_size": 2, "test_nepisode": 2, "test_interval": 150,
-    "log_interval": 100, "runner_log_interval": 100, "learner_log_interval": 100, "epochs": 1,
-    "use_cuda": False, "llm_cpu_threads": 1, "kl_anneal_steps": 600,
+    "env_args.map_name": "3s5z",
+    "env_args.time_limit": 40,
+    "t_max": 300,
+    "runner": "lolm_parallel",
+    "batch_size_run": 2,
+    "batch_size": 2,
+    "buffer_size": 2,
+    "test_nepisode": 2,
+    "test_interval": 150,
+    "log_interval": 100,
+    "runner_log_interval": 100,
+    "learner_log_interval": 100,
+    "epochs": 1,
+    "use_cuda": False,
+    "llm_cpu_threads": 1,
+    "kl_anneal_steps": 600,
 }
 
 
@@ -41,8 +54,12 @@ def _checkpoint_dirs(checkout: Path) -> list[Path]:
 
 
 def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed, user_base, tiny_model_dir):
-    run = run_main(installed, user_base, "lolm_mappo",
-                   {**TINY_RUN, "llm_model": str(tiny_model_dir), "save_model": True, "save_model_interval": 150})
+    run = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {**TINY_RUN, "llm_model": str(tiny_model_dir), "save_model": True, "save_model_interval": 150},
+    )
     assert run.run["status"] == "COMPLETED"
     metrics = run.metrics
     for key in (M.TEST_WIN_RATE, M.TEST_RETURN, M.KL_TO_REFERENCE, M.KL_BETA, M.POLICY_LOSS, M.ENTROPY):
@@ -56,9 +73,13 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     assert (run.dir / "sample_prompts.txt").is_file(), "sample prompts are a Sacred artifact"
     header = (run.dir / "sample_prompts.txt").read_text().splitlines()[0]
     assert header == f"===== map 3s5z, env 0, step 0, agent {samples[0]['agent']} =====", header
-    assert run.info["lolm_map"] == {"map_name": "3s5z", "n_agents": 8, "n_enemies": 8,
-                                    "ally_units": ["Stalker"] * 3 + ["Zealot"] * 5,
-                                    "enemy_units": ["Stalker"] * 3 + ["Zealot"] * 5}
+    assert run.info["lolm_map"] == {
+        "map_name": "3s5z",
+        "n_agents": 8,
+        "n_enemies": 8,
+        "ally_units": ["Stalker"] * 3 + ["Zealot"] * 5,
+        "enemy_units": ["Stalker"] * 3 + ["Zealot"] * 5,
+    }
 
     checkpoints = _checkpoint_dirs(installed)
     assert checkpoints, "save_model=True wrote no checkpoint"
@@ -70,16 +91,29 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     assert (newest / "adapter_model.safetensors").stat().st_size < backbone / 4, "LoRA only, never the backbone"
 
     # Zero-shot style evaluation from the checkpoint: EPyMARL's checkpoint_path + evaluate.
-    evaluated = run_main(installed, user_base, "lolm_mappo",
-                         {**TINY_RUN, "llm_model": str(tiny_model_dir), "checkpoint_path": str(newest.parent),
-                          "evaluate": True})
+    evaluated = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {**TINY_RUN, "llm_model": str(tiny_model_dir), "checkpoint_path": str(newest.parent), "evaluate": True},
+    )
     assert evaluated.run["status"] == "COMPLETED"
     assert evaluated.info["transfer_source_map"] == "3s5z"
     assert M.TEST_WIN_RATE in evaluated.metrics
     assert "Loading model from" in evaluated.output
 
     # The built-in algorithm in the same, installed checkout.
-    mappo = run_main(installed, user_base, "mappo", {"env_args.map_name": "3s5z", "env_args.time_limit": 40,
-                                                     "t_max": 300, "batch_size_run": 2, "test_nepisode": 2,
-                                                     "use_cuda": False})
+    mappo = run_main(
+        installed,
+        user_base,
+        "mappo",
+        {
+            "env_args.map_name": "3s5z",
+            "env_args.time_limit": 40,
+            "t_max": 300,
+            "batch_size_run": 2,
+            "test_nepisode": 2,
+            "use_cuda": False,
+        },
+    )
     assert mappo.run["status"] == "COMPLETED" and M.TEST_RETURN in mappo.metrics

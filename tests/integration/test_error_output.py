@@ -1,5 +1,6 @@
 """What a user sees when a run cannot start, through EPyMARL's real `src/main.py`: the plugin's
 message, naming the fix, is the last line printed (not a Sacred traceback after it), once."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,11 +28,19 @@ def checkout(tmp_path_factory, epymarl_master_copy):
 
 def _main(checkout, updates: dict, config: str = "lolm_mappo", **env) -> tuple[int, list[str], float]:
     root, user_base = checkout
-    argv = [sys.executable, "src/main.py", f"--config={config}", "--env-config=smaclite", "with",
-            "env_args.map_name=3s5z", *[f"{k}={v}" for k, v in updates.items()]]
+    argv = [
+        sys.executable,
+        "src/main.py",
+        f"--config={config}",
+        "--env-config=smaclite",
+        "with",
+        "env_args.map_name=3s5z",
+        *[f"{k}={v}" for k, v in updates.items()],
+    ]
     start = time.monotonic()
-    proc = subprocess.run(argv, cwd=root, env=subprocess_env(user_base, **env), capture_output=True, text=True, check=False,
-                          timeout=300)
+    proc = subprocess.run(
+        argv, cwd=root, env=subprocess_env(user_base, **env), capture_output=True, text=True, check=False, timeout=300
+    )
     # stderr is written after stdout by every message here: read them in that order.
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
     return proc.returncode, lines, time.monotonic() - start
@@ -66,9 +75,11 @@ def test_checkpoint_folders_are_checked_before_epymarl_loads_them(checkout, tiny
     empty.mkdir()
     code, lines, _ = _main(checkout, {"llm_model": tiny_model_dir, "checkpoint_path": empty})
     assert code == 1 and "max() arg is an empty sequence" not in "\n".join(lines)
-    assert lines[-1].endswith(f"RunSetupError: checkpoint_path={str(empty)!r} holds no numbered step folders "
-                              "(the folder is empty). EPyMARL saves a checkpoint as numbered folders "
-                              "<checkpoint_path>/<t_env>/.")
+    assert lines[-1].endswith(
+        f"RunSetupError: checkpoint_path={str(empty)!r} holds no numbered step folders "
+        "(the folder is empty). EPyMARL saves a checkpoint as numbered folders "
+        "<checkpoint_path>/<t_env>/."
+    )
     mappo = tmp_path / "mappo_token" / "100"
     mappo.mkdir(parents=True)
     for name in ("agent.th", "critic.th", "agent_opt.th", "critic_opt.th"):

@@ -1,4 +1,5 @@
 """`epymarl-llm install` / `uninstall`: what they write, idempotence, clear errors (no EPyMARL needed)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -111,8 +112,7 @@ def test_the_tests_copy_of_an_installed_checkout_is_uninstalled(tmp_path):
 
     source = make_fake_epymarl(tmp_path / "users-epymarl")
     inst.install(source, site_dir=tmp_path / "site")
-    own = sorted(p.name for p in (source / "src" / "config" / "algs").glob("*.yaml")
-                 if not inst._written_by_us(p))
+    own = sorted(p.name for p in (source / "src" / "config" / "algs").glob("*.yaml") if not inst._written_by_us(p))
     copy = pristine_copy(source, tmp_path / "copy" / "epymarl")
     assert not (copy / "src" / ".epymarl_llm").exists()
     assert sorted(p.name for p in (copy / "src" / "config" / "algs").glob("*.yaml")) == own

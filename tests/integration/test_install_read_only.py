@@ -4,6 +4,7 @@ Read-only is made real, not mocked. As an ordinary user, `chmod a-w` does it. As
 permissions do not stop, the install runs inside `unshare -r -m` with the folders bind-mounted
 read-only, so every write fails with EROFS as on a read-only file system.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,11 +45,14 @@ def run_install_read_only(read_only: list[Path], argv: list[str]) -> subprocess.
                 p.chmod(mode)
     if not _can_mount_read_only():
         pytest.skip("running as root without `unshare -r -m`: cannot make a folder read-only for root")
-    mounts = " && ".join(f"mount --bind {shlex.quote(str(p))} {shlex.quote(str(p))} && "
-                         f"mount -o remount,bind,ro {shlex.quote(str(p))}" for p in read_only)
+    mounts = " && ".join(
+        f"mount --bind {shlex.quote(str(p))} {shlex.quote(str(p))} && mount -o remount,bind,ro {shlex.quote(str(p))}"
+        for p in read_only
+    )
     script = f"{mounts} && exec {shlex.join(cmd)}"
-    return subprocess.run(["unshare", "-r", "-m", "sh", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        ["unshare", "-r", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def _snapshot(*roots: Path) -> dict[Path, bytes]:

@@ -5,6 +5,7 @@ does), but a break anywhere on that path fails here: training must move the poli
 the reference (KL > 0), the checkpoint must load on the bigger shipped map for zero-shot and
 few-shot runs, and the report must produce the transfer table.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,17 @@ def _budget():
 
 
 def test_plan_loads_checkpoints_only_after_their_run_and_keeps_the_untrained_baseline_apart():
-    specs = lr.plan_runs(source_map="2s_vs_1sc", target_map="3s_vs_1sc", seeds=[1, 2], budget=_budget(),
-                         llm_model="/m", lolm_updates={}, with_mappo=True, with_no_kl=True, transfer=True)
+    specs = lr.plan_runs(
+        source_map="2s_vs_1sc",
+        target_map="3s_vs_1sc",
+        seeds=[1, 2],
+        budget=_budget(),
+        llm_model="/m",
+        lolm_updates={},
+        with_mappo=True,
+        with_no_kl=True,
+        transfer=True,
+    )
     order = [s.label for s in specs]
     for spec in specs:
         if spec.after:
@@ -47,8 +57,12 @@ def test_plan_loads_checkpoints_only_after_their_run_and_keeps_the_untrained_bas
 
 def test_summary_jumpstart_is_zero_shot_minus_untrained_per_seed(tmp_path):
     results = []
-    for label, values in (("zero-shot/m/s1", [0.5]), ("untrained/m/s1", [0.25]),
-                          ("zero-shot/m/s2", [0.0]), ("untrained/m/s2", [0.25])):
+    for label, values in (
+        ("zero-shot/m/s1", [0.5]),
+        ("untrained/m/s1", [0.25]),
+        ("zero-shot/m/s2", [0.0]),
+        ("untrained/m/s2", [0.25]),
+    ):
         d = tmp_path / label.replace("/", "_")
         d.mkdir()
         (d / "metrics.json").write_text(json.dumps({M.TEST_WIN_RATE: {"steps": [0], "values": values}}))
@@ -64,10 +78,36 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
     pytest.importorskip("smaclite", reason="SMAClite is not installed: pip install it from uoe-agents/smaclite")
     source = epymarl_source()
     out = tmp_path / "check"
-    argv = [sys.executable, "-m", "epymarl_llm", "learning-check", "--out", str(out), "--epymarl", str(source),
-            "--tiny-shape", "tiny", "--seeds", "1", "--t-max", "240", "--test-interval", "120",
-            "--test-nepisode", "2", "--few-shot-t", "120", "--envs", "2", "--time-limit", "30", "--epochs", "1",
-            "--kl-anneal-steps", "480"]
+    argv = [
+        sys.executable,
+        "-m",
+        "epymarl_llm",
+        "learning-check",
+        "--out",
+        str(out),
+        "--epymarl",
+        str(source),
+        "--tiny-shape",
+        "tiny",
+        "--seeds",
+        "1",
+        "--t-max",
+        "240",
+        "--test-interval",
+        "120",
+        "--test-nepisode",
+        "2",
+        "--few-shot-t",
+        "120",
+        "--envs",
+        "2",
+        "--time-limit",
+        "30",
+        "--epochs",
+        "1",
+        "--kl-anneal-steps",
+        "480",
+    ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
     algs = source / "src" / "config" / "algs"
     before = sorted(p.name for p in algs.iterdir())
@@ -77,8 +117,15 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
 
     summary = json.loads((out / "summary.json").read_text())
     runs = {r["label"]: r for r in summary["runs"]}
-    expected = {"lolm_mappo/2s_vs_1z/s1", "mappo/2s_vs_1z/s1", "lolm_mappo_no_kl/2s_vs_1z/s1",
-                "zero-shot/3s_vs_1sc/s1", "untrained/3s_vs_1sc/s1", "few-shot/3s_vs_1sc/s1", "scratch/3s_vs_1sc/s1"}
+    expected = {
+        "lolm_mappo/2s_vs_1z/s1",
+        "mappo/2s_vs_1z/s1",
+        "lolm_mappo_no_kl/2s_vs_1z/s1",
+        "zero-shot/3s_vs_1sc/s1",
+        "untrained/3s_vs_1sc/s1",
+        "few-shot/3s_vs_1sc/s1",
+        "scratch/3s_vs_1sc/s1",
+    }
     assert expected <= set(runs), sorted(runs)
     for label in expected:
         assert runs[label]["rc"] == 0 and runs[label]["evaluations"] >= 1, runs[label]
@@ -90,6 +137,6 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
     few = json.loads((Path(runs["few-shot/3s_vs_1sc/s1"]["sacred_dir"]) / "config.json").read_text())
     assert few["checkpoint_path"] and few["env_args"]["map_file"].endswith("3s_vs_1sc.json")
 
-    table = (out / "report" / "transfer.md")
+    table = out / "report" / "transfer.md"
     assert table.is_file(), sorted(p.name for p in (out / "report").iterdir())
     assert "lolm_mappo" in table.read_text()

@@ -1,5 +1,6 @@
 """MongoDB logging through Sacred's MongoObserver, tested the way Sacred tests its own observer
 (mongomock + `MongoObserver.create_from`); a real-server test runs only with EPYMARL_LLM_MONGO_URL."""
+
 from __future__ import annotations
 
 import os
@@ -46,13 +47,18 @@ def _experiment(**config) -> Experiment:
     return ex
 
 
-@pytest.mark.parametrize("url, shown", [
-    (f"mongodb://alice:{SECRET}@db.example.org:27017/?authSource=admin",
-     "mongodb://alice:****@db.example.org:27017/?authSource=admin"),
-    ("mongodb+srv://bob:p%40ss@cluster0.example.net/runs", "mongodb+srv://bob:****@cluster0.example.net/runs"),
-    ("mongodb://db.example.org:27017", "mongodb://db.example.org:27017"),
-    ("mongodb://carol@host/", "mongodb://carol@host/"),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        (
+            f"mongodb://alice:{SECRET}@db.example.org:27017/?authSource=admin",
+            "mongodb://alice:****@db.example.org:27017/?authSource=admin",
+        ),
+        ("mongodb+srv://bob:p%40ss@cluster0.example.net/runs", "mongodb+srv://bob:****@cluster0.example.net/runs"),
+        ("mongodb://db.example.org:27017", "mongodb://db.example.org:27017"),
+        ("mongodb://carol@host/", "mongodb://carol@host/"),
+    ],
+)
 def test_redact_url_hides_only_the_password(url, shown):
     assert mongo.redact_url(url) == shown
 
@@ -137,5 +143,5 @@ def test_sacred_mongo_observer_imports_pkg_resources_and_setup_pins_setuptools_b
     import importlib
 
     importlib.import_module("sacred.observers.mongo")
-    setup_py = (os.path.dirname(__file__) + "/../../setup.py")
+    setup_py = os.path.dirname(__file__) + "/../../setup.py"
     assert '"setuptools<82"' in open(setup_py, encoding="utf-8").read()

@@ -1,4 +1,5 @@
 """Registration in EPyMARL's registries: programmatic `register()` and the start-up import hook."""
+
 from __future__ import annotations
 
 import json
@@ -68,7 +69,9 @@ print(json.dumps({m: sorted(sys.modules[m].REGISTRY) for m in
 
 def _assert_plugin_names(registries: dict, present: bool) -> None:
     for module_name, plugin_names in ALL_NAMES.items():
-        assert plugin_names <= set(registries[module_name]) if present else not plugin_names & set(registries[module_name])
+        assert (
+            plugin_names <= set(registries[module_name]) if present else not plugin_names & set(registries[module_name])
+        )
 
 
 def test_hook_registers_only_in_installed_checkouts(tmp_path, user_base):
@@ -84,9 +87,11 @@ def test_hook_registers_only_in_installed_checkouts(tmp_path, user_base):
 
 def test_the_startup_hook_imports_nothing_heavy(tmp_path, user_base):
     inst.install(make_fake_epymarl(tmp_path / "e"), site_dir=user_site(user_base))
-    code = ("import sys, json; print(json.dumps({'hook': any(type(f).__name__ == 'EpymarlRegistryFinder' "
-            "for f in sys.meta_path), 'heavy': sorted(m for m in ('torch', 'transformers', 'peft', 'sacred', "
-            "'yaml', 'numpy') if m in sys.modules)}))")
+    code = (
+        "import sys, json; print(json.dumps({'hook': any(type(f).__name__ == 'EpymarlRegistryFinder' "
+        "for f in sys.meta_path), 'heavy': sorted(m for m in ('torch', 'transformers', 'peft', 'sacred', "
+        "'yaml', 'numpy') if m in sys.modules)}))"
+    )
     result = _child(code, subprocess_env(user_base), tmp_path)
     assert result == {"hook": True, "heavy": []}
 
@@ -96,13 +101,16 @@ def test_real_epymarl_registries_hold_the_plugin_names_after_install(epymarl_cop
     registries = _child(REGISTRIES_CODE, subprocess_env(user_base), epymarl_copy)
     _assert_plugin_names(registries, present=True)
     assert {"basic_mac", "ppo_learner", "parallel", "episode", "rnn", "cv_critic"} <= {
-        n for names_ in registries.values() for n in names_}, "EPyMARL's own entries stay"
+        n for names_ in registries.values() for n in names_
+    }, "EPyMARL's own entries stay"
 
 
 def test_register_by_hand_in_real_epymarl(epymarl_copy):
-    code = (f"import sys, json; sys.path.insert(0, {str(REPO_ROOT)!r}); sys.path.insert(0, 'src');"
-            "from epymarl_llm.epymarl import register; added = register();"
-            "import controllers; print(json.dumps({'added': added, 'mac': sorted(controllers.REGISTRY)}))")
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(REPO_ROOT)!r}); sys.path.insert(0, 'src');"
+        "from epymarl_llm.epymarl import register; added = register();"
+        "import controllers; print(json.dumps({'added': added, 'mac': sorted(controllers.REGISTRY)}))"
+    )
     result = _child(code, subprocess_env(epymarl_copy / "no-user-site"), epymarl_copy)
     assert {m: set(n) for m, n in result["added"].items()} == ALL_NAMES
     assert {"basic_mac", names.MAC} <= set(result["mac"])
@@ -128,8 +136,9 @@ print(json.dumps({{'classes': {{n: inspect.isclass(c) for n, c in found.items()}
 
 def test_every_registry_entry_names_a_class_written_out_in_its_module(epymarl_copy):
     """From a yaml value to its class in one step: each target is a `class` statement a search finds."""
-    result = _child(TARGET_CLASSES_CODE.format(repo=str(REPO_ROOT)), subprocess_env(epymarl_copy / "no-user-site"),
-                    epymarl_copy)
+    result = _child(
+        TARGET_CLASSES_CODE.format(repo=str(REPO_ROOT)), subprocess_env(epymarl_copy / "no-user-site"), epymarl_copy
+    )
     assert all(result["classes"].values()), result["classes"]
     assert result["episode"] and result["parallel"] and result["mappo_leed"]
     assert all(result["statements"].values()), result["statements"]

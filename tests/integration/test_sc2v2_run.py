@@ -4,6 +4,7 @@ StarCraft II cannot run here, so the env is the one EPyMARL's own EpisodeRunner 
 SMACv2Wrapper around SMACv2's StarCraftCapabilityEnvWrapper, never launched), with units placed by
 tests/prompts/sc2v2_oracle.py.
 """
+
 from __future__ import annotations
 
 import sys
@@ -39,11 +40,25 @@ def _run_args(tiny_model_dir, **env_args):
     config = yaml.safe_load((CONFIG_DIR / "lolm_mappo.yaml").read_text())
     sc2v2 = yaml.safe_load((epymarl_source() / "src" / "config" / "envs" / "sc2v2.yaml").read_text())
     args = {**sc2v2["env_args"], "map_name": SCENARIO, "seed": 0, **env_args}  # run.py adds the seed
-    return SimpleNamespace(**{**config, "llm_model": str(tiny_model_dir), "env": "sc2v2", "env_args": args,
-                              "use_cuda": False, "device": "cpu", "test_greedy": True, "batch_size_run": 1,
-                              "common_reward": True, "reward_scalarisation": "sum", "llm_cpu_threads": 1,
-                              "gamma": 0.99, "add_value_last_step": True, "grad_norm_clip": 10,
-                              "learner_log_interval": 1000})
+    return SimpleNamespace(
+        **{
+            **config,
+            "llm_model": str(tiny_model_dir),
+            "env": "sc2v2",
+            "env_args": args,
+            "use_cuda": False,
+            "device": "cpu",
+            "test_greedy": True,
+            "batch_size_run": 1,
+            "common_reward": True,
+            "reward_scalarisation": "sum",
+            "llm_cpu_threads": 1,
+            "gamma": 0.99,
+            "add_value_last_step": True,
+            "grad_norm_clip": 10,
+            "learner_log_interval": 1000,
+        }
+    )
 
 
 def _runner(args):
@@ -60,10 +75,20 @@ def _runner(args):
 def live(epymarl_src, tiny_model_dir):
     args = _run_args(tiny_model_dir)
     runner = _runner(args)
-    allies = [Unit("Colossus", 12, 16), Unit("Stalker", 13, 14, health=0.5), Unit("Stalker", 11, 18),
-              Unit("Zealot", 12, 12), Unit("Zealot", 10, 15, health=0.0)]
-    enemies = [Unit("Zealot", 17, 16), Unit("Stalker", 18, 14), Unit("Colossus", 19, 18),
-               Unit("Zealot", 26, 16), Unit("Stalker", 17, 12, health=0.3)]
+    allies = [
+        Unit("Colossus", 12, 16),
+        Unit("Stalker", 13, 14, health=0.5),
+        Unit("Stalker", 11, 18),
+        Unit("Zealot", 12, 12),
+        Unit("Zealot", 10, 15, health=0.0),
+    ]
+    enemies = [
+        Unit("Zealot", 17, 16),
+        Unit("Stalker", 18, 14),
+        Unit("Colossus", 19, 18),
+        Unit("Zealot", 26, 16),
+        Unit("Stalker", 17, 12, health=0.3),
+    ]
     env = place_units(runner.env.env.env, allies, enemies)  # SMACv2Wrapper -> capability wrapper -> StarCraft2Env
     env.obs_enemies[:] = 1
     env.enemy_tags = [0] * env.n_enemies
@@ -75,8 +100,9 @@ def test_runner_layout_check_accepts_the_scenario_and_names_the_fix_for_ignored_
     layout = args.lolm_layout
     assert layout is runner.layout
     assert (layout.env, layout.map_name, layout.obs_size, layout.state_size) == ("sc2v2", SCENARIO, 92, 130)
-    same = yaml.safe_load((epymarl_source() / "src" / "config" / "envs" / "smacv2_configs"
-                           / f"{SCENARIO}.yaml").read_text())["env_args"]["capability_config"]
+    same = yaml.safe_load(
+        (epymarl_source() / "src" / "config" / "envs" / "smacv2_configs" / f"{SCENARIO}.yaml").read_text()
+    )["env_args"]["capability_config"]
     assert _runner(_run_args(tiny_model_dir, capability_config=same)).layout.obs_size == 92
     # EPyMARL's SMACv2Wrapper builds the env from the scenario file alone: an override is an error
     with pytest.raises(ValueError, match="copy of that file"):
@@ -98,10 +124,14 @@ def test_controller_accepts_smacv2_batches_and_names_the_live_episodes_units(liv
     args.n_agents, args.n_actions, args.state_shape = info["n_agents"], info["n_actions"], info["state_shape"]
     env = runner.env  # EPyMARL's SMACv2Wrapper
     n = info["n_agents"]
-    scheme = {"state": {"vshape": info["state_shape"]}, "obs": {"vshape": info["obs_shape"], "group": "agents"},
-              "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
-              "avail_actions": {"vshape": (info["n_actions"],), "group": "agents", "dtype": torch.int},
-              "terminated": {"vshape": (1,), "dtype": torch.uint8}, "reward": {"vshape": (1,)}}
+    scheme = {
+        "state": {"vshape": info["state_shape"]},
+        "obs": {"vshape": info["obs_shape"], "group": "agents"},
+        "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
+        "avail_actions": {"vshape": (info["n_actions"],), "group": "agents", "dtype": torch.int},
+        "terminated": {"vshape": (1,), "dtype": torch.uint8},
+        "reward": {"vshape": (1,)},
+    }
     mac = mac_registry["lolm_mac"](scheme, {"agents": n}, args)
     obs, avail, state = env.get_obs(), env.get_avail_actions(), env.get_state()
     batch = EpisodeBatch(scheme, {"agents": n}, 2, 5, device="cpu")

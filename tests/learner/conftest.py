@@ -4,6 +4,7 @@ The fake policy keeps the parts the learner relies on: a frozen "backbone", a ze
 LoRA-style adapter that `reference_logits` switches off, an action head, fp32 masked logits, and a
 count of the prompt rows it runs (to check that padding costs no backbone compute).
 """
+
 from types import SimpleNamespace
 
 import pytest
@@ -51,8 +52,14 @@ class FakeEncoder:
         for k, r in enumerate(rows):
             ids[k, : len(r)] = torch.tensor(r)
             mask[k, : len(r)] = 1
-        return TokenBatch(input_ids=ids, attention_mask=mask, lengths=mask.sum(1), prefix_len=0,
-                          target_spans=torch.zeros(len(rows), N_ENEMIES, 2, dtype=torch.long), pad_id=0)
+        return TokenBatch(
+            input_ids=ids,
+            attention_mask=mask,
+            lengths=mask.sum(1),
+            prefix_len=0,
+            target_spans=torch.zeros(len(rows), N_ENEMIES, 2, dtype=torch.long),
+            pad_id=0,
+        )
 
 
 class FakePolicy(nn.Module):
@@ -105,8 +112,9 @@ class FakeMac:
         return self.policy.parameters()
 
     def save_models(self, path):
-        torch.save({k: v for k, v in self.policy.state_dict().items() if "lora" in k or "head" in k},
-                   f"{path}/agent.th")
+        torch.save(
+            {k: v for k, v in self.policy.state_dict().items() if "lora" in k or "head" in k}, f"{path}/agent.th"
+        )
 
     def load_models(self, path):
         """As LolmMAC's: the weights, then the load plan (this fake writes no manifest: a resumed run)."""
@@ -142,8 +150,17 @@ def make_batch(seed=0, lengths=(6, 4, 3), episodes=None):
     avail[0, 2:, 2, 0] = 1
     actions = torch.multinomial(avail.reshape(-1, N_ACTIONS) + 1e-9, 1, generator=g).reshape(b, t, N_AGENTS, 1)
     reward = torch.rand(b, t, 1, generator=g) * filled
-    return EpisodeTensors({"obs": obs, "avail_actions": avail, "actions": actions, "state": state,
-                      "filled": filled, "terminated": terminated, "reward": reward})
+    return EpisodeTensors(
+        {
+            "obs": obs,
+            "avail_actions": avail,
+            "actions": actions,
+            "state": state,
+            "filled": filled,
+            "terminated": terminated,
+            "reward": reward,
+        }
+    )
 
 
 class Recorder:
@@ -155,9 +172,19 @@ class Recorder:
 
 
 def make_args(**overrides):
-    base = dict(n_agents=N_AGENTS, n_actions=N_ACTIONS, lr=0.01, epochs=2, learner_log_interval=0,
-                max_prompts_per_forward=4, critic_d_model=16, critic_layers=1, critic_heads=2,
-                kl_anneal_steps=1000, use_cuda=False)
+    base = dict(
+        n_agents=N_AGENTS,
+        n_actions=N_ACTIONS,
+        lr=0.01,
+        epochs=2,
+        learner_log_interval=0,
+        max_prompts_per_forward=4,
+        critic_d_model=16,
+        critic_layers=1,
+        critic_heads=2,
+        kl_anneal_steps=1000,
+        use_cuda=False,
+    )
     base.update(overrides)
     return complete_args(**base)
 

@@ -1,4 +1,5 @@
 """The annealed beta of eqs. 9 and 10: automatic start, cap, decay, zero, modes, resume."""
+
 import pytest
 
 from epymarl_llm.learner import KlBetaSchedule, LearnerConfig
@@ -49,21 +50,23 @@ def test_resume_continues_where_the_schedule_stopped():
     assert transfer.beta(0) == 0.0
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"kl_mode": "adaptive"}, "kl_mode must be one of"),
-    ({"kl_mode": "fixed"}, "kl_beta_init"),
-    ({"kl_lambda": -1.0}, "kl_lambda"),
-    ({"kl_eps": 0.0}, "kl_eps"),
-    ({"kl_beta_max": -0.1}, "kl_beta_max"),
-    ({"kl_beta_init": -0.5}, "kl_beta_init"),
-    ({"kl_anneal_steps": 0}, "kl_anneal_steps"),
-    ({"entropy_coef": -0.01}, "entropy_coef"),
-    ({"eps_clip": 1.5}, "eps_clip"),
-    ({"lr": -1e-3}, "lr"),
-    ({"max_prompts_per_forward": 0}, "max_prompts_per_forward"),
-    ({"common_reward": False}, "common_reward"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kl_mode": "adaptive"}, "kl_mode must be one of"),
+        ({"kl_mode": "fixed"}, "kl_beta_init"),
+        ({"kl_lambda": -1.0}, "kl_lambda"),
+        ({"kl_eps": 0.0}, "kl_eps"),
+        ({"kl_beta_max": -0.1}, "kl_beta_max"),
+        ({"kl_beta_init": -0.5}, "kl_beta_init"),
+        ({"kl_anneal_steps": 0}, "kl_anneal_steps"),
+        ({"entropy_coef": -0.01}, "entropy_coef"),
+        ({"eps_clip": 1.5}, "eps_clip"),
+        ({"lr": -1e-3}, "lr"),
+        ({"max_prompts_per_forward": 0}, "max_prompts_per_forward"),
+        ({"common_reward": False}, "common_reward"),
+    ],
+)
 def test_bad_configuration_is_a_clear_error(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LearnerConfig(n_agents=3, n_actions=11, **kwargs)
-

@@ -1,4 +1,5 @@
 """Pure loss helpers, each against a direct computation on small tensors."""
+
 import math
 
 import pytest

@@ -1,4 +1,5 @@
 """The learner with a small policy of the LlmPolicy contract (no backbone download, no EPyMARL)."""
+
 import copy
 import os
 import sys
@@ -70,8 +71,9 @@ def test_minibatching_gives_the_same_update_as_one_big_forward(fake):
         mac = fake.mac()
         learner = LolmPPOLearner(mac, {}, fake.logger(), fake.args(max_prompts_per_forward=chunk))
         learner.train(fake.batch(), t_env=5, episode_num=1)
-        results.append((mac.policy.lora_B.detach().clone(), mac.policy.head.weight.detach().clone(),
-                        learner.kl_schedule.beta_0))
+        results.append(
+            (mac.policy.lora_B.detach().clone(), mac.policy.head.weight.detach().clone(), learner.kl_schedule.beta_0)
+        )
     torch.testing.assert_close(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
     assert results[0][2] == pytest.approx(results[1][2])
@@ -79,14 +81,13 @@ def test_minibatching_gives_the_same_update_as_one_big_forward(fake):
 
 def test_beta_start_follows_eq_10(fake):
     mac, batch, logger = fake.mac(), fake.batch(), fake.logger()
-    args = fake.args(kl_lambda=0.5, kl_eps=0.01, kl_beta_max=1e9, kl_anneal_steps=100, epochs=1,
-                     entropy_coef=0.05)
+    args = fake.args(kl_lambda=0.5, kl_eps=0.01, kl_beta_max=1e9, kl_anneal_steps=100, epochs=1, entropy_coef=0.05)
     learner = LolmPPOLearner(mac, {}, logger, args)
     seen = []
     start = learner.kl_schedule.start
     learner.kl_schedule.start = lambda mappo, kl: seen.append((mappo, kl)) or start(mappo, kl)
     learner.train(batch, t_env=25, episode_num=1)
-    (mappo, kl), = seen
+    ((mappo, kl),) = seen
     assert kl == 0.0  # LoRA starts at zero: the fine-tuned policy is the reference
     # L_MAPPO at the first update is the first epoch's policy loss (ratio 1)
     assert mappo == pytest.approx(logger.stats[M.POLICY_LOSS][0][1], rel=1e-5)
@@ -142,15 +143,18 @@ def test_critic_step_matches_epymarl_ppo_learner(fake):
     batch = fake.batch()
     theirs_critic = copy.deepcopy(learner.critic)
     holder = SimpleNamespace(
-        args=SimpleNamespace(**vars(learner.config)), critic_params=list(theirs_critic.parameters()),
+        args=SimpleNamespace(**vars(learner.config)),
+        critic_params=list(theirs_critic.parameters()),
         ret_ms=stream.RunningMeanStd(shape=(3,)),
-        critic_optimiser=torch.optim.Adam(theirs_critic.parameters(), lr=args.lr))
+        critic_optimiser=torch.optim.Adam(theirs_critic.parameters(), lr=args.lr),
+    )
     holder.nstep_returns = lambda *a: ppo.PPOLearner.nstep_returns(holder, *a)
     masks = team_masks(batch, 3)
     rewards = learner._team_rewards(batch)
     for _ in range(2):  # two epochs: the return statistics evolve as EPyMARL's do
         expected, log = ppo.PPOLearner.train_critic_sequential(
-            holder, theirs_critic, learner.target_critic, batch, rewards, masks.mask)
+            holder, theirs_critic, learner.target_critic, batch, rewards, masks.mask
+        )
         ours, stats = learner._critic_step(batch, rewards, masks.mask, learner._target_values(batch))
         torch.testing.assert_close(ours, expected.detach(), rtol=1e-5, atol=1e-6)
         assert stats["loss"] == pytest.approx(log["critic_loss"][0], rel=1e-5)
@@ -160,7 +164,9 @@ def test_critic_type_picks_the_critic_as_epymarls_learner_does(fake):
     from epymarl_llm.critic import CriticConfig, EpymarlTransformerCritic
 
     assert isinstance(LolmPPOLearner(fake.mac(), {}, fake.logger(), fake.args()).critic, EpymarlTransformerCritic)
-    with pytest.raises(ValueError, match="critic_type 'coma_critic' is not a critic.*'lolm_transformer_critic'.*'cv_critic'"):
+    with pytest.raises(
+        ValueError, match="critic_type 'coma_critic' is not a critic.*'lolm_transformer_critic'.*'cv_critic'"
+    ):
         CriticConfig(critic_type="coma_critic")
     with pytest.raises(ValueError, match="critic_type 'transformer_critic' is not a critic"):
         LolmPPOLearner(fake.mac(), {}, fake.logger(), fake.args(critic_type="transformer_critic"))
@@ -176,8 +182,11 @@ def test_critic_type_cv_critic_trains_epymarls_own_critic(fake):
     from tests.learner.conftest import N_ACTIONS, OBS
 
     batch = fake.batch()
-    scheme = {"state": {"vshape": batch["state"].shape[-1]}, "obs": {"vshape": OBS},
-              "actions_onehot": {"vshape": (N_ACTIONS,)}}
+    scheme = {
+        "state": {"vshape": batch["state"].shape[-1]},
+        "obs": {"vshape": OBS},
+        "actions_onehot": {"vshape": (N_ACTIONS,)},
+    }
     args = fake.args(critic_type="cv_critic", hidden_dim=8, obs_individual_obs=False, obs_last_action=False)
     learner = LolmPPOLearner(fake.mac(), scheme, fake.logger(), args)
     assert type(learner.critic) is CentralVCritic

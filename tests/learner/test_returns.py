@@ -1,4 +1,5 @@
 """n-step returns and RunningMeanStd, checked directly and against EPyMARL's own code when present."""
+
 import os
 import sys
 from types import SimpleNamespace

@@ -1,4 +1,5 @@
 """The run's configuration is read once, typed, shared by every component, and fails with one error type."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -25,17 +26,20 @@ def test_the_run_config_is_built_once_with_typed_parts_and_kept_on_args():
     assert (first.learner.n_agents, first.learner.n_actions) == (3, 8)
 
 
-@pytest.mark.parametrize("build", [
-    lambda: PolicyConfig(lora_rank=0),
-    lambda: PromptConfig(number_format="roman"),
-    lambda: LearnerConfig(n_agents=0, n_actions=8),
-    lambda: LearnerConfig(n_agents=3, n_actions=8, kl_mode="fixed"),  # the KL schedule's own check
-    lambda: CriticConfig(critic_heads=3),
-    lambda: CriticConfig(critic_type="coma_critic"),
-    lambda: IntegrationConfig(test_actions="argmax"),
-    lambda: LeedConfig(demo_coef=-1.0),
-    lambda: LolmRunConfig.from_args(complete_args()),  # n_agents/n_actions not set
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: PolicyConfig(lora_rank=0),
+        lambda: PromptConfig(number_format="roman"),
+        lambda: LearnerConfig(n_agents=0, n_actions=8),
+        lambda: LearnerConfig(n_agents=3, n_actions=8, kl_mode="fixed"),  # the KL schedule's own check
+        lambda: CriticConfig(critic_heads=3),
+        lambda: CriticConfig(critic_type="coma_critic"),
+        lambda: IntegrationConfig(test_actions="argmax"),
+        lambda: LeedConfig(demo_coef=-1.0),
+        lambda: LolmRunConfig.from_args(complete_args()),  # n_agents/n_actions not set
+    ],
+)
 def test_every_configuration_mistake_is_a_config_error(build):
     with pytest.raises(ConfigError):
         build()

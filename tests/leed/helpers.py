@@ -1,4 +1,5 @@
 """Demonstration episodes on a real map layout (SMAClite 2s3z), without an env."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,9 +30,18 @@ def demo_episodes(n_episodes=3, length=5, seed=0, won=None):
         attack = avail[..., 6:].argmax(-1) + 6
         actions = np.where(avail[..., 6:].any(-1), attack, 1).astype(np.int64)
         actions[~avail[..., 1:].any(-1)] = 0  # dead: no-op, as the generator records it
-        episodes.append({"obs": obs, "avail": avail, "actions": actions, "valid": np.ones_like(actions, np.uint8),
-                         "state": rng.random((length, 120), dtype=np.float32),
-                         "reward": np.ones(length, np.float32), "filled": np.ones(length, np.uint8),
-                         "terminated": np.eye(length, dtype=np.uint8)[-1], "won": np.uint8(bool(won and won[e])),
-                         "episode_return": np.float32(length)})
+        episodes.append(
+            {
+                "obs": obs,
+                "avail": avail,
+                "actions": actions,
+                "valid": np.ones_like(actions, np.uint8),
+                "state": rng.random((length, 120), dtype=np.float32),
+                "reward": np.ones(length, np.float32),
+                "filled": np.ones(length, np.uint8),
+                "terminated": np.eye(length, dtype=np.uint8)[-1],
+                "won": np.uint8(bool(won and won[e])),
+                "episode_return": np.float32(length),
+            }
+        )
     return pad_episodes(episodes)

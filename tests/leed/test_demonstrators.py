@@ -1,5 +1,6 @@
 """Demonstrators: the scripted heuristic's choices, answer parsing, and the generating LM's
 fallback for invalid answers (a tiny random LM answers garbage)."""
+
 from __future__ import annotations
 
 import sys
@@ -46,8 +47,9 @@ def test_scripted_closes_in_on_the_nearest_visible_enemy_and_dead_agents_no_op()
     _enemy(lay, obs, 1, 0.5, dist=0.4, dx=-0.1, dy=-0.35)  # nearest: mostly south
     dead = np.zeros_like(avail)
     dead[0] = 1
-    actions, _ = d.ScriptedDemonstrator(lay).act(np.stack([obs, obs]), np.stack([avail, dead]),
-                                                 np.random.default_rng(0))
+    actions, _ = d.ScriptedDemonstrator(lay).act(
+        np.stack([obs, obs]), np.stack([avail, dead]), np.random.default_rng(0)
+    )
     assert actions.tolist() == [d.MOVES["south"], 0]
 
 
@@ -63,19 +65,24 @@ def test_scripted_medivac_heals_the_weakest_ally():
         obs[lay.ally_offset + slot * lay.ally_feats + f.index("health")] = h
     avail[6 + 0] = avail[6 + 1] = 1  # ally 2 is weaker but not in heal range
     actions, _ = d.ScriptedDemonstrator(lay).act(
-        np.tile(obs, (lay.n_agents, 1)), np.tile(avail, (lay.n_agents, 1)) * (np.arange(lay.n_agents) == healer)[:, None],
-        np.random.default_rng(0))
+        np.tile(obs, (lay.n_agents, 1)),
+        np.tile(avail, (lay.n_agents, 1)) * (np.arange(lay.n_agents) == healer)[:, None],
+        np.random.default_rng(0),
+    )
     assert actions[healer] == 6 + 1
 
 
-@pytest.mark.parametrize("answer, expected", [
-    (" attack enemy 2\n", (8, True)),
-    ("Move North.", (2, True)),
-    ("attack enemy 12", (None, False)),  # longest match: "attack enemy 1" must not match "attack enemy 12"
-    ("move south", (3, False)),  # exists, unavailable
-    ("dance", (None, False)),
-    ("", (None, False)),
-])
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        (" attack enemy 2\n", (8, True)),
+        ("Move North.", (2, True)),
+        ("attack enemy 12", (None, False)),  # longest match: "attack enemy 1" must not match "attack enemy 12"
+        ("move south", (3, False)),  # exists, unavailable
+        ("dance", (None, False)),
+        ("", (None, False)),
+    ],
+)
 def test_parse_action(answer, expected):
     avail = np.array([0, 1, 1, 0, 1, 1, 1, 0, 1, 0, 0], np.uint8)
     assert d.parse_action(answer, avail, healer=False) == expected

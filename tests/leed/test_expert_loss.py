@@ -1,5 +1,6 @@
 """LEED's expert loss: it raises the policy's probability of the demonstrated actions, its weights
 follow `demo_weighting`, and the learner calls it through its extra-loss hook once per epoch."""
+
 from __future__ import annotations
 
 import sys
@@ -98,8 +99,9 @@ def test_zero_weight_adds_no_gradient():
 
 def _args(tmp_path, **leed):
     base = {f: getattr(LeedConfig(), f) for f in LeedConfig.__dataclass_fields__}
-    return SimpleNamespace(n_agents=5, n_actions=11, env_args={"map_name": MAP}, learner_log_interval=0,
-                           **{**base, **leed})
+    return SimpleNamespace(
+        n_agents=5, n_actions=11, env_args={"map_name": MAP}, learner_log_interval=0, **{**base, **leed}
+    )
 
 
 def _write(tmp_path, demos, map_name=MAP):
@@ -115,13 +117,16 @@ def test_from_args_loads_the_demonstrations_and_the_ablation_has_none(tmp_path):
     assert ExpertLoss.from_args(_args(tmp_path, demo_coef=0.0), _Policy(11)) is None
 
 
-@pytest.mark.parametrize("leed, message", [
-    ({"demo_path": None}, "demo_coef > 0 needs demonstrations"),
-    ({"demo_path": "MISSING"}, "holds no manifest.json"),
-    ({"demo_coeff": 1.0}, "unknown LEED key(s) demo_coeff"),
-    ({"demo_weighting": "linear"}, "demo_weighting must be one of"),
-    ({"demo_only_won": True}, "no demonstration episode"),
-])
+@pytest.mark.parametrize(
+    "leed, message",
+    [
+        ({"demo_path": None}, "demo_coef > 0 needs demonstrations"),
+        ({"demo_path": "MISSING"}, "holds no manifest.json"),
+        ({"demo_coeff": 1.0}, "unknown LEED key(s) demo_coeff"),
+        ({"demo_weighting": "linear"}, "demo_weighting must be one of"),
+        ({"demo_only_won": True}, "no demonstration episode"),
+    ],
+)
 def test_bad_settings_are_errors_that_name_the_fix(tmp_path, leed, message):
     _write(tmp_path, demo_episodes(n_episodes=1, length=2))
     leed = {k: (str(tmp_path / "none") if v == "MISSING" else v) for k, v in leed.items()}

@@ -1,4 +1,5 @@
 """Demonstration folders round-trip and are checked; the LEED yamls are generated and typed."""
+
 from __future__ import annotations
 
 import sys
@@ -52,7 +53,8 @@ def test_size_mismatch_and_missing_batch_are_clear_errors(tmp_path):
 def test_leed_yamls_are_generated_and_current(stem):
     base = (CONFIG_DIR / "lolm_mappo.yaml").read_text()
     assert (CONFIG_DIR / f"{stem}.yaml").read_text() == configs.render(stem, base), (
-        "stale LEED yaml: run `python -m epymarl_llm.leed.configs`")
+        "stale LEED yaml: run `python -m epymarl_llm.leed.configs`"
+    )
 
 
 @pytest.mark.parametrize("stem", configs.STEMS)

@@ -1,4 +1,5 @@
 """Fixtures of the performance tests: the tiny policy on real 3s5z_vs_3s6z prompts."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """`epymarl-llm bench`: a tiny end-to-end run prints every figure; bad options are clear errors."""
+
 import json
 import subprocess
 import sys
@@ -10,9 +11,33 @@ from epymarl_llm.cli import main
 
 
 def test_bench_json_has_rollout_and_learner_figures_for_both_implementations():
-    cmd = [sys.executable, "-m", "epymarl_llm", "bench", "--model", "tiny", "--env", "sc2", "--envs", "1", "--steps", "1",
-           "--episodes", "1", "--episode-length", "2", "--epochs", "1", "--repeats", "1", "--device", "cpu",
-           "--threads", "1", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "epymarl_llm",
+        "bench",
+        "--model",
+        "tiny",
+        "--env",
+        "sc2",
+        "--envs",
+        "1",
+        "--steps",
+        "1",
+        "--episodes",
+        "1",
+        "--episode-length",
+        "2",
+        "--epochs",
+        "1",
+        "--repeats",
+        "1",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
@@ -36,11 +61,30 @@ def test_bench_json_has_rollout_and_learner_figures_for_both_implementations():
 def test_the_table_says_one_run_not_medians_of_one():
     from epymarl_llm.bench.combined import format_table
 
-    r = {"agent_steps_per_s": 2.0, "peak_mib": 10.0, "prompt_tokens_mean": 300.0, "flops_per_agent_step": 1e9,
-         "achieved_flops": 2e9, "fraction_of_gemm_peak": 0.25}
-    result = {"settings": {"map": "m", "env": "sc2", "model": "tiny", "envs": 1, "device": "cpu", "torch_threads": 2,
-                           "repeats": 1}, "peak_flops": None, "peak_source": "no peak for CPUs",
-              "gemm_peak_flops": {"float32": 8e9}, "results": {"fast": {"rollout": r}}, "switch_gains": {}}
+    r = {
+        "agent_steps_per_s": 2.0,
+        "peak_mib": 10.0,
+        "prompt_tokens_mean": 300.0,
+        "flops_per_agent_step": 1e9,
+        "achieved_flops": 2e9,
+        "fraction_of_gemm_peak": 0.25,
+    }
+    result = {
+        "settings": {
+            "map": "m",
+            "env": "sc2",
+            "model": "tiny",
+            "envs": 1,
+            "device": "cpu",
+            "torch_threads": 2,
+            "repeats": 1,
+        },
+        "peak_flops": None,
+        "peak_source": "no peak for CPUs",
+        "gemm_peak_flops": {"float32": 8e9},
+        "results": {"fast": {"rollout": r}},
+        "switch_gains": {},
+    }
     table = format_table(result)
     assert "1 run each (no median)" in table and "medians of 1" not in table
     assert "25.0%" in table and "float32 8.0 GFLOP/s" in table
@@ -70,7 +114,10 @@ def test_the_controllers_step_gives_dead_agents_no_op_and_live_agents_the_policy
     probs = live_action_probabilities(policy.forward_chunked, encoder, obs, avail, policy.device)
     dead = dead_agents(avail)
     assert probs.shape == avail.shape and bool(dead[0, 0])
-    assert torch.equal(probs[dead], torch.nn.functional.one_hot(torch.zeros(int(dead.sum()), dtype=torch.long), avail.shape[-1]).float())
+    assert torch.equal(
+        probs[dead],
+        torch.nn.functional.one_hot(torch.zeros(int(dead.sum()), dtype=torch.long), avail.shape[-1]).float(),
+    )
     live = ~dead
     tokens = encoder.encode(obs[live], avail[live], torch.arange(layout.n_agents).expand(2, -1)[live])
     with torch.no_grad():

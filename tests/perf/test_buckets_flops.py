@@ -1,4 +1,5 @@
 """Length buckets (an exact partition, optimal padding + overhead) and the FLOP count."""
+
 import itertools
 
 import pytest
@@ -28,7 +29,8 @@ def test_buckets_are_optimal_against_brute_force(seed):
     order = torch.argsort(lengths, stable=True)
     best = min(
         _cost(lengths, [order[i:j] for i, j in zip((0, *cuts), (*cuts, 7))], 25)
-        for k in range(7) for cuts in itertools.combinations(range(1, 7), k)
+        for k in range(7)
+        for cuts in itertools.combinations(range(1, 7), k)
         if all(j - i <= 3 for i, j in zip((0, *cuts), (*cuts, 7)))
     )
     assert _cost(lengths, length_buckets(lengths, 3, overhead_tokens=25), 25) == best

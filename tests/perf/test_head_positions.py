@@ -1,5 +1,6 @@
 """`head_positions_only`: the last layer at the positions the action head reads gives the same
 probabilities and gradients as the full last layer."""
+
 import pytest
 import torch
 
@@ -19,10 +20,15 @@ def test_probabilities_equal_the_full_last_layer(make_policy, step, keys):
     tokens, avail = step
     fast, plain = _pair(make_policy, **keys)
     with torch.no_grad():
-        torch.testing.assert_close(fast.forward_chunked(tokens, avail).softmax(-1),
-                                   plain.forward_chunked(tokens, avail).softmax(-1), atol=2e-6, rtol=1e-4)
-        torch.testing.assert_close(fast.reference_logits(tokens, avail), plain.reference_logits(tokens, avail),
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            fast.forward_chunked(tokens, avail).softmax(-1),
+            plain.forward_chunked(tokens, avail).softmax(-1),
+            atol=2e-6,
+            rtol=1e-4,
+        )
+        torch.testing.assert_close(
+            fast.reference_logits(tokens, avail), plain.reference_logits(tokens, avail), atol=1e-5, rtol=1e-5
+        )
     if fast.splits_layers:
         lower = fast.lower_states(tokens)
         torch.testing.assert_close(fast(tokens, avail, lower=lower), plain(tokens, avail), atol=1e-5, rtol=1e-5)

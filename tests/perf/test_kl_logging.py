@@ -1,4 +1,5 @@
 """`log_kl_to_reference`: the KL ablation measures KL to the reference without training on it."""
+
 from types import SimpleNamespace
 
 import torch
@@ -19,12 +20,25 @@ def test_kl_is_logged_with_the_kl_term_off_and_the_update_is_unchanged(make_poli
     updates, logged = [], []
     for log_kl in (False, True):
         policy = make_policy()
-        mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout, policy.tokenizer),
-                              parameters=policy.parameters, rollout_record=RolloutRecord())
+        mac = SimpleNamespace(
+            policy=policy,
+            prompt_encoder=PromptEncoder(layout, policy.tokenizer),
+            parameters=policy.parameters,
+            rollout_record=RolloutRecord(),
+        )
         stats = {}
-        args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=1, use_cuda=False,
-                             lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, kl_mode="none",
-                             log_kl_to_reference=log_kl, learner_log_interval=0)
+        args = complete_args(
+            n_agents=layout.n_agents,
+            n_actions=layout.n_actions,
+            epochs=1,
+            use_cuda=False,
+            lolm_layout=layout,
+            env="sc2",
+            env_args={"map_name": MAP},
+            kl_mode="none",
+            log_kl_to_reference=log_kl,
+            learner_log_interval=0,
+        )
         logger = SimpleNamespace(log_stat=lambda k, v, t: stats.__setitem__(k, v))
         LolmPPOLearner(mac, {}, logger, args).train(EpisodeTensors({k: v.clone() for k, v in episodes.items()}), 0, 0)
         updates.append({n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad})

@@ -1,5 +1,6 @@
 """The learner's levers: pi_old from the rollout, gradient checkpointing in training, the weights'
 version that keys the prefix cache (fused optimisers), dropout off in every pass, bf16 on CPUs."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -28,10 +29,20 @@ def episodes(layout):
 def make_learner(make_policy, layout, **policy_keys):
     policy = make_policy(**policy_keys)
     encoder = PromptEncoder(layout, policy.tokenizer)
-    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters,
-                          rollout_record=RolloutRecord())
-    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
-                         use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3)
+    mac = SimpleNamespace(
+        policy=policy, prompt_encoder=encoder, parameters=policy.parameters, rollout_record=RolloutRecord()
+    )
+    args = complete_args(
+        n_agents=layout.n_agents,
+        n_actions=layout.n_actions,
+        epochs=2,
+        max_prompts_per_forward=16,
+        use_cuda=False,
+        lolm_layout=layout,
+        env="sc2",
+        env_args={"map_name": MAP},
+        lr=1e-3,
+    )
     learner = LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args)
     return learner, mac
 
@@ -114,7 +125,9 @@ def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, 
         # layer itself fires once, while its submodules run again during backward (the recomputation).
         attention_input = mac.policy.model.base_model.model.layers[0].self_attn.q_proj
         in_backward = []  # forwards that run inside a backward: checkpointing's recomputation
-        handle = attention_input.register_forward_hook(lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1))
+        handle = attention_input.register_forward_hook(
+            lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1)
+        )
         ratios = capture_ratios(monkeypatch)
         learner.train(EpisodeTensors(episodes), 0, 0)
         handle.remove()
@@ -147,8 +160,12 @@ def test_a_fused_adam_step_in_the_learner_invalidates_the_cached_prefix(make_pol
     plain = make_policy(prefix_cache=False)
     plain.load_state_dict(policy.state_dict())
     with torch.no_grad():
-        torch.testing.assert_close(policy.forward_chunked(tokens, avail).softmax(-1),
-                                   plain.forward_chunked(tokens, avail).softmax(-1), atol=2e-6, rtol=1e-4)
+        torch.testing.assert_close(
+            policy.forward_chunked(tokens, avail).softmax(-1),
+            plain.forward_chunked(tokens, avail).softmax(-1),
+            atol=2e-6,
+            rtol=1e-4,
+        )
 
 
 # --- dropout: one rule ---------------------------------------------------------------------------------

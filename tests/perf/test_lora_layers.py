@@ -3,6 +3,7 @@
 Every pass that starts from the kept lower-layer states must equal the whole-body pass of the same
 policy: logits, reference logits, gradients, and a whole learner update.
 """
+
 from types import SimpleNamespace
 
 import pytest
@@ -47,8 +48,12 @@ def test_top_layers_from_lower_states_equal_the_whole_body(make_policy, step, pr
     assert lower.prefix_len == (tokens.prefix_len if prefix_cache else 0)
     with torch.no_grad():
         torch.testing.assert_close(policy(tokens, avail, lower=lower), policy(tokens, avail), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(policy.reference_logits(tokens, avail, lower=lower),
-                               policy.reference_logits(tokens, avail), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        policy.reference_logits(tokens, avail, lower=lower),
+        policy.reference_logits(tokens, avail),
+        atol=1e-5,
+        rtol=1e-5,
+    )
     # the adapter changes the top layers' output: the comparison is not between two equal references
     assert not torch.allclose(policy(tokens, avail, lower=lower), policy.reference_logits(tokens, avail, lower=lower))
 
@@ -81,11 +86,25 @@ def test_lower_states_of_other_rows_are_refused(make_policy, step):
 
 def _learner(make_policy, layout, cache_mb):
     policy = make_policy(lora_layers=1)
-    mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout, policy.tokenizer),
-                          parameters=policy.parameters, rollout_record=RolloutRecord())
-    args = complete_args(n_agents=layout.n_agents, n_actions=layout.n_actions, epochs=2, max_prompts_per_forward=16,
-                         use_cuda=False, lolm_layout=layout, env="sc2", env_args={"map_name": MAP}, lr=1e-3,
-                         lower_cache_mb=cache_mb, pi_old_from_rollout=False)
+    mac = SimpleNamespace(
+        policy=policy,
+        prompt_encoder=PromptEncoder(layout, policy.tokenizer),
+        parameters=policy.parameters,
+        rollout_record=RolloutRecord(),
+    )
+    args = complete_args(
+        n_agents=layout.n_agents,
+        n_actions=layout.n_actions,
+        epochs=2,
+        max_prompts_per_forward=16,
+        use_cuda=False,
+        lolm_layout=layout,
+        env="sc2",
+        env_args={"map_name": MAP},
+        lr=1e-3,
+        lower_cache_mb=cache_mb,
+        pi_old_from_rollout=False,
+    )
     return LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args), policy
 
 

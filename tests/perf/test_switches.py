@@ -1,4 +1,5 @@
 """Every fast-path switch gives the plain path's probabilities (and gradients in training)."""
+
 import itertools
 
 import pytest
@@ -76,7 +77,9 @@ def test_the_rollout_prefix_is_reused_until_lora_changes(make_policy, step, monk
         got = policy.forward_chunked(batch, avail)
         ref = policy.reference_logits(batch, avail)
         torch.testing.assert_close(got.softmax(-1), plain(batch, avail).softmax(-1), atol=2e-6, rtol=1e-4)
-        torch.testing.assert_close(ref.softmax(-1), plain.reference_logits(batch, avail).softmax(-1), atol=2e-6, rtol=1e-4)
+        torch.testing.assert_close(
+            ref.softmax(-1), plain.reference_logits(batch, avail).softmax(-1), atol=2e-6, rtol=1e-4
+        )
     assert len(calls) == 1  # the new policy prefix; the reference prefix is the run's
     # loading weights (load_state_dict copies in place) invalidates it too
     other = make_policy()

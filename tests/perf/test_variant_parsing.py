@@ -1,4 +1,5 @@
 """How the speed commands read their variants: `bench --variants` and `epymarl.speed --variant`."""
+
 import pytest
 
 from epymarl_llm.bench.measure import parse_variant
@@ -8,9 +9,15 @@ from epymarl_llm.epymarl import speed
 
 def test_bench_variants_take_several_switches_and_values():
     assert split_variants("fast,fast:pi_old_from_rollout=off,number_format=percent,fast:lora_layers=1,reference") == [
-        "fast", "fast:pi_old_from_rollout=off,number_format=percent", "fast:lora_layers=1", "reference"]
+        "fast",
+        "fast:pi_old_from_rollout=off,number_format=percent",
+        "fast:lora_layers=1",
+        "reference",
+    ]
     assert parse_variant("fast:pi_old_from_rollout=off,number_format=percent,lora_layers=2") == (
-        "fast", {"pi_old_from_rollout": False, "number_format": "percent", "lora_layers": 2})
+        "fast",
+        {"pi_old_from_rollout": False, "number_format": "percent", "lora_layers": 2},
+    )
     with pytest.raises(ValueError, match="lora_layers"):
         parse_variant("fast:lora_layers=two")
     with pytest.raises(ValueError, match="VALUE"):
@@ -18,14 +25,32 @@ def test_bench_variants_take_several_switches_and_values():
 
 
 def test_speed_variants_and_their_table():
-    assert speed.parse_variant("top1:lora_layers=1, lower_cache_mb=64") == ("top1", ["lora_layers=1", "lower_cache_mb=64"])
+    assert speed.parse_variant("top1:lora_layers=1, lower_cache_mb=64") == (
+        "top1",
+        ["lora_layers=1", "lower_cache_mb=64"],
+    )
     for bad in ("noname", ":lora_layers=1", "x:lora_layers"):
         with pytest.raises(ValueError, match="NAME:KEY=VALUE"):
             speed.parse_variant(bad)
-    result = {"mappo_steps": 100, "mappo_steps_per_s": 50.0, "variants": {
-        "today": {"steps": 40, "steps_per_s": 1.0, "updates": ["number_format=percent"], "ratio_to_mappo": 0.02,
-                  "ratio_to_first": 1.0},
-        "top1": {"steps": 40, "steps_per_s": 2.5, "updates": ["lora_layers=1"], "ratio_to_mappo": 0.05,
-                 "ratio_to_first": 2.5}}}
+    result = {
+        "mappo_steps": 100,
+        "mappo_steps_per_s": 50.0,
+        "variants": {
+            "today": {
+                "steps": 40,
+                "steps_per_s": 1.0,
+                "updates": ["number_format=percent"],
+                "ratio_to_mappo": 0.02,
+                "ratio_to_first": 1.0,
+            },
+            "top1": {
+                "steps": 40,
+                "steps_per_s": 2.5,
+                "updates": ["lora_layers=1"],
+                "ratio_to_mappo": 0.05,
+                "ratio_to_first": 2.5,
+            },
+        },
+    }
     text = speed.format_result(result, "3s5z")
     assert "mappo 50.00 env steps/s" in text and "/ first = 2.50x" in text and "[lora_layers=1]" in text

@@ -1,4 +1,5 @@
 """Helpers of the policy tests: hand-built TokenBatches with SMAC-like prompts."""
+
 from __future__ import annotations
 
 import random
@@ -11,7 +12,9 @@ from epymarl_llm.token_batch import TokenBatch
 PREFIX = "You control one unit of a StarCraft II team. Goal: defeat every enemy unit.\n"
 
 
-def build_batch(tokenizer, rows: list[list[tuple[str, int | None]]], n_targets: int, prefix: str = PREFIX) -> TokenBatch:
+def build_batch(
+    tokenizer, rows: list[list[tuple[str, int | None]]], n_targets: int, prefix: str = PREFIX
+) -> TokenBatch:
     """Right-padded TokenBatch from rows of (text segment, target index or None).
 
     Segments are tokenized one by one and joined, so a target's span is exactly its segment's tokens

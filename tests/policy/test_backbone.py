@@ -1,4 +1,5 @@
 """Backbone: last real token's state, padding sides, reference = base model, loading errors."""
+
 import pytest
 import torch
 from transformers import AutoModel
@@ -19,7 +20,12 @@ def test_hidden_equals_each_prompt_run_alone_with_either_padding(tiny_model_dir,
     policy = make_policy()
     tok = policy.tokenizer
     texts = ["Enemy 0: Zealot, distance 3.", "Self: Stalker, health 100%. Enemy 1: Zealot, distance 12, health 7%."]
-    alone = [body_hidden(policy.model, *(lambda e: (e["input_ids"], e["attention_mask"]))(tok(t, return_tensors="pt")))[0, -1] for t in texts]
+    alone = [
+        body_hidden(policy.model, *(lambda e: (e["input_ids"], e["attention_mask"]))(tok(t, return_tensors="pt")))[
+            0, -1
+        ]
+        for t in texts
+    ]
     for side in ("right", "left"):
         enc = tok(texts, return_tensors="pt", padding=True, padding_side=side)
         states = body_hidden(policy.model, enc["input_ids"], enc["attention_mask"])
@@ -96,6 +102,7 @@ def test_dtype_auto_is_float32_on_cpu_and_bfloat16_body_keeps_float32_lora_head_
 
 def test_random_init_has_the_same_architecture_and_other_weights(make_policy):
     pre, rnd = make_policy(), make_policy(llm_init="random", seed=123)
+
     def shapes(p):
         return {n: t.shape for n, t in p.model.named_parameters()}
 

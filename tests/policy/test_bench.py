@@ -1,4 +1,5 @@
 """The policy benchmark's batch and worker (smoke: the figures themselves are never asserted)."""
+
 import torch
 
 from epymarl_llm.bench.policy_speed import bench_batch, worker

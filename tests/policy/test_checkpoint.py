@@ -1,4 +1,5 @@
 """Checkpoints: only LoRA + head, exact reload, any map, clear errors for other architectures."""
+
 import json
 
 import pytest
@@ -27,7 +28,9 @@ def test_save_then_load_reproduces_the_logits_exactly_on_another_map(make_policy
         avail = random_avail(batch, n_enemies)
         with torch.no_grad():
             torch.testing.assert_close(target(batch, avail), source(batch, avail), atol=0, rtol=0)
-            torch.testing.assert_close(target.reference_logits(batch, avail), source.reference_logits(batch, avail), atol=0, rtol=0)
+            torch.testing.assert_close(
+                target.reference_logits(batch, avail), source.reference_logits(batch, avail), atol=0, rtol=0
+            )
 
 
 def test_checkpoint_holds_only_what_trains(make_policy, tiny_model_dir, tmp_path):
@@ -35,7 +38,13 @@ def test_checkpoint_holds_only_what_trains(make_policy, tiny_model_dir, tmp_path
     folder = policy.save_trainable(tmp_path / "ckpt")
     names = sorted(p.name for p in folder.iterdir())
     # peft writes its adapter files and a model card; we add the head and the architecture facts
-    assert names == ["README.md", "action_head.safetensors", "adapter_config.json", "adapter_model.safetensors", "policy_meta.json"]
+    assert names == [
+        "README.md",
+        "action_head.safetensors",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "policy_meta.json",
+    ]
     tensor_bytes = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
     trained, total = policy.parameter_counts()
     assert tensor_bytes < 4 * trained + 64_000  # float32 trained parameters plus headers

@@ -1,4 +1,5 @@
 """PolicyConfig: defaults, validation messages, reading EPyMARL's flat args."""
+
 import subprocess
 import sys
 
@@ -42,7 +43,6 @@ def test_invalid_values_name_the_fix(key, value, words):
 
 def test_target_modules_list_becomes_a_tuple():
     assert PolicyConfig(lora_target_modules=["q_proj", "v_proj"]).lora_target_modules == ("q_proj", "v_proj")
-
 
 
 def test_config_and_errors_import_without_torch():

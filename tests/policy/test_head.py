@@ -1,4 +1,5 @@
 """Attention action head: shapes for any number of targets, shared vs entity keys, masking."""
+
 import pytest
 import torch
 

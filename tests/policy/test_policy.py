@@ -1,4 +1,5 @@
 """LlmPolicy: what trains, maps of any size, prefix cache, chunking, masking, bad inputs."""
+
 import pytest
 import torch
 
@@ -90,9 +91,22 @@ def test_entity_keys_follow_the_target_spans_healer_slots_point_at_allies(make_p
     policy = make_policy()
     with torch.no_grad():
         policy.head.target_key.weight.normal_()
-    rows = [[("Self: Medivac, energy 50%.\n", None), ("Ally 0: Marine, health 20%.\n", 0), ("Ally 1: Marauder, health 90%.\n", 1)]]
+    rows = [
+        [
+            ("Self: Medivac, energy 50%.\n", None),
+            ("Ally 0: Marine, health 20%.\n", 0),
+            ("Ally 1: Marauder, health 90%.\n", 1),
+        ]
+    ]
     batch = build_batch(policy.tokenizer, rows, 2)
-    swapped = TokenBatch(batch.input_ids, batch.attention_mask, batch.lengths, batch.prefix_len, batch.target_spans[:, [1, 0]], batch.pad_id)
+    swapped = TokenBatch(
+        batch.input_ids,
+        batch.attention_mask,
+        batch.lengths,
+        batch.prefix_len,
+        batch.target_spans[:, [1, 0]],
+        batch.pad_id,
+    )
     avail = torch.ones(1, 8, dtype=torch.bool)
     logits, logits_swapped = policy(batch, avail), policy(swapped, avail)
     torch.testing.assert_close(logits[:, [7, 6]], logits_swapped[:, 6:])
@@ -134,15 +148,23 @@ def test_forward_chunked_equals_one_forward_in_the_input_order(make_policy):
     with torch.no_grad():
         whole, ref = policy(batch, avail), policy.reference_logits(batch, avail)
         torch.testing.assert_close(policy.forward_chunked(batch, avail, max_rows=3), whole, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(policy.forward_chunked(batch, avail, reference=True, max_rows=2), ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        policy.forward_chunked(batch, avail, reference=True, max_rows=2), ref, atol=1e-5, rtol=1e-5
+    )
     groups = policy.row_groups(batch, max_rows=3)
     assert all(len(g) <= 3 for g in groups)
     assert sorted(torch.cat(groups).tolist()) == list(range(len(batch)))  # every row exactly once
 
 
 def _bad(batch, **changes):
-    fields = dict(input_ids=batch.input_ids, attention_mask=batch.attention_mask, lengths=batch.lengths,
-                  prefix_len=batch.prefix_len, target_spans=batch.target_spans, pad_id=batch.pad_id)
+    fields = dict(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        lengths=batch.lengths,
+        prefix_len=batch.prefix_len,
+        target_spans=batch.target_spans,
+        pad_id=batch.pad_id,
+    )
     return TokenBatch(**{**fields, **changes})
 
 
@@ -181,5 +203,11 @@ def test_lora_target_modules_that_match_nothing_are_an_error(make_policy):
 def test_lora_targets_default_to_every_qwen3_linear_layer(make_policy):
     policy = make_policy()
     assert set(policy.model.peft_config["default"].target_modules) == {
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
-
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }

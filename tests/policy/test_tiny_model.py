@@ -1,4 +1,5 @@
 """`epymarl-llm make-tiny-model`: loadable offline, Qwen-like tokenizer trained on SMAC prompts."""
+
 import json
 
 import torch

@@ -1,4 +1,5 @@
 """Fixtures of the prompt tests: SMAC import setup and small offline tokenizers."""
+
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ import os
 os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 import pytest  # noqa: E402
+
 
 def _corpus() -> list[str]:
     from epymarl_llm.prompts import PromptConfig, example_prompts
@@ -45,9 +47,15 @@ def gpt2_like_tokenizer(corpus):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=900, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=900,
+            special_tokens=["<pad>", "<eos>", "<unk>"],
+            show_progress=False,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     return _wrap(tok)
 
 
@@ -58,8 +66,12 @@ def word_level_tokenizer(corpus):
 
     tok = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<eos>", "<unk>", "<s>"], show_progress=False))
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    tok.train_from_iterator(
+        corpus, trainers.WordLevelTrainer(special_tokens=["<pad>", "<eos>", "<unk>", "<s>"], show_progress=False)
+    )
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+    )
     return _wrap(tok)
 
 
@@ -71,5 +83,7 @@ def metaspace_tokenizer(corpus):
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
     tok.decoder = decoders.Metaspace(prepend_scheme="first")
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False))
+    tok.train_from_iterator(
+        corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<pad>", "<eos>", "<unk>"], show_progress=False)
+    )
     return _wrap(tok)

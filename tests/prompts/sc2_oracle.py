@@ -4,6 +4,7 @@ The env is built from its map registry and given a flat 32 x 32 pathable map and
 (the fields SMAC reads from pysc2's raw units), so real SMAC code writes the rows the tests decode.
 `sc2v2_oracle` places units the same way in SMACv2's env (`Unit`, `flat_map`, `unit_record`).
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,18 @@ os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
 
 from epymarl_llm.prompts.sc2_maps import SC2_MAPS  # noqa: E402
 
-ENEMY_TYPE_IDS = {"Marine": 48, "Marauder": 51, "Medivac": 54, "Zealot": 73, "Stalker": 74, "Colossus": 4,
-                  "Zergling": 105, "Baneling": 9, "Hydralisk": 107, "Spine Crawler": 98}  # pysc2.lib.units
+ENEMY_TYPE_IDS = {
+    "Marine": 48,
+    "Marauder": 51,
+    "Medivac": 54,
+    "Zealot": 73,
+    "Stalker": 74,
+    "Colossus": 4,
+    "Zergling": 105,
+    "Baneling": 9,
+    "Hydralisk": 107,
+    "Spine Crawler": 98,
+}  # pysc2.lib.units
 MAX_SHIELD = {"Stalker": 80, "Zealot": 50, "Colossus": 150}  # StarCraft2Env.unit_max_shield
 ALLY_MIN_TYPE = 1970
 
@@ -51,9 +62,15 @@ def unit_record(u: Unit, type_id: int, weapon_cooldown: float = 0.0, energy: flo
     """The pysc2 raw-unit fields SMAC and SMACv2 read, for unit `u` of game type `type_id`."""
     max_shield = MAX_SHIELD.get(u.name, 0)
     return SimpleNamespace(
-        unit_type=type_id, health=u.health * 100.0, health_max=100.0, shield=u.shield * max_shield,
-        shield_max=max_shield, pos=SimpleNamespace(x=u.x, y=u.y, z=0.0), weapon_cooldown=weapon_cooldown,
-        energy=energy)
+        unit_type=type_id,
+        health=u.health * 100.0,
+        health_max=100.0,
+        shield=u.shield * max_shield,
+        shield_max=max_shield,
+        pos=SimpleNamespace(x=u.x, y=u.y, z=0.0),
+        weapon_cooldown=weapon_cooldown,
+        energy=energy,
+    )
 
 
 def sc2_env(map_name: str, allies: list[Unit], enemies: list[Unit], **env_args):

@@ -5,6 +5,7 @@ flat 32 x 32 pathable map, a stand-in game controller (only `data().units`, whic
 `_init_ally_unit_types` counts) and fake unit records (the pysc2 raw-unit fields SMACv2 reads), so
 real SMACv2 code writes the rows the tests decode.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,9 @@ N_GAME_UNITS = 2000  # any count: SMACv2's RL unit ids are the last 9 of the gam
 
 def smacv2():
     pytest.importorskip("pysc2", reason="SMACv2 needs pysc2 (pip install pysc2)")
-    return pytest.importorskip("smacv2.env.starcraft2.wrapper",
-                               reason="SMACv2 (oxwhirl/smacv2, from its repository) is not installed")
+    return pytest.importorskip(
+        "smacv2.env.starcraft2.wrapper", reason="SMACv2 (oxwhirl/smacv2, from its repository) is not installed"
+    )
 
 
 def sc2v2_env(env_args: dict, allies: list[Unit], enemies: list[Unit], attack=None, health=None, fov=None):
@@ -42,8 +44,12 @@ def place_units(env, allies: list[Unit], enemies: list[Unit], attack=None, healt
     env._init_ally_unit_types(0)
 
     def record(u: Unit, type_id: int):
-        return unit_record(u, type_id, energy=u.cooldown * 200.0,
-                           weapon_cooldown=u.cooldown * env.unit_max_cooldown(SimpleNamespace(unit_type=type_id)))
+        return unit_record(
+            u,
+            type_id,
+            energy=u.cooldown * 200.0,
+            weapon_cooldown=u.cooldown * env.unit_max_cooldown(SimpleNamespace(unit_type=type_id)),
+        )
 
     env.agents = {i: record(u, env.ally_unit_map[u.name.lower()]) for i, u in enumerate(allies)}
     env.enemies = {j: record(u, ENEMY_TYPE_IDS[u.name]) for j, u in enumerate(enemies)}

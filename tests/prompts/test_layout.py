@@ -1,4 +1,5 @@
 """Layout columns against rows that SMAC's own get_obs_agent / get_state write; bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,12 @@ from .sc2_oracle import Unit, observe, sc2_env
 
 def test_columns_hold_what_smac_writes_there():
     # SMAC numbers allies by unit type: Stalkers are agents 0-2, Zealots 3-7.
-    allies = [Unit("Stalker", 10, 10, 0.5, 0.25), Unit("Stalker", 12, 10), Unit("Stalker", 10, 13, 0.8, 0.4),
-              Unit("Zealot", 11, 12)]
+    allies = [
+        Unit("Stalker", 10, 10, 0.5, 0.25),
+        Unit("Stalker", 12, 10),
+        Unit("Stalker", 10, 13, 0.8, 0.4),
+        Unit("Zealot", 11, 12),
+    ]
     enemies = [Unit("Zealot", 14, 10, 0.6, 0.2), Unit("Stalker", 30, 30), Unit("Stalker", 11, 11, 0.9, 0.1)]
     allies += [Unit("Zealot", 2, 2, 0.0)] * 4  # dead allies: all-zero slots
     enemies += [Unit("Zealot", 2, 30, 0.0)] * 6
@@ -31,7 +36,7 @@ def test_columns_hold_what_smac_writes_there():
     assert row[e0.column("attackable")] == 1 and row[e0.column("health")] == pytest.approx(0.6)
     # enemy bits: Zealot is bit 0 for enemies (get_unit_type_id: unit_type - 73)
     assert row[e0.column("type_Zealot")] == 1 and row[e0.column("type_Stalker")] == 0
-    assert row[ents[("enemy", 1)].offset: ents[("enemy", 1)].offset + e0.size].sum() == 0  # out of sight
+    assert row[ents[("enemy", 1)].offset : ents[("enemy", 1)].offset + e0.size].sum() == 0  # out of sight
     a2 = ents[("ally", 1)]  # agent 2 seen by agent 0
     assert a2.unit_id == 2 and a2.unit_name == "Stalker"
     assert row[a2.column("visible")] == 1 and row[a2.column("rel_y")] == pytest.approx(3 / 9)
@@ -47,8 +52,12 @@ def test_columns_hold_what_smac_writes_there():
 
 
 def test_state_columns_hold_what_smac_writes_there():
-    allies = [Unit("Marauder", 10, 10, 0.5), Unit("Marauder", 11, 10), *[Unit("Marine", 12, 12)] * 7,
-              Unit("Medivac", 9, 9, 0.7)]
+    allies = [
+        Unit("Marauder", 10, 10, 0.5),
+        Unit("Marauder", 11, 10),
+        *[Unit("Marine", 12, 12)] * 7,
+        Unit("Medivac", 9, 9, 0.7),
+    ]
     enemies = [Unit("Medivac", 20, 20, 0.3), *[Unit("Marine", 22, 22)] * 8, *[Unit("Marauder", 23, 23)] * 3]
     env = sc2_env("MMM2", allies, enemies, state_last_action=True, state_timestep_number=True)
     state = env.get_state()
@@ -81,7 +90,9 @@ def test_layout_env_mismatch_names_map_and_sizes():
 
 
 def test_env_args_are_read_and_checked():
-    assert load_map_layout("3m", env_args={"obs_last_action": "True", "map_name": "3m", "seed": 3}).flags.obs_last_action
+    assert load_map_layout(
+        "3m", env_args={"obs_last_action": "True", "map_name": "3m", "seed": 3}
+    ).flags.obs_last_action
     with pytest.raises(ValueError, match="obs_last_action must be True or False"):
         load_map_layout("3m", env_args={"obs_last_action": "maybe"})
     with pytest.raises(ValueError, match="SMAClite has no layout options.*obs_timestep_number"):

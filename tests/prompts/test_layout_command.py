@@ -1,4 +1,5 @@
 """`epymarl-llm layout` and the prompt-speed benchmark, run through their entry points."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,26 @@ def test_layout_defaults_to_smaclite_and_falls_back_to_smac_with_a_note(capsys):
 
 
 def test_layout_json_holds_the_contract_fields(capsys):
-    args = ["layout", "MMM2", "--env", "sc2", "--json", "--env-arg", "obs_last_action=True", "--example-prompt", "--agent", "9"]
+    args = [
+        "layout",
+        "MMM2",
+        "--env",
+        "sc2",
+        "--json",
+        "--env-arg",
+        "obs_last_action=True",
+        "--example-prompt",
+        "--agent",
+        "9",
+    ]
     assert cli.main(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert {k: data[k] for k in ("obs_size", "n_actions", "n_agents", "n_enemies")} == {
-        "obs_size": 4 + 12 * 8 + 9 * (8 + 18) + 4, "n_actions": 18, "n_agents": 10, "n_enemies": 12}
+        "obs_size": 4 + 12 * 8 + 9 * (8 + 18) + 4,
+        "n_actions": 18,
+        "n_agents": 10,
+        "n_enemies": 12,
+    }
     assert data["state_size"] > 0 and data["healers"] == [9]
     assert {e["side"] for e in data["entities"]} == {"move", "enemy", "ally", "self"}
     own = next(e for e in data["entities"] if e["side"] == "self")
@@ -41,12 +57,24 @@ def test_layout_json_holds_the_contract_fields(capsys):
 
 
 def test_layout_of_a_smaclite_map_file(capsys, tmp_path):
-    (tmp_path / "m.json").write_text(json.dumps({
-        "name": "4m_vs_5z", "num_allied_units": 4, "num_enemy_units": 5,
-        "groups": [{"x": 9, "y": 16, "faction": "ALLY", "units": {"MARINE": 4}},
-                   {"x": 23, "y": 16, "faction": "ENEMY", "units": {"ZEALOT": 5}}],
-        "attack_point": [9, 16], "terrain_preset": "SIMPLE", "num_unit_types": 0,
-        "ally_has_shields": False, "enemy_has_shields": True}))
+    (tmp_path / "m.json").write_text(
+        json.dumps(
+            {
+                "name": "4m_vs_5z",
+                "num_allied_units": 4,
+                "num_enemy_units": 5,
+                "groups": [
+                    {"x": 9, "y": 16, "faction": "ALLY", "units": {"MARINE": 4}},
+                    {"x": 23, "y": 16, "faction": "ENEMY", "units": {"ZEALOT": 5}},
+                ],
+                "attack_point": [9, 16],
+                "terrain_preset": "SIMPLE",
+                "num_unit_types": 0,
+                "ally_has_shields": False,
+                "enemy_has_shields": True,
+            }
+        )
+    )
     assert cli.main(["layout", "--map-file", str(tmp_path / "m.json"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["env"], data["map_name"], data["obs_size"]) == ("smaclite", "4m_vs_5z", 4 + 5 * 6 + 3 * 5 + 1)
@@ -63,14 +91,20 @@ def test_layout_errors_are_clear(capsys):
 
 
 def test_layout_command_does_not_import_torch():
-    code = ("import sys; from epymarl_llm import cli; cli.main(['layout', '3m', '--example-prompt']); "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; from epymarl_llm import cli; cli.main(['layout', '3m', '--example-prompt']); "
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
 
 
 def test_prompt_speed_benchmark_prints_its_figures():
-    out = subprocess.run([sys.executable, "-m", "epymarl_llm.bench.prompt_speed", "--steps", "2", "--envs", "2"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "epymarl_llm.bench.prompt_speed", "--steps", "2", "--envs", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "2 envs x 8 agents = 16 prompts per step" in out and "fast path: True" in out
     assert "ms median" in out and "prompt length in tokens: min" in out

@@ -3,6 +3,7 @@
 When SMAC (oxwhirl/smac, from its repository) or SMAClite is not importable these tests skip;
 the layout code never imports either.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -17,12 +18,31 @@ from epymarl_llm.prompts import load_map_layout, map_names
 from epymarl_llm.prompts.sc2_maps import SC2_MAPS, SC2_RACES
 from epymarl_llm.prompts.smaclite_maps import SMACLITE_PRESETS
 
-FLAG_KEYS = ("obs_all_health", "obs_own_health", "obs_last_action", "obs_pathing_grid", "obs_terrain_height",
-             "obs_timestep_number", "state_last_action", "state_timestep_number", "obs_instead_of_state")
+FLAG_KEYS = (
+    "obs_all_health",
+    "obs_own_health",
+    "obs_last_action",
+    "obs_pathing_grid",
+    "obs_terrain_height",
+    "obs_timestep_number",
+    "state_last_action",
+    "state_timestep_number",
+    "obs_instead_of_state",
+)
 
 # Standard SC2 unit type ids (pysc2.lib.units), which SMAC uses for enemies.
-SC2_UNIT_IDS = {"Marine": 48, "Marauder": 51, "Medivac": 54, "Zealot": 73, "Stalker": 74, "Colossus": 4,
-                "Zergling": 105, "Baneling": 9, "Hydralisk": 107, "Spine Crawler": 98}
+SC2_UNIT_IDS = {
+    "Marine": 48,
+    "Marauder": 51,
+    "Medivac": 54,
+    "Zealot": 73,
+    "Stalker": 74,
+    "Colossus": 4,
+    "Zergling": 105,
+    "Baneling": 9,
+    "Hydralisk": 107,
+    "Spine Crawler": 98,
+}
 
 
 def _smac():
@@ -38,7 +58,11 @@ def test_table_rows_equal_smac_registry():
     assert set(SC2_MAPS) == set(registry)
     for name, params in registry.items():
         spec = SC2_MAPS[name]
-        assert (spec.n_agents, spec.n_enemies, spec.episode_limit) == (params["n_agents"], params["n_enemies"], params["limit"])
+        assert (spec.n_agents, spec.n_enemies, spec.episode_limit) == (
+            params["n_agents"],
+            params["n_enemies"],
+            params["limit"],
+        )
         assert SC2_RACES[name] == (params["a_race"], params["b_race"])
         assert spec.unit_type_bits == params["unit_type_bits"], name
         assert spec.map_type == params["map_type"]
@@ -52,7 +76,10 @@ def test_sizes_equal_starcraft2env_for_every_flag_combination(name):
         env = env_mod.StarCraft2Env(map_name=name, **args)
         layout = load_map_layout(name, env_args=args)
         assert (layout.obs_size, layout.state_size, layout.n_actions) == (
-            env.get_obs_size(), env.get_state_size(), env.get_total_actions()), (name, args)
+            env.get_obs_size(),
+            env.get_state_size(),
+            env.get_total_actions(),
+        ), (name, args)
         n_en, f_en = env.get_obs_enemy_feats_size()
         n_al, f_al = env.get_obs_ally_feats_size()
         assert (layout.enemy_feats, layout.ally_feats) == (f_en, f_al)
@@ -90,12 +117,25 @@ def test_compositions_equal_smac_documentation():
     doc = Path(env_mod.__file__).resolve().parents[2] / "docs" / "smac.md"
     if not doc.is_file():
         pytest.skip(f"SMAC's docs/smac.md is not next to the installed package ({doc})")
-    plural = {"Marines": "Marine", "Stalkers": "Stalker", "Zealots": "Zealot", "Colossi": "Colossus",
-              "Medivac": "Medivac", "Marauders": "Marauder", "Hydralisks": "Hydralisk", "Zerglings": "Zergling",
-              "Banelings": "Baneling", "Spine Crawler": "Spine Crawler", "Zealot": "Zealot"}
+    plural = {
+        "Marines": "Marine",
+        "Stalkers": "Stalker",
+        "Zealots": "Zealot",
+        "Colossi": "Colossus",
+        "Medivac": "Medivac",
+        "Marauders": "Marauder",
+        "Hydralisks": "Hydralisk",
+        "Zerglings": "Zergling",
+        "Banelings": "Baneling",
+        "Spine Crawler": "Spine Crawler",
+        "Zealot": "Zealot",
+    }
 
     def parse(cell):
-        return {plural[m.group(2).strip()]: int(m.group(1)) for m in re.finditer(r"(\d+) ([A-Za-z ]+?)(?=,|&|$)", cell.strip())}
+        return {
+            plural[m.group(2).strip()]: int(m.group(1))
+            for m in re.finditer(r"(\d+) ([A-Za-z ]+?)(?=,|&|$)", cell.strip())
+        }
 
     rows = [line.split("|")[1:4] for line in doc.read_text().splitlines() if re.match(r"^\|\s*\w", line)]
     seen = set()
@@ -136,18 +176,41 @@ def test_smaclite_map_file_with_custom_units(tmp_path):
     """A custom JSON map with a custom damage unit and a custom healer, parsed without SMAClite."""
     units = tmp_path / "units"
     units.mkdir()
-    base = {"hp": 45, "armor": 0, "damage": 6, "cooldown": 1, "speed": 3, "attack_range": 5, "size": 1,
-            "attributes": ["LIGHT"], "valid_targets": ["GROUND"]}
+    base = {
+        "hp": 45,
+        "armor": 0,
+        "damage": 6,
+        "cooldown": 1,
+        "speed": 3,
+        "attack_range": 5,
+        "size": 1,
+        "attributes": ["LIGHT"],
+        "valid_targets": ["GROUND"],
+    }
     (units / "heavy_gunner.json").write_text(json.dumps(base))
-    (units / "field_medic.json").write_text(json.dumps({**base, "combat_type": "HEALING", "energy": 100,
-                                                        "targeter": "HEAL", "damage": 0}))
+    (units / "field_medic.json").write_text(
+        json.dumps({**base, "combat_type": "HEALING", "energy": 100, "targeter": "HEAL", "damage": 0})
+    )
     map_file = tmp_path / "medics.json"
-    map_file.write_text(json.dumps({
-        "name": "medics_vs_marines", "custom_unit_path": str(units), "num_allied_units": 7, "num_enemy_units": 4,
-        "groups": [{"x": 9, "y": 16, "faction": "ALLY", "units": {"heavy_gunner": 5, "field_medic": 2}},
-                   {"x": 23, "y": 16, "faction": "ENEMY", "units": {"MARINE": 4}}],
-        "attack_point": [9, 16], "terrain_preset": "SIMPLE", "num_unit_types": 0,
-        "ally_has_shields": False, "enemy_has_shields": False}))
+    map_file.write_text(
+        json.dumps(
+            {
+                "name": "medics_vs_marines",
+                "custom_unit_path": str(units),
+                "num_allied_units": 7,
+                "num_enemy_units": 4,
+                "groups": [
+                    {"x": 9, "y": 16, "faction": "ALLY", "units": {"heavy_gunner": 5, "field_medic": 2}},
+                    {"x": 23, "y": 16, "faction": "ENEMY", "units": {"MARINE": 4}},
+                ],
+                "attack_point": [9, 16],
+                "terrain_preset": "SIMPLE",
+                "num_unit_types": 0,
+                "ally_has_shields": False,
+                "enemy_has_shields": False,
+            }
+        )
+    )
     layout = load_map_layout(None, env="smaclite", map_file=map_file)
     assert layout.map_name == "medics_vs_marines"
     assert layout.ally_unit_names == ("Heavy Gunner",) * 5 + ("Field Medic",) * 2
@@ -156,7 +219,9 @@ def test_smaclite_map_file_with_custom_units(tmp_path):
     assert layout.n_actions == 11
     # 4 move + 4 enemies x 5 + 6 allies x 5 + own 1
     assert layout.obs_size == 4 + 4 * 5 + 6 * 5 + 1
-    mod = pytest.importorskip("smaclite.env.smaclite", reason="SMAClite is not installed: the parse is checked without it")
+    mod = pytest.importorskip(
+        "smaclite.env.smaclite", reason="SMAClite is not installed: the parse is checked without it"
+    )
     env = mod.SMACliteEnv(map_file=str(map_file), seed=0)
     layout.check_env(env.obs_size, env.state_size, env.n_actions)
 

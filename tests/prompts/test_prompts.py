@@ -1,11 +1,18 @@
 """Hand-built observation rows (written by SMAC's own get_obs_agent) -> exact entities and prompt text."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from epymarl_llm.prompts import (LayoutMismatchError, PromptConfig, PromptEncoder, example_prompts,
-                                 load_map_layout, random_observations)
+from epymarl_llm.prompts import (
+    LayoutMismatchError,
+    PromptConfig,
+    PromptEncoder,
+    example_prompts,
+    load_map_layout,
+    random_observations,
+)
 from epymarl_llm.prompts.template import GOAL, INSTRUCTION
 
 from .sc2_oracle import Unit, observe, sc2_env
@@ -17,12 +24,17 @@ PERCENT = PromptConfig(number_format="percent")  # the full punctuation: exact t
 @pytest.fixture(scope="module")
 def battle():
     """Agent 0 (Stalker, half health) at (10, 10); sight range 9, attack range 6."""
-    allies = [Unit("Stalker", 10, 10, 0.5, 0.25), Unit("Stalker", 14.5, 10, 1.0, 0.5),  # 4.5 east
-              Unit("Stalker", 3, 3, 0.0),  # dead
-              Unit("Zealot", 10, 7.3, 0.8, 1.0)]  # 2.7 south
+    allies = [
+        Unit("Stalker", 10, 10, 0.5, 0.25),
+        Unit("Stalker", 14.5, 10, 1.0, 0.5),  # 4.5 east
+        Unit("Stalker", 3, 3, 0.0),  # dead
+        Unit("Zealot", 10, 7.3, 0.8, 1.0),
+    ]  # 2.7 south
     allies += [Unit("Zealot", 30, 30)] * 4  # alive, out of sight
-    enemies = [Unit("Zealot", 10, 12.7, 0.4, 0.0),  # 2.7 north: in attack range
-               Unit("Stalker", 2.8, 10)]  # 7.2 west: seen, out of range
+    enemies = [
+        Unit("Zealot", 10, 12.7, 0.4, 0.0),  # 2.7 north: in attack range
+        Unit("Stalker", 2.8, 10),
+    ]  # 7.2 west: seen, out of range
     enemies += [Unit("Zealot", 25, 25)] * 7
     return observe(sc2_env(MAP, allies, enemies))
 
@@ -77,7 +89,9 @@ def test_decimal_mode_is_the_papers_two_decimals(battle):
 
 def test_fixed_prompt_keeps_every_slot(battle):
     obs, avail = battle
-    text = state_text(PromptEncoder(load_map_layout(MAP), dynamic=False, config=PERCENT).texts(obs[:1], avail[:1], [0])[0])
+    text = state_text(
+        PromptEncoder(load_map_layout(MAP), dynamic=False, config=PERCENT).texts(obs[:1], avail[:1], [0])[0]
+    )
     lines = text.splitlines()
     assert [ln for ln in lines if ln.startswith("Ally ")] == [
         "Ally 1 (Stalker): distance 50, x 50, y 0, health 100, shield 50",
@@ -94,9 +108,13 @@ def test_semantic_mapping_of_a_known_row(battle):
     sem = PromptEncoder(load_map_layout(MAP)).semantic(obs[0], 0, avail[0])
     assert (sem.self_unit.unit_name, sem.self_unit.health, sem.self_unit.shield) == ("Stalker", 0.5, 0.25)
     assert [(u.unit_id, u.unit_name, u.distance, u.rel_y) for u in sem.allies] == [
-        (1, "Stalker", 0.5, 0.0), (3, "Zealot", 0.3, -0.3)]
+        (1, "Stalker", 0.5, 0.0),
+        (3, "Zealot", 0.3, -0.3),
+    ]
     assert [(u.unit_id, u.unit_name, u.attackable, u.health) for u in sem.enemies] == [
-        (0, "Zealot", True, 0.4), (1, "Stalker", False, 1.0)]
+        (0, "Zealot", True, 0.4),
+        (1, "Stalker", False, 1.0),
+    ]
     assert sem.can_move == {"north": True, "south": True, "east": True, "west": True}
 
 
@@ -111,13 +129,19 @@ def test_ally_names_follow_the_observer(battle):
 def test_dead_agent_reads_dead_and_only_no_op(battle):
     obs, avail = battle
     text = state_text(PromptEncoder(load_map_layout(MAP), config=PERCENT).texts(obs[2:3], avail[2:3], [2])[0])
-    assert text == ("Self: Ally 2 (Stalker): dead\nCan move: nowhere\nAllies: none visible\n"
-                    "Enemies: none visible\nAvailable actions:\nno-op\nYour action:")
+    assert text == (
+        "Self: Ally 2 (Stalker): dead\nCan move: nowhere\nAllies: none visible\n"
+        "Enemies: none visible\nAvailable actions:\nno-op\nYour action:"
+    )
 
 
 def test_medivac_heals_allies_and_its_attackable_bit_is_not_read():
-    allies = [Unit("Marauder", 10, 10), Unit("Marauder", 11, 10, 0.3), *[Unit("Marine", 30, 30)] * 7,
-              Unit("Medivac", 10, 11, 0.9)]
+    allies = [
+        Unit("Marauder", 10, 10),
+        Unit("Marauder", 11, 10, 0.3),
+        *[Unit("Marine", 30, 30)] * 7,
+        Unit("Medivac", 10, 11, 0.9),
+    ]
     enemies = [Unit("Marine", 13, 11, 0.5), *[Unit("Marine", 2, 30)] * 8, *[Unit("Marauder", 2, 2)] * 3]
     obs, avail = observe(sc2_env("MMM2", allies, enemies, obs_last_action=True))
     layout = load_map_layout("MMM2", env_args={"obs_last_action": True})
@@ -170,7 +194,8 @@ def test_smaclite_order_and_names():
     layout = load_map_layout("MMM2", env="smaclite")  # SMAClite's agent 0 is the Medivac
     assert layout.ally_unit_names[0] == "Medivac" and layout.spec.is_healer(0)
     assert "Self: Ally 0 (Medivac)" in example_prompts("MMM2", 20, env="smaclite")[0] or any(
-        "Self: Ally 0 (Medivac)" in p for p in example_prompts("MMM2", 40, env="smaclite"))
+        "Self: Ally 0 (Medivac)" in p for p in example_prompts("MMM2", 40, env="smaclite")
+    )
 
 
 def test_example_prompts_are_deterministic_and_cover_every_map():
@@ -244,7 +269,8 @@ def test_a_live_unit_below_half_a_percent_health_is_not_printed_as_zero(battle):
     row[0, column] = 0.003  # alive, 0.3% health
     text = state_text(PromptEncoder(layout, config=PERCENT).texts(row, avail[:1], [0])[0])
     assert "Enemy 0 (Zealot): distance 30, x 0, y 30, health 1, shield 0, in range\n" in text
-    assert "Enemy 0 (Zealot): distance 30 x 0 y 30 health 1 shield 0 in range\n" in \
-        state_text(PromptEncoder(layout).texts(row, avail[:1], [0])[0])
+    assert "Enemy 0 (Zealot): distance 30 x 0 y 30 health 1 shield 0 in range\n" in state_text(
+        PromptEncoder(layout).texts(row, avail[:1], [0])[0]
+    )
     row[0, column] = 0.0
     assert "health 0," in state_text(PromptEncoder(layout, config=PERCENT).texts(row, avail[:1], [0])[0])

@@ -6,6 +6,7 @@ compares every column with the value the layout says belongs there, and every co
 SMACv2's own get_obs_feature_names / get_state_feature_names. Skips with the reason when SMACv2
 (or pysc2, or EPyMARL's configs) is absent.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,9 +56,16 @@ def _units(layout, args, rng) -> tuple[list[Unit], list[Unit]]:
     def place(names, x0):
         out = []
         for k, name in enumerate(names):
-            out.append(Unit(name, x0 + rng.uniform(-3, 3) + (k % 3) * 2.5, 16 + rng.uniform(-6, 6),
-                            health=round(rng.uniform(0.2, 1.0), 3), shield=round(rng.uniform(0, 1), 3) if shielded else 0,
-                            cooldown=round(rng.uniform(0, 1), 3)))
+            out.append(
+                Unit(
+                    name,
+                    x0 + rng.uniform(-3, 3) + (k % 3) * 2.5,
+                    16 + rng.uniform(-6, 6),
+                    health=round(rng.uniform(0.2, 1.0), 3),
+                    shield=round(rng.uniform(0, 1), 3) if shielded else 0,
+                    cooldown=round(rng.uniform(0, 1), 3),
+                )
+            )
         return out
 
     a, e = place(allies, 12), place(enemies, 19)
@@ -107,24 +115,34 @@ def _expected_obs(env, layout, agent_id, avail_true, x_units) -> dict[int, float
                     if ent.side == "ally" and caps.health:
                         health = (health - hl) / (1 - hl) if env.observe_teammate_health else 0.0
                     types_seen = ent.side == "enemy" or caps.observe_types
-                    v = {"attackable": avail_true[env.n_actions_no_attack + ent.unit_id], "visible": 1.0,
-                         "distance": math.hypot(dx, dy) / sr, "rel_x": dx / sr, "rel_y": dy / sr, "health": health,
-                         "shield": u.shield / u.shield_max if u.shield_max else 0.0,
-                         "attack_probability": env.agent_attack_probabilities[ak]
-                         if caps.attack and env.observe_attack_probs else 0.0,
-                         "health_level": hl if caps.health and env.observe_teammate_health else 0.0,
-                         }.get(f, float(f == "type_" + name and types_seen))
+                    v = {
+                        "attackable": avail_true[env.n_actions_no_attack + ent.unit_id],
+                        "visible": 1.0,
+                        "distance": math.hypot(dx, dy) / sr,
+                        "rel_x": dx / sr,
+                        "rel_y": dy / sr,
+                        "health": health,
+                        "shield": u.shield / u.shield_max if u.shield_max else 0.0,
+                        "attack_probability": env.agent_attack_probabilities[ak]
+                        if caps.attack and env.observe_attack_probs
+                        else 0.0,
+                        "health_level": hl if caps.health and env.observe_teammate_health else 0.0,
+                    }.get(f, float(f == "type_" + name and types_seen))
                     if f.startswith("last_action_"):
                         v = env.last_action[ent.unit_id][int(f.rsplit("_", 1)[1])]
             elif ent.side == "self":
                 hl = env.agent_health_levels[agent_id]
                 health = me.health / me.health_max
-                v = {"health": (health - hl) / (1 - hl) if caps.health else health,
-                     "shield": me.shield / me.shield_max if me.shield_max else 0.0,
-                     "attack_probability": env.agent_attack_probabilities[agent_id], "health_level": hl,
-                     "own_pos_x": me.pos.x / 32, "own_pos_y": me.pos.y / 32,
-                     "fov_x": env.fov_directions[agent_id][0], "fov_y": env.fov_directions[agent_id][1],
-                     }.get(f, float(f == "type_" + allies[agent_id].name))
+                v = {
+                    "health": (health - hl) / (1 - hl) if caps.health else health,
+                    "shield": me.shield / me.shield_max if me.shield_max else 0.0,
+                    "attack_probability": env.agent_attack_probabilities[agent_id],
+                    "health_level": hl,
+                    "own_pos_x": me.pos.x / 32,
+                    "own_pos_y": me.pos.y / 32,
+                    "fov_x": env.fov_directions[agent_id][0],
+                    "fov_y": env.fov_directions[agent_id][1],
+                }.get(f, float(f == "type_" + allies[agent_id].name))
             elif ent.side == "timestep":
                 v = env._episode_steps / env.episode_limit
             out[col] = float(v)
@@ -146,12 +164,19 @@ def _expected_state(env, layout, x_units) -> dict[int, float]:
                     max_cd = env.unit_max_cooldown(u)
                     cd = u.energy / max_cd if name == "Medivac" else u.weapon_cooldown / max_cd
                     health = u.health / u.health_max
-                    v = {"health": (health - hl) / (1 - hl) if ent.side == "ally" and layout.capabilities.health else health,
-                         "energy_or_cooldown": cd, "rel_x": (u.pos.x - 16) / 32, "rel_y": (u.pos.y - 16) / 32,
-                         "shield": u.shield / u.shield_max if u.shield_max else 0.0,
-                         "attack_probability": env.agent_attack_probabilities[ak], "health_level": hl,
-                         "fov_x": env.fov_directions[ak][0], "fov_y": env.fov_directions[ak][1],
-                         }.get(f, float(f == "type_" + name))
+                    v = {
+                        "health": (health - hl) / (1 - hl)
+                        if ent.side == "ally" and layout.capabilities.health
+                        else health,
+                        "energy_or_cooldown": cd,
+                        "rel_x": (u.pos.x - 16) / 32,
+                        "rel_y": (u.pos.y - 16) / 32,
+                        "shield": u.shield / u.shield_max if u.shield_max else 0.0,
+                        "attack_probability": env.agent_attack_probabilities[ak],
+                        "health_level": hl,
+                        "fov_x": env.fov_directions[ak][0],
+                        "fov_y": env.fov_directions[ak][1],
+                    }.get(f, float(f == "type_" + name))
             elif ent.side == "last_action":
                 v = env.last_action[ent.unit_id][int(f.rsplit("_", 1)[1])]
             elif ent.side == "timestep":
@@ -164,21 +189,34 @@ def _smacv2_obs_name(layout, ent, f) -> str:
     """Our name -> SMACv2's build_obs_feature_names spelling (agent 0's view)."""
     spec = layout.spec
     if ent.side == "move":
-        return {"move": "move_action_", "pathing": "pathing_grid_", "height": "terrain_height_"}[f.split("_")[0]] + f.split("_", 1)[1]
+        return {"move": "move_action_", "pathing": "pathing_grid_", "height": "terrain_height_"}[
+            f.split("_")[0]
+        ] + f.split("_", 1)[1]
     if ent.side == "timestep":
         return "timestep"
     k = ent.unit_id
     if f.startswith("type_"):
         bit = spec.ally_type_names.index(f[5:])
-        return {"enemy": f"enemy_unit_type_{k}_bit_{bit}", "ally": f"ally_unit_type_{k}_bit_{bit}",
-                "self": f"own_unit_type_bit_{bit}"}[ent.side]
+        return {
+            "enemy": f"enemy_unit_type_{k}_bit_{bit}",
+            "ally": f"ally_unit_type_{k}_bit_{bit}",
+            "self": f"own_unit_type_bit_{bit}",
+        }[ent.side]
     if ent.side == "self":
-        return {"attack_probability": "own_attack_prob", "health_level": "own_health_level", "fov_x": "own_fov_x",
-                "fov_y": "own_fov_y"}.get(f, f if f.startswith("own_") else "own_" + f)
+        return {
+            "attack_probability": "own_attack_prob",
+            "health_level": "own_health_level",
+            "fov_x": "own_fov_x",
+            "fov_y": "own_fov_y",
+        }.get(f, f if f.startswith("own_") else "own_" + f)
     if f.startswith("last_action_"):
         return f"ally_last_action_{k}_action_{f.rsplit('_', 1)[1]}"
-    word = {"attackable": "shootable", "rel_x": "relative_x", "rel_y": "relative_y",
-            "attack_probability": "attack_prob"}.get(f, f)
+    word = {
+        "attackable": "shootable",
+        "rel_x": "relative_x",
+        "rel_y": "relative_y",
+        "attack_probability": "attack_prob",
+    }.get(f, f)
     return f"{ent.side}_{word}_{k}"
 
 
@@ -190,8 +228,12 @@ def _smacv2_state_name(layout, ent, f) -> str:
         return f"ally_last_action_{k}_action_{f.rsplit('_', 1)[1]}"
     if f.startswith("type_"):
         return f"{ent.side}_unit_type_{k}_bit_{layout.spec.ally_type_names.index(f[5:])}"
-    word = {"energy_or_cooldown": "cooldown", "rel_x": "relative_x", "rel_y": "relative_y",
-            "attack_probability": "attack_prob"}.get(f, f)
+    word = {
+        "energy_or_cooldown": "cooldown",
+        "rel_x": "relative_x",
+        "rel_y": "relative_y",
+        "attack_probability": "attack_prob",
+    }.get(f, f)
     return f"{ent.side}_{word}_{k}"
 
 
@@ -271,10 +313,18 @@ _VARIANTS = {
     "no_unit_ranges": {"use_unit_ranges": False},
 }
 _CAPS = {
-    "attack_observed": {"attack": {"dist_type": "per_agent_uniform", "lower_bound": 0.5, "upper_bound": 1.0, "observe": True}},
-    "attack_padded": {"attack": {"dist_type": "per_agent_uniform", "lower_bound": 0.5, "upper_bound": 1.0, "observe": False}},
-    "health_observed": {"health": {"dist_type": "per_agent_uniform", "lower_bound": 0.0, "upper_bound": 0.3, "observe": True}},
-    "health_padded": {"health": {"dist_type": "per_agent_uniform", "lower_bound": 0.0, "upper_bound": 0.3, "observe": False}},
+    "attack_observed": {
+        "attack": {"dist_type": "per_agent_uniform", "lower_bound": 0.5, "upper_bound": 1.0, "observe": True}
+    },
+    "attack_padded": {
+        "attack": {"dist_type": "per_agent_uniform", "lower_bound": 0.5, "upper_bound": 1.0, "observe": False}
+    },
+    "health_observed": {
+        "health": {"dist_type": "per_agent_uniform", "lower_bound": 0.0, "upper_bound": 0.3, "observe": True}
+    },
+    "health_padded": {
+        "health": {"dist_type": "per_agent_uniform", "lower_bound": 0.0, "upper_bound": 0.3, "observe": False}
+    },
     "types_unobserved": {"team_gen": "observe_false"},
     "enemy_mask": {"enemy_mask": {"dist_type": "mask", "mask_probability": 0.5, "n_enemies": 5}},
 }
@@ -293,8 +343,8 @@ def test_layout_flags_equal_smacv2(race, variant):
         changes = {**_VARIANTS["conic_fov"], **_VARIANTS["last_actions_timesteps"], **_VARIANTS["grids"]}
     args.update(changes)
     cc = args["capability_config"]
-    for key in ([variant] if variant in _CAPS else ["attack_observed", "health_observed"] if variant == "all_on" else []):
-        (cap_key, cap_value), = _CAPS[key].items()
+    for key in [variant] if variant in _CAPS else ["attack_observed", "health_observed"] if variant == "all_on" else []:
+        ((cap_key, cap_value),) = _CAPS[key].items()
         if cap_value == "observe_false":
             cc["team_gen"]["observe"] = False
         else:
@@ -316,7 +366,15 @@ def test_known_sizes_without_smacv2():
     lay = load_map_layout("protoss_5_vs_5", env="sc2v2")
     assert (lay.obs_size, lay.state_size, lay.n_actions) == (92, 130, 11)
     assert lay.composition_varies and lay.ally_unit_names == ("Unit",) * 5
-    assert lay.own_features == ("health", "shield", "own_pos_x", "own_pos_y", "type_Stalker", "type_Zealot", "type_Colossus")
+    assert lay.own_features == (
+        "health",
+        "shield",
+        "own_pos_x",
+        "own_pos_y",
+        "type_Stalker",
+        "type_Zealot",
+        "type_Colossus",
+    )
     zerg = load_map_layout("zerg_10_vs_11", env="sc2v2")
     assert zerg.spec.ally_type_names == ("Zergling", "Hydralisk", "Baneling")  # get_unit_type_id order
     fov = load_map_layout("protoss_5_vs_5", env="sc2v2", env_args={"conic_fov": True})

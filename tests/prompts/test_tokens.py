@@ -1,4 +1,5 @@
 """Token ids and spans: joined piece ids equal whole-prompt tokenization; spans cover their entity."""
+
 from __future__ import annotations
 
 import warnings
@@ -16,7 +17,11 @@ CASES = [  # map, env, env_args
     ("MMM", "smaclite", {}),
     ("bane_vs_bane", "smaclite", {}),
 ]
-CONFIGS = [PromptConfig(), PromptConfig(number_format="percent"), PromptConfig(dynamic_prompt=False, number_format="decimal")]
+CONFIGS = [
+    PromptConfig(),
+    PromptConfig(number_format="percent"),
+    PromptConfig(dynamic_prompt=False, number_format="decimal"),
+]
 
 
 def _encode(tokenizer, name, env, args, config, n=40, seed=0):
@@ -81,8 +86,9 @@ def _check_spans(tok, enc, batch, texts, exact=True):
             else:  # tokens may straddle the entity's edges: the span is the fewest tokens covering it
                 flat = lines[key].replace(" ", "")
                 assert flat in decoded.replace(" ", "").replace("\n", ""), key
-                assert flat not in tok.decode(ids[a + 1:b]).replace(" ", "") and flat not in tok.decode(
-                    ids[a:b - 1]).replace(" ", ""), key
+                assert flat not in tok.decode(ids[a + 1 : b]).replace(" ", "") and flat not in tok.decode(
+                    ids[a : b - 1]
+                ).replace(" ", ""), key
         agent = int(text.split("Self: Ally ", 1)[1].split()[0].rstrip(",:"))
         heals = "(Medivac)" in text.split("Current game state:\n", 1)[1].split("\n", 1)[0]
         for j in range(layout.n_targets):
@@ -107,7 +113,7 @@ def test_medivac_targets_are_ally_spans(qwen_like_tokenizer):
         assert ally_spans
         for k, span in ally_spans.items():
             assert tuple(batch.target_spans[r, k].tolist()) == span
-            assert qwen_like_tokenizer.decode(batch.input_ids[r, span[0]:span[1]].tolist()).startswith(f"Ally {k} (")
+            assert qwen_like_tokenizer.decode(batch.input_ids[r, span[0] : span[1]].tolist()).startswith(f"Ally {k} (")
 
 
 def test_prefix_is_shared_by_every_row_agent_and_step(qwen_like_tokenizer):

@@ -1,4 +1,5 @@
 """Fixtures: run folders written by real Sacred experiments, as EPyMARL's main.py lays them out."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ def file_run() -> Callable[..., Path]:
     with quiet_sacred_import():
         from sacred.observers import FileStorageObserver
 
-    def make(results: Path, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None,
-             status: str | None = None) -> Path:
+    def make(
+        results: Path, config: dict[str, Any], metrics: Metrics, fail_with: str | None = None, status: str | None = None
+    ) -> Path:
         base = results / "sacred" / config["name"] / config["env_args"]["map_name"]
         observer = FileStorageObserver(str(base))
         run_sacred(observer, config, metrics, fail_with)

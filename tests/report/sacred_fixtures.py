@@ -1,6 +1,7 @@
 """Helpers: Sacred runs made by real Sacred experiments (FileStorageObserver / MongoObserver), shaped like
 EPyMARL's: its config keys (`name`, `env_args.map_name`, `seed`, `checkpoint_path`, `evaluate`) and
 its metric names logged with `log_scalar(name, value, t_env)` as EPyMARL's Logger does."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,16 @@ def quiet_sacred_import() -> Iterator[None]:
 
 def epymarl_config(name: str, map_name: str, seed: int, **extra: Any) -> dict[str, Any]:
     """The keys the report reads, with EPyMARL's defaults for the transfer switches."""
-    config = {"name": name, "seed": seed, "env": "sc2", "env_args": {"map_name": map_name},
-              "checkpoint_path": "", "evaluate": False, "load_step": 0, "t_max": 100000}
+    config = {
+        "name": name,
+        "seed": seed,
+        "env": "sc2",
+        "env_args": {"map_name": map_name},
+        "checkpoint_path": "",
+        "evaluate": False,
+        "load_step": 0,
+        "t_max": 100000,
+    }
     config.update(extra)
     return config
 

@@ -1,4 +1,5 @@
 """Series stay visible when they overlap: distinct markers and dashes, the plugin's drawn on top."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,8 @@ from epymarl_llm.report.runs import RunMode
 
 def _keys():
     return [SeriesKey("3s5z", a, RunMode.SINGLE) for a in ("mappo", "qmix", "ippo", "lolm_mappo")] + [
-        SeriesKey("3s5z", "lolm_mappo", RunMode.FEW_SHOT, "3m")]
+        SeriesKey("3s5z", "lolm_mappo", RunMode.FEW_SHOT, "3m")
+    ]
 
 
 def test_every_series_has_its_own_marker_and_baselines_their_own_dashes():

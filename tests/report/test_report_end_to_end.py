@@ -1,5 +1,6 @@
 """`epymarl-llm report` on run folders written by real Sacred experiments: a source map, a target
 map, from-scratch, few-shot and zero-shot runs, built-in algorithms, and broken runs."""
+
 import csv
 
 import pytest
@@ -14,45 +15,72 @@ CKPT = f"results/models/lolm_mappo_seed{{seed}}_{SOURCE}_2025-01-02 10:11:12.123
 
 def _populate(results, file_run):
     steps = ramp(11, 10_000)
-    learner = {"policy_entropy": (steps, [2.0 - 0.15 * i for i in range(11)]),
-               "kl_to_reference": (steps, [0.01 * i for i in range(11)]),
-               "kl_beta": (steps, [max(0.0, 0.5 - 0.05 * i) for i in range(11)])}
+    learner = {
+        "policy_entropy": (steps, [2.0 - 0.15 * i for i in range(11)]),
+        "kl_to_reference": (steps, [0.01 * i for i in range(11)]),
+        "kl_beta": (steps, [max(0.0, 0.5 - 0.05 * i) for i in range(11)]),
+    }
     # From scratch on both maps, two seeds: 0.0, 0.1, ..., 1.0 (seed 2 lags by 0.02).
     for map_name in (SOURCE, TARGET):
         for seed, lag in ((1, 0.0), (2, 0.02)):
             won = [max(0.0, i / 10 - lag) for i in range(11)]
-            file_run(results, epymarl_config("lolm_mappo", map_name, seed),
-                     {"test_battle_won_mean": (steps, won), **learner})
+            file_run(
+                results, epymarl_config("lolm_mappo", map_name, seed), {"test_battle_won_mean": (steps, won), **learner}
+            )
     # Few-shot on the target: seed 1 names its source in the plugin's key, seed 2 only in the path.
     few = {1: [0.5, 0.7, 0.9, 0.9, 0.9, 0.9], 2: [0.3, 0.5, 0.7, 0.7, 0.7, 0.7]}
     for seed, won in few.items():
         extra = {"transfer_source_map": SOURCE} if seed == 1 else {}
-        file_run(results, epymarl_config("lolm_mappo", TARGET, seed, checkpoint_path=CKPT.format(seed=seed),
-                                         kl_mode="none", **extra),
-                 {"test_battle_won_mean": (ramp(6, 10_000, LOAD_STEP), won)})
+        file_run(
+            results,
+            epymarl_config("lolm_mappo", TARGET, seed, checkpoint_path=CKPT.format(seed=seed), kl_mode="none", **extra),
+            {"test_battle_won_mean": (ramp(6, 10_000, LOAD_STEP), won)},
+        )
     # Zero-shot: one evaluation at the checkpoint's step.
     for seed, won in ((1, 0.35), (2, 0.25)):
-        file_run(results, epymarl_config("lolm_mappo", TARGET, seed, checkpoint_path=CKPT.format(seed=seed),
-                                         evaluate=True), {"test_battle_won_mean": ([LOAD_STEP], [won])})
+        file_run(
+            results,
+            epymarl_config("lolm_mappo", TARGET, seed, checkpoint_path=CKPT.format(seed=seed), evaluate=True),
+            {"test_battle_won_mean": ([LOAD_STEP], [won])},
+        )
     # Built-in MAPPO: trains on both maps, cannot load its source checkpoint on the target.
     for map_name in (SOURCE, TARGET):
-        file_run(results, epymarl_config("mappo", map_name, 1),
-                 {"test_battle_won_mean": (steps, [i / 20 for i in range(11)]), "pg_loss": (steps, [0.1] * 11)})
-    file_run(results, epymarl_config("mappo", TARGET, 1, checkpoint_path="results/models/mappo_seed1_3s_vs_4z_2025-01-02 1:2:3.4"),
-             {}, fail_with="Error(s) in loading state_dict for RNNAgent: size mismatch for fc1.weight: "
-                           "copying a param with shape torch.Size([64, 60]) from checkpoint, the shape in current model is torch.Size([64, 66]).")
+        file_run(
+            results,
+            epymarl_config("mappo", map_name, 1),
+            {"test_battle_won_mean": (steps, [i / 20 for i in range(11)]), "pg_loss": (steps, [0.1] * 11)},
+        )
+    file_run(
+        results,
+        epymarl_config("mappo", TARGET, 1, checkpoint_path="results/models/mappo_seed1_3s_vs_4z_2025-01-02 1:2:3.4"),
+        {},
+        fail_with="Error(s) in loading state_dict for RNNAgent: size mismatch for fc1.weight: "
+        "copying a param with shape torch.Size([64, 60]) from checkpoint, the shape in current model is torch.Size([64, 66]).",
+    )
     # QMIX on a non-SMAC-like config: no win rate logged.
     file_run(results, epymarl_config("qmix", TARGET, 1), {"test_return_mean": (steps, [float(i) for i in range(11)])})
     # A third target seed crashed half-way: listed apart, never averaged into the target's series.
-    file_run(results, epymarl_config("lolm_mappo", TARGET, 3), {"test_battle_won_mean": (ramp(3, 10_000), [0.9, 0.9, 0.9])},
-             fail_with="CUDA out of memory.\nTried to allocate 2.00 GiB")
+    file_run(
+        results,
+        epymarl_config("lolm_mappo", TARGET, 3),
+        {"test_battle_won_mean": (ramp(3, 10_000), [0.9, 0.9, 0.9])},
+        fail_with="CUDA out of memory.\nTried to allocate 2.00 GiB",
+    )
     # A run whose checkpoint folder names no map and that failed before its first log: it never
     # loaded the checkpoint, so it is no "few-shot from unknown source" and not in the transfer table.
-    file_run(results, epymarl_config("lolm_mappo", TARGET, 4, checkpoint_path="/data/ckpt/best"), {},
-             fail_with="/data/ckpt/best/100 is not a lolm_mappo checkpoint\nA lolm_mappo checkpoint is ...")
+    file_run(
+        results,
+        epymarl_config("lolm_mappo", TARGET, 4, checkpoint_path="/data/ckpt/best"),
+        {},
+        fail_with="/data/ckpt/best/100 is not a lolm_mappo checkpoint\nA lolm_mappo checkpoint is ...",
+    )
     # A third source-map seed still RUNNING (or killed): used, with a message.
-    file_run(results, epymarl_config("lolm_mappo", SOURCE, 3), {"test_battle_won_mean": (ramp(4, 10_000), [0.0, 0.1, 0.2, 0.3])},
-             status="RUNNING")
+    file_run(
+        results,
+        epymarl_config("lolm_mappo", SOURCE, 3),
+        {"test_battle_won_mean": (ramp(4, 10_000), [0.0, 0.1, 0.2, 0.3])},
+        status="RUNNING",
+    )
 
 
 def test_report_end_to_end(tmp_path, file_run, capsys):
@@ -101,21 +129,33 @@ def test_report_end_to_end(tmp_path, file_run, capsys):
 
     # Problems are reported, and the other runs are still used.
     report = (out / "report.md").read_text()
-    for expected in ("lacks metric 'test_battle_won_mean'", "incomplete (status RUNNING", "entropy curve missing for mappo"):
+    for expected in (
+        "lacks metric 'test_battle_won_mean'",
+        "incomplete (status RUNNING",
+        "entropy curve missing for mappo",
+    ):
         assert expected in report and expected in printed
     assert f"| {SOURCE} | lolm_mappo | 1, 2, 3 | - | COMPLETED, RUNNING |" in report
     # Broken runs: one table row each (the cause's first line), the full traceback in a file, and
     # one printed line per distinct cause.
-    cause = ("not transferable (fixed input size): RuntimeError: Error(s) in loading state_dict for RNNAgent: "
-             "size mismatch for fc1.weight")
+    cause = (
+        "not transferable (fixed input size): RuntimeError: Error(s) in loading state_dict for RNNAgent: "
+        "size mismatch for fc1.weight"
+    )
     assert f"| mappo {TARGET} seed 1 (run " in report and f"| few-shot from {SOURCE} | FAILED | {cause}" in report
     assert "size mismatch for fc1.weight" in (out / "broken_runs.txt").read_text()
     assert "4 runs did not complete" in printed and f"1 x FAILED: {cause}" in printed
     assert "crashed" not in printed
     assert f"| {TARGET} | lolm_mappo | 1, 2 | 3 | COMPLETED, FAILED |" in report
-    assert f"| lolm_mappo {TARGET} seed 3 (run " in report and "| single-task | FAILED | RuntimeError: CUDA out of memory. |" in report
+    assert (
+        f"| lolm_mappo {TARGET} seed 3 (run " in report
+        and "| single-task | FAILED | RuntimeError: CUDA out of memory. |" in report
+    )
     assert f"| {TARGET} | lolm_mappo | 2 | " in (out / "single_task.md").read_text()  # seeds 1, 2: not the crashed 3
-    assert "| checkpoint not loaded | FAILED | RuntimeError: /data/ckpt/best/100 is not a lolm_mappo checkpoint |" in report
+    assert (
+        "| checkpoint not loaded | FAILED | RuntimeError: /data/ckpt/best/100 is not a lolm_mappo checkpoint |"
+        in report
+    )
     assert "unknown source" not in report + table
 
 
@@ -133,6 +173,8 @@ def test_bad_options_and_unknown_metric_are_clear_errors(tmp_path, file_run, cap
     assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--last-k", "0"]) == 2
     assert "last_k must be >= 1" in capsys.readouterr().err
     assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
-    assert "no run logged 'test_battle_won_mean'; pass --metric with one of: test_return_mean" in capsys.readouterr().err
+    assert (
+        "no run logged 'test_battle_won_mean'; pass --metric with one of: test_return_mean" in capsys.readouterr().err
+    )
     assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--metric", "test_return_mean"]) == 0
     assert (tmp_path / "o" / "test_return_mean_3s5z.png").exists()

@@ -3,6 +3,7 @@ checkpoint loaded on 3s5z, which crashes on the fixed input size (the built-in-a
 
 Needs EPyMARL (EPYMARL_PATH) and SMAClite; EPyMARL's src/ is copied to a temporary folder because
 main.py writes results/ next to itself."""
+
 import csv
 import os
 import shutil
@@ -20,9 +21,23 @@ EPYMARL = os.environ.get("EPYMARL_PATH")
 
 
 def _epymarl(cwd: Path, *with_args: str) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-W", "ignore", "src/main.py", "--config=mappo", "--env-config=smaclite", "with",
-            "use_cuda=False", "test_nepisode=1", "env_args.time_limit=40", "test_interval=100", "log_interval=100", "runner_log_interval=100",
-            "learner_log_interval=100", *with_args]
+    argv = [
+        sys.executable,
+        "-W",
+        "ignore",
+        "src/main.py",
+        "--config=mappo",
+        "--env-config=smaclite",
+        "with",
+        "use_cuda=False",
+        "test_nepisode=1",
+        "env_args.time_limit=40",
+        "test_interval=100",
+        "log_interval=100",
+        "runner_log_interval=100",
+        "learner_log_interval=100",
+        *with_args,
+    ]
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=240)
 
 
@@ -32,7 +47,9 @@ def test_report_on_runs_written_by_epymarl(tmp_path, capsys):
     work = tmp_path / "epymarl"
     shutil.copytree(Path(EPYMARL) / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
 
-    trained = _epymarl(work, "env_args.map_name=2s3z", "seed=1", "t_max=100", "save_model=True", "save_model_interval=50")
+    trained = _epymarl(
+        work, "env_args.map_name=2s3z", "seed=1", "t_max=100", "save_model=True", "save_model_interval=50"
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     (checkpoint,) = (work / "results" / "models").iterdir()
     transferred = _epymarl(work, "env_args.map_name=3s5z", "seed=1", "t_max=100", f"checkpoint_path={checkpoint}")
@@ -43,8 +60,10 @@ def test_report_on_runs_written_by_epymarl(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "2 runs" in printed
     assert "1 run did not complete" in printed
-    assert ("1 x FAILED: not transferable (fixed input size): RuntimeError: Error(s) in loading state_dict for "
-            "RNNAgent: size mismatch for") in printed
+    assert (
+        "1 x FAILED: not transferable (fixed input size): RuntimeError: Error(s) in loading state_dict for "
+        "RNNAgent: size mismatch for"
+    ) in printed
     assert (out / "win_rate_2s3z.png").stat().st_size > 5000
     (row,) = csv.DictReader((out / "transfer.csv").open())
     assert (row["source_map"], row["target_map"], row["algorithm"]) == ("2s3z", "3s5z", "mappo")

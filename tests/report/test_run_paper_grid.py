@@ -1,5 +1,6 @@
 """The experiment recipe's driver: dry-run commands, checkpoint lookup, and real subprocess runs
 against a stand-in EPyMARL main.py that records its arguments."""
+
 import importlib.util
 import json
 import shlex
@@ -26,24 +27,54 @@ def _dry_run(grid, capsys, *extra):
 
 
 def test_dry_run_prints_the_whole_grid(grid, capsys):
-    lines = _dry_run(grid, capsys, "--seeds", "1", "2", "--maps", "3s5z", "--pairs", "3s_vs_4z:3s_vs_5z",
-                     "--baselines", "mappo", "qmix", "--t-max", "1000000", "--few-shot-t-max", "300000")
+    lines = _dry_run(
+        grid,
+        capsys,
+        "--seeds",
+        "1",
+        "2",
+        "--maps",
+        "3s5z",
+        "--pairs",
+        "3s_vs_4z:3s_vs_5z",
+        "--baselines",
+        "mappo",
+        "qmix",
+        "--t-max",
+        "1000000",
+        "--few-shot-t-max",
+        "300000",
+    )
     commands = [line for line in lines if not line.startswith("#")]
     single = [c for c in commands if "checkpoint_path" not in c and "epymarl_llm" not in c]
     # 3 maps (3s5z + the pair's two) x 3 algorithms x 2 seeds
     assert len(single) == 18
-    assert ("python3 src/main.py --config=lolm_mappo --env-config=sc2 with env_args.map_name=3s_vs_4z seed=1 "
-            "t_max=1000000 save_model=True") in commands
-    assert "python3 src/main.py --config=mappo --env-config=sc2 with env_args.map_name=3s_vs_5z seed=2 t_max=1000000" in commands
+    assert (
+        "python3 src/main.py --config=lolm_mappo --env-config=sc2 with env_args.map_name=3s_vs_4z seed=1 "
+        "t_max=1000000 save_model=True"
+    ) in commands
+    assert (
+        "python3 src/main.py --config=mappo --env-config=sc2 with env_args.map_name=3s_vs_5z seed=2 t_max=1000000"
+        in commands
+    )
     zero = [shlex.split(c) for c in commands if "evaluate=True" in c]
     few = [shlex.split(c) for c in commands if "checkpoint_path" in c and "evaluate=True" not in c]
     assert len(zero) == len(few) == 2
-    assert zero[0][5:] == ["env_args.map_name=3s_vs_5z", "seed=1", "evaluate=True", "test_nepisode=100", "kl_mode=none",
-                           "checkpoint_path=<checkpoint of lolm_mappo seed 1 on 3s_vs_4z>"]
+    assert zero[0][5:] == [
+        "env_args.map_name=3s_vs_5z",
+        "seed=1",
+        "evaluate=True",
+        "test_nepisode=100",
+        "kl_mode=none",
+        "checkpoint_path=<checkpoint of lolm_mappo seed 1 on 3s_vs_4z>",
+    ]
     assert few[1][-1] == "t_max=<checkpoint step + 300000>" and "kl_mode=none" in few[1]
     assert lines[-1] == "python3 -m epymarl_llm report /opt/epymarl/results/sacred --out report"
     assert [line for line in lines if line.startswith("#")][:3] == [
-        "# single: 18 runs (cd /opt/epymarl)", "# zero-shot: 2 runs (cd /opt/epymarl)", "# few-shot: 2 runs (cd /opt/epymarl)"]
+        "# single: 18 runs (cd /opt/epymarl)",
+        "# zero-shot: 2 runs (cd /opt/epymarl)",
+        "# few-shot: 2 runs (cd /opt/epymarl)",
+    ]
 
 
 def test_default_grid_is_the_papers(grid, capsys):
@@ -59,9 +90,11 @@ def test_bad_pair_is_rejected(grid, capsys):
 
 def test_find_checkpoint_takes_the_newest_and_its_largest_step(grid, tmp_path):
     models = tmp_path / "results" / "models"
-    for name, steps in [("lolm_mappo_seed1_3s5z_2025-01-01 10:00:00.1", [50]),
-                        ("lolm_mappo_seed1_3s5z_2025-02-01 10:00:00.1", [50, 100]),
-                        ("lolm_mappo_seed1_3s5z_vs_3s6z_2025-03-01 10:00:00.1", [500])]:
+    for name, steps in [
+        ("lolm_mappo_seed1_3s5z_2025-01-01 10:00:00.1", [50]),
+        ("lolm_mappo_seed1_3s5z_2025-02-01 10:00:00.1", [50, 100]),
+        ("lolm_mappo_seed1_3s5z_vs_3s6z_2025-03-01 10:00:00.1", [500]),
+    ]:
         for step in steps:
             (models / name / str(step)).mkdir(parents=True)
     folder, step = grid.find_checkpoint(tmp_path, "lolm_mappo", 1, "3s5z")
@@ -81,8 +114,23 @@ def test_transfer_phases_run_with_the_resolved_checkpoint(grid, tmp_path):
     )
     ckpt = epymarl / "results" / "models" / "lolm_mappo_seed1_3s_vs_4z_2025-01-01 10:00:00.123"
     (ckpt / "2000123").mkdir(parents=True)
-    code = grid.main(["--epymarl", str(epymarl), "--seeds", "1", "--pairs", "3s_vs_4z:3s_vs_5z",
-                      "--phases", "zero-shot", "few-shot", "--parallel", "2", "--few-shot-t-max", "300000"])
+    code = grid.main(
+        [
+            "--epymarl",
+            str(epymarl),
+            "--seeds",
+            "1",
+            "--pairs",
+            "3s_vs_4z:3s_vs_5z",
+            "--phases",
+            "zero-shot",
+            "few-shot",
+            "--parallel",
+            "2",
+            "--few-shot-t-max",
+            "300000",
+        ]
+    )
     assert code == 0
     calls = [json.loads(p.read_text()) for p in (epymarl / "calls").iterdir()]
     assert len(calls) == 2
@@ -95,7 +143,9 @@ def test_missing_checkpoint_is_reported_and_fails(grid, tmp_path, capsys):
     epymarl = tmp_path / "epymarl"
     (epymarl / "src").mkdir(parents=True)
     (epymarl / "src" / "main.py").write_text("")
-    code = grid.main(["--epymarl", str(epymarl), "--seeds", "1", "--pairs", "3s_vs_4z:3s_vs_5z", "--phases", "few-shot"])
+    code = grid.main(
+        ["--epymarl", str(epymarl), "--seeds", "1", "--pairs", "3s_vs_4z:3s_vs_5z", "--phases", "few-shot"]
+    )
     assert code == 1
     assert "[skip] few-shot lolm_mappo 3s_vs_5z seed 1: no checkpoint" in capsys.readouterr().out
 
@@ -115,14 +165,18 @@ def test_sc2v2_grid_rejects_maps_that_are_not_scenarios(grid, capsys, tmp_path):
     scenarios = tmp_path / "src" / "config" / "envs" / "smacv2_configs"
     scenarios.mkdir(parents=True)
     (scenarios / "protoss_5_vs_5.yaml").write_text("env_args: {}\n")
-    code = grid.main(["--epymarl", str(tmp_path), "--dry-run", "--env-config", "sc2v2", "--maps", "protoss_5_vs_5", "3m",
-                      "--pairs"])
+    code = grid.main(
+        ["--epymarl", str(tmp_path), "--dry-run", "--env-config", "sc2v2", "--maps", "protoss_5_vs_5", "3m", "--pairs"]
+    )
     assert code == 2 and "3m are not SMACv2 scenarios" in capsys.readouterr().err
 
 
 def test_find_checkpoint_tells_smacv2_scenarios_apart(grid, tmp_path):
     models = tmp_path / "results" / "models"
-    for name in ("lolm_mappo_seed1_protoss_10_vs_10_2025-01-01 10:00:00.1", "lolm_mappo_seed1_protoss_10_vs_11_2025-01-02 10:00:00.1"):
+    for name in (
+        "lolm_mappo_seed1_protoss_10_vs_10_2025-01-01 10:00:00.1",
+        "lolm_mappo_seed1_protoss_10_vs_11_2025-01-02 10:00:00.1",
+    ):
         (models / name / "500").mkdir(parents=True)
     folder, step = grid.find_checkpoint(tmp_path, "lolm_mappo", 1, "protoss_10_vs_10")
     assert "protoss_10_vs_10_" in folder.name and step == 500

@@ -1,4 +1,5 @@
 """Run identity from EPyMARL configs, and reading Sacred's run folders, broken ones included."""
+
 import json
 
 import pytest
@@ -32,8 +33,11 @@ def test_run_modes_from_config():
     assert _run(epymarl_config("qmix", "3s5z", 1)).mode is RunMode.SINGLE
     few = _run(epymarl_config("lolm_mappo", "3s_vs_5z", 1, checkpoint_path=CKPT))
     assert (few.mode, few.source_map) == (RunMode.FEW_SHOT, "3s_vs_4z")
-    zero = _run(epymarl_config("lolm_mappo", "3s_vs_5z", 1, checkpoint_path="/x/ckpt", evaluate=True,
-                               transfer_source_map="8m_vs_9m"))
+    zero = _run(
+        epymarl_config(
+            "lolm_mappo", "3s_vs_5z", 1, checkpoint_path="/x/ckpt", evaluate=True, transfer_source_map="8m_vs_9m"
+        )
+    )
     assert (zero.mode, zero.source_map) == (RunMode.ZERO_SHOT, "8m_vs_9m")  # the plugin's key wins
     unknown = _run(epymarl_config("lolm_mappo", "3s_vs_5z", 1, checkpoint_path="/x/ckpt"))
     assert unknown.source_map == UNKNOWN_SOURCE
@@ -48,8 +52,11 @@ def test_missing_identity_keys_become_problems_not_errors():
 
 
 def test_reads_a_real_sacred_run_folder(tmp_path, file_run):
-    run_dir = file_run(tmp_path, epymarl_config("mappo", "3s5z", 7),
-                       {"test_battle_won_mean": (ramp(3, 100), [0.0, 0.5, 1.0]), "pg_loss": ([50], [0.3])})
+    run_dir = file_run(
+        tmp_path,
+        epymarl_config("mappo", "3s5z", 7),
+        {"test_battle_won_mean": (ramp(3, 100), [0.0, 0.5, 1.0]), "pg_loss": ([50], [0.3])},
+    )
     assert run_dir.parent == tmp_path / "sacred" / "mappo" / "3s5z"  # EPyMARL main.py's layout
     run = read_run_dir(run_dir)
     assert (run.algorithm, run.map_name, run.seed, run.status) == ("mappo", "3s5z", 7, "COMPLETED")
@@ -58,9 +65,12 @@ def test_reads_a_real_sacred_run_folder(tmp_path, file_run):
 
 
 def test_failed_run_keeps_its_trace_and_curve(tmp_path, file_run):
-    run_dir = file_run(tmp_path, epymarl_config("mappo", "3s_vs_5z", 1, checkpoint_path=CKPT),
-                       {"test_battle_won_mean": ([10], [0.0])},
-                       fail_with="Error(s) in loading state_dict for RNNAgent: size mismatch for fc1.weight")
+    run_dir = file_run(
+        tmp_path,
+        epymarl_config("mappo", "3s_vs_5z", 1, checkpoint_path=CKPT),
+        {"test_battle_won_mean": ([10], [0.0])},
+        fail_with="Error(s) in loading state_dict for RNNAgent: size mismatch for fc1.weight",
+    )
     run = read_run_dir(run_dir)
     assert run.status == "FAILED" and run.crashed_on_input_size
     assert len(run.metrics["test_battle_won_mean"]) == 1

@@ -1,4 +1,5 @@
 """`epymarl-llm report` on SMACv2 transfer runs (scenario names such as protoss_5_vs_5 -> protoss_10_vs_10)."""
+
 import csv
 
 from epymarl_llm import cli
@@ -18,12 +19,19 @@ def test_report_pairs_smacv2_scenarios(tmp_path, file_run, capsys):
     steps = ramp(11, 10_000)
     for map_name in (SOURCE, TARGET):
         for seed in (1, 2):
-            file_run(results, epymarl_config("lolm_mappo", map_name, seed, env="sc2v2"),
-                     {"test_battle_won_mean": (steps, [i / 10 for i in range(11)])})
+            file_run(
+                results,
+                epymarl_config("lolm_mappo", map_name, seed, env="sc2v2"),
+                {"test_battle_won_mean": (steps, [i / 10 for i in range(11)])},
+            )
     for seed, won in ((1, 0.4), (2, 0.2)):
-        file_run(results, epymarl_config("lolm_mappo", TARGET, seed, env="sc2v2", evaluate=True,
-                                         checkpoint_path=CKPT.format(seed=seed)),
-                 {"test_battle_won_mean": ([1_000_000], [won])})
+        file_run(
+            results,
+            epymarl_config(
+                "lolm_mappo", TARGET, seed, env="sc2v2", evaluate=True, checkpoint_path=CKPT.format(seed=seed)
+            ),
+            {"test_battle_won_mean": ([1_000_000], [won])},
+        )
     out = tmp_path / "report"
     assert cli.main(["report", str(results / "sacred"), "--out", str(out)]) == 0, capsys.readouterr().out
     rows = [r for r in csv.DictReader((out / "transfer.csv").open()) if r["algorithm"] == "lolm_mappo"]

@@ -1,4 +1,5 @@
 """Known curves -> known transfer metrics (paper section 5.2.3)."""
+
 import math
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Real SMAC layouts, prompts and EPyMARL-shaped batches for the transfer tests (no EPyMARL needed)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,19 +30,40 @@ def episode_batch(layout, episodes: int = 2, steps: int = 3, seed: int = 0) -> E
     filled[:, -1] = 0
     terminated = torch.zeros(episodes, t, 1)
     terminated[:, -2] = 1
-    return EpisodeTensors({
-        "obs": torch.as_tensor(obs), "avail_actions": avail_t, "actions": actions.reshape(episodes, t, n, 1),
-        "state": torch.rand(episodes, t, layout.state_size, generator=g) + 0.05,
-        "reward": torch.rand(episodes, t, 1, generator=g), "filled": filled, "terminated": terminated,
-    })
+    return EpisodeTensors(
+        {
+            "obs": torch.as_tensor(obs),
+            "avail_actions": avail_t,
+            "actions": actions.reshape(episodes, t, n, 1),
+            "state": torch.rand(episodes, t, layout.state_size, generator=g) + 0.05,
+            "reward": torch.rand(episodes, t, 1, generator=g),
+            "filled": filled,
+            "terminated": terminated,
+        }
+    )
 
 
 def run_args(layout, map_name: str, **overrides) -> SimpleNamespace:
     """EPyMARL-like args for the learner on `map_name` (small critic, every update logged)."""
-    base = dict(n_agents=layout.n_agents, n_actions=layout.n_actions, env="sc2", env_args={"map_name": map_name},
-                lr=0.001, epochs=1, learner_log_interval=0, critic_d_model=16, critic_layers=1, critic_heads=2,
-                kl_anneal_steps=1000, use_cuda=False, standardise_returns=True, evaluate=False, t_max=10_000,
-                max_prompts_per_forward=64, lolm_layout=layout)
+    base = dict(
+        n_agents=layout.n_agents,
+        n_actions=layout.n_actions,
+        env="sc2",
+        env_args={"map_name": map_name},
+        lr=0.001,
+        epochs=1,
+        learner_log_interval=0,
+        critic_d_model=16,
+        critic_layers=1,
+        critic_heads=2,
+        kl_anneal_steps=1000,
+        use_cuda=False,
+        standardise_returns=True,
+        evaluate=False,
+        t_max=10_000,
+        max_prompts_per_forward=64,
+        lolm_layout=layout,
+    )
     base.update(overrides)
     return complete_args(**base)
 

@@ -3,6 +3,7 @@ with other unit types (2s3z -> MMM2: Stalkers/Zealots with shields -> Marines, M
 and transfer runs follow the documented rules (docs/EXPERIMENTS.md): KL off unless kl_in_transfer,
 return statistics repeated for the new agent count, this run's lr, a clear error for a t_max that
 would not train. Real tiny Qwen3 model, real layouts and prompts; no EPyMARL needed."""
+
 from __future__ import annotations
 
 import math
@@ -109,8 +110,9 @@ def test_few_shot_on_another_map_loads_everything_and_trains_without_kl(source_c
     assert mac.checkpoint_manifest.map_name == SOURCE and mac.checkpoint_manifest.n_agents == 5
     for name, tensor in trained.critic.state_dict().items():
         assert torch.equal(learner.critic.state_dict()[name], tensor), f"critic {name} carried over"
-    assert torch.equal(learner.target_critic.state_dict()["net.value.weight"],
-                       trained.target_critic.state_dict()["net.value.weight"])
+    assert torch.equal(
+        learner.target_critic.state_dict()["net.value.weight"], trained.target_critic.state_dict()["net.value.weight"]
+    )
     assert all(g["lr"] == 0.001 for g in learner.agent_optimiser.param_groups), "this run's lr, not the checkpoint's"
     assert len(learner.agent_optimiser.state) == len(trained.agent_optimiser.state) > 0, "Adam moments carried over"
     assert learner.ret_ms.mean.shape == (10,)

@@ -1,4 +1,5 @@
 """The transfer rules as one pure function, without a model: (manifest, run settings) -> load plan."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,12 +24,15 @@ def _plan(source="2s3z", target="2s3z", **settings):
     return plan_load(manifest, STEP_DIR, LoadSettings(target_map=target, **settings))
 
 
-@pytest.mark.parametrize("source, target, evaluate, kind", [
-    ("2s3z", "2s3z", False, LoadKind.RESUMED),
-    ("2s3z", "2s3z", True, LoadKind.EVALUATION),
-    ("2s3z", "MMM2", False, LoadKind.FEW_SHOT),
-    ("2s3z", "MMM2", True, LoadKind.ZERO_SHOT),
-])
+@pytest.mark.parametrize(
+    "source, target, evaluate, kind",
+    [
+        ("2s3z", "2s3z", False, LoadKind.RESUMED),
+        ("2s3z", "2s3z", True, LoadKind.EVALUATION),
+        ("2s3z", "MMM2", False, LoadKind.FEW_SHOT),
+        ("2s3z", "MMM2", True, LoadKind.ZERO_SHOT),
+    ],
+)
 def test_the_kind_follows_the_maps_and_evaluate(source, target, evaluate, kind):
     plan = _plan(source, target, evaluate=evaluate)
     assert plan.kind is kind and plan.step == 200 and plan.checkpoint == STEP_DIR
@@ -40,8 +44,10 @@ def test_the_kl_term_is_off_in_few_shot_unless_kl_in_transfer_and_restarts_from_
     assert "kl_in_transfer=False" in _plan(target="MMM2").kl_text()
     restart = _plan(target="MMM2", kl_in_transfer=True)
     assert restart.kl is KlAction.RESTART and restart.kl_t_offset == 200
-    assert restart.kl_text() == ("on (kl_in_transfer=True, kl_mode=anneal): restarted on MMM2, beta_0 from eq. 10 "
-                                 "at the first update, annealed from step 200")
+    assert restart.kl_text() == (
+        "on (kl_in_transfer=True, kl_mode=anneal): restarted on MMM2, beta_0 from eq. 10 "
+        "at the first update, annealed from step 200"
+    )
     assert _plan(target="MMM2", kl_mode="none", kl_in_transfer=True).kl_text() == "off (kl_mode=none)"
     same = _plan()
     assert same.kl is KlAction.CONTINUE and same.kl_t_offset == 0
@@ -66,8 +72,9 @@ def test_training_needs_t_max_above_the_checkpoint_step_evaluation_does_not():
 
 
 def test_the_manifest_round_trips_and_tolerates_other_keys(tmp_path):
-    manifest = CheckpointManifest(map_name="3s5z", env="smaclite", n_agents=8, n_actions=14, llm_model="m",
-                                  transfer_source_map="2s3z")
+    manifest = CheckpointManifest(
+        map_name="3s5z", env="smaclite", n_agents=8, n_actions=14, llm_model="m", transfer_source_map="2s3z"
+    )
     manifest.write(tmp_path)
     assert CheckpointManifest.read(tmp_path) == manifest
     (tmp_path / MANIFEST_FILE).write_text('{"map_name": "MMM2", "added_later": 1}')
@@ -80,7 +87,13 @@ def test_the_manifest_round_trips_and_tolerates_other_keys(tmp_path):
 def test_the_report_names_run_kinds_with_the_same_rule():
     for same_map in (True, False):
         for evaluate in (True, False):
-            config = {"name": "lolm_mappo", "env_args": {"map_name": "MMM2"}, "seed": 1, "evaluate": evaluate,
-                      "checkpoint_path": "/x", "transfer_source_map": "MMM2" if same_map else "2s3z"}
+            config = {
+                "name": "lolm_mappo",
+                "env_args": {"map_name": "MMM2"},
+                "seed": 1,
+                "evaluate": evaluate,
+                "checkpoint_path": "/x",
+                "transfer_source_map": "MMM2" if same_map else "2s3z",
+            }
             run = run_from_config(config, origin="o", run_id="1", status="COMPLETED", metrics={})
             assert run.mode is RunMode(load_kind(same_map, evaluate).value)

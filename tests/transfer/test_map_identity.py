@@ -1,5 +1,6 @@
 """Custom SMAClite maps all run as `map_name: custom`: transfer rules and the report tell them apart
 by the map file."""
+
 from epymarl_llm.map_identity import map_identity
 from epymarl_llm.report.runs import RunMode, run_from_config
 
@@ -12,8 +13,13 @@ def test_custom_maps_go_by_their_file():
 
 
 def test_report_sees_a_checkpoint_of_one_custom_map_on_another_as_transfer():
-    config = {"name": "lolm_mappo", "seed": 1, "checkpoint_path": "/r/models/lolm_mappo_seed1_custom_2026-12-02 03:10:00.1",
-              "evaluate": True, "transfer_source_map": "2s_vs_1z",
-              "env_args": {"map_name": "custom", "map_file": "/r/maps/3s_vs_1sc.json"}}
+    config = {
+        "name": "lolm_mappo",
+        "seed": 1,
+        "checkpoint_path": "/r/models/lolm_mappo_seed1_custom_2026-12-02 03:10:00.1",
+        "evaluate": True,
+        "transfer_source_map": "2s_vs_1z",
+        "env_args": {"map_name": "custom", "map_file": "/r/maps/3s_vs_1sc.json"},
+    }
     run = run_from_config(config, origin="x", run_id="1", status="COMPLETED", metrics={})
     assert run.map_name == "3s_vs_1sc" and run.mode == RunMode.ZERO_SHOT and run.source_map == "2s_vs_1z"

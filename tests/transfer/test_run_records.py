@@ -1,5 +1,6 @@
 """What a transfer run records without EPyMARL: the source map in the Sacred config before the run
 starts (where the report reads it), and one test log for a whole `evaluate=True` evaluation."""
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,9 @@ class _EpymarlRunner:
         return self.batch
 
     def _log(self, returns, stats, prefix):
-        self.logged.append((prefix, float(np.mean(returns)), {k: v / stats["n_episodes"] for k, v in stats.items()},
-                            self.t_env))
+        self.logged.append(
+            (prefix, float(np.mean(returns)), {k: v / stats["n_episodes"] for k, v in stats.items()}, self.t_env)
+        )
         returns.clear()
         stats.clear()
 
@@ -93,7 +95,9 @@ def test_an_evaluation_logs_once_over_all_its_episodes():
         evaluation.run(test_mode=True)
     evaluation.close_env()
     assert evaluation.played == 4
-    assert evaluation.logged == [("test_", np.mean([12.0, 14.0, 14.0, 16.0]), {"battle_won": 0.5, "n_episodes": 1.0}, 700)]
+    assert evaluation.logged == [
+        ("test_", np.mean([12.0, 14.0, 14.0, 16.0]), {"battle_won": 0.5, "n_episodes": 1.0}, 700)
+    ]
 
     training = _runner(evaluate=False)
     training._log([1.0], {"n_episodes": 1}, "test_")

@@ -6,6 +6,7 @@ MMM (10 v 10: Medivac, Marauders, Marines; no shields), fine-tune it few-shot on
 Needs EPYMARL_PATH and SMAClite (skipped with a reason otherwise); installs into a private copy of
 the checkout and a private user site, never into EPYMARL_PATH or the real site-packages.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,10 +26,22 @@ pytestmark = pytest.mark.slow
 # Episodes cut at 30 steps, two envs in parallel, a test (2 episodes) every 60 steps: the few-shot
 # run gets several evaluations for the asymptote. One torch thread: the 2 shared cores.
 TINY = {
-    "env_args.time_limit": 30, "runner": "lolm_parallel", "seed": 1,
-    "batch_size_run": 2, "batch_size": 2, "buffer_size": 2, "test_nepisode": 2, "test_interval": 60,
-    "log_interval": 60, "runner_log_interval": 60, "learner_log_interval": 60, "epochs": 1,
-    "use_cuda": False, "llm_cpu_threads": 1, "kl_anneal_steps": 400, "log_sample_prompts": 1,
+    "env_args.time_limit": 30,
+    "runner": "lolm_parallel",
+    "seed": 1,
+    "batch_size_run": 2,
+    "batch_size": 2,
+    "buffer_size": 2,
+    "test_nepisode": 2,
+    "test_interval": 60,
+    "log_interval": 60,
+    "runner_log_interval": 60,
+    "learner_log_interval": 60,
+    "epochs": 1,
+    "use_cuda": False,
+    "llm_cpu_threads": 1,
+    "kl_anneal_steps": 400,
+    "log_sample_prompts": 1,
 }
 SOURCE, TARGET, OTHER_TYPES = "2s3z", "3s5z", "MMM"
 FEW_SHOT_STEPS = 180
@@ -51,40 +64,64 @@ def _csv_row(path: Path) -> dict[str, str]:
     return rows[0]
 
 
-def test_train_then_zero_shot_and_few_shot_on_bigger_maps_then_report(installed, user_base, tiny_model_dir, tmp_path, capsys):
+def test_train_then_zero_shot_and_few_shot_on_bigger_maps_then_report(
+    installed, user_base, tiny_model_dir, tmp_path, capsys
+):
     common = {**TINY, "llm_model": str(tiny_model_dir)}
-    source = run_main(installed, user_base, "lolm_mappo", {**common, "env_args.map_name": SOURCE, "t_max": 120,
-                                                           "save_model": True, "save_model_interval": 60})
+    source = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {**common, "env_args.map_name": SOURCE, "t_max": 120, "save_model": True, "save_model_interval": 60},
+    )
     assert source.run["status"] == "COMPLETED"
     (checkpoint,) = (installed / "results" / "models").iterdir()
     step = max(int(p.name) for p in checkpoint.iterdir() if p.name.isdigit())
     assert source.info["lolm_map"]["n_agents"] == 5
 
     # Zero-shot: EPyMARL's checkpoint_path + evaluate=True on maps with other unit counts and types.
-    zero = run_main(installed, user_base, "lolm_mappo", {**common, "env_args.map_name": TARGET, "evaluate": True,
-                                                         "checkpoint_path": str(checkpoint), "kl_mode": "none"})
+    zero = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {
+            **common,
+            "env_args.map_name": TARGET,
+            "evaluate": True,
+            "checkpoint_path": str(checkpoint),
+            "kl_mode": "none",
+        },
+    )
     assert zero.run["status"] == "COMPLETED", zero.output[-3000:]
     assert zero.config["transfer_source_map"] == SOURCE, "the report reads the source map from the config"
     assert zero.info["transfer_source_map"] == SOURCE and zero.info["lolm_map"]["n_agents"] == 8
     assert zero.info["lolm_transfer"]["kind"] == "zero-shot evaluation"
     assert zero.info["lolm_transfer"]["checkpoint_step"] == step
-    assert any("repeated for 8" in n for n in zero.info["lolm_transfer"]["notes"]) or \
-        "return statistics" not in str(zero.info["lolm_transfer"]), "return statistics reshaped, or not standardised"
+    assert any("repeated for 8" in n for n in zero.info["lolm_transfer"]["notes"]) or "return statistics" not in str(
+        zero.info["lolm_transfer"]
+    ), "return statistics reshaped, or not standardised"
     # test_nepisode episodes (EPyMARL's evaluate_sequential alone plays test_nepisode x batch_size_run),
     # one log over all of them at the checkpoint's step.
     assert zero.metrics[M.TEST_RETURN]["steps"] == [step] and len(_values(zero, M.TEST_WIN_RATE)) == 1
     assert M.POLICY_LOSS not in zero.metrics, "evaluate=True must not train"
 
-    mmm = run_main(installed, user_base, "lolm_mappo", {**common, "env_args.map_name": OTHER_TYPES, "evaluate": True,
-                                                        "checkpoint_path": str(checkpoint)})
+    mmm = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {**common, "env_args.map_name": OTHER_TYPES, "evaluate": True, "checkpoint_path": str(checkpoint)},
+    )
     assert mmm.run["status"] == "COMPLETED", mmm.output[-3000:]
     assert mmm.config["transfer_source_map"] == SOURCE and "medivac" in str(mmm.info["lolm_map"]).lower()
     assert _values(mmm, M.TEST_RETURN)
 
     # Few-shot: the same checkpoint trains on the target; KL off automatically (kl_in_transfer=False).
-    few = run_main(installed, user_base, "lolm_mappo", {**common, "env_args.map_name": TARGET,
-                                                        "checkpoint_path": str(checkpoint),
-                                                        "t_max": step + FEW_SHOT_STEPS})
+    few = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {**common, "env_args.map_name": TARGET, "checkpoint_path": str(checkpoint), "t_max": step + FEW_SHOT_STEPS},
+    )
     assert few.run["status"] == "COMPLETED", few.output[-3000:]
     assert few.config["transfer_source_map"] == SOURCE and few.config["kl_in_transfer"] is False
     record = few.info["lolm_transfer"]

@@ -1,4 +1,5 @@
 """The model loader fails fast without network and raises an unchained ModelLoadError."""
+
 from __future__ import annotations
 
 import sys

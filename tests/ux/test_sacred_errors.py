@@ -1,4 +1,5 @@
 """Sacred's config errors get spelling hints; bad checkpoint folders are refused before the run starts."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,10 @@ def test_misspelled_plugin_key_gets_did_you_mean():
     text = str(hinted)
     assert isinstance(hinted, ConfigAddedError)  # Sacred still prints it as a config error (no traceback)
     assert "lora_rnak=4" in text  # Sacred's own lines are kept
-    assert text.splitlines()[-2:] == ["lora_rnak: did you mean `lora_rank`?",
-                                      "env_args.map_nme: did you mean `env_args.map_name`?"]
+    assert text.splitlines()[-2:] == [
+        "lora_rnak: did you mean `lora_rank`?",
+        "env_args.map_nme: did you mean `env_args.map_name`?",
+    ]
 
 
 def test_a_key_close_to_nothing_keeps_sacreds_error():
