@@ -1,17 +1,15 @@
 """The learner's levers: pi_old from the rollout, gradient checkpointing in training, the weights'
 version that keys the prefix cache (fused optimisers), dropout off in every pass, bf16 on CPUs."""
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors, replay_rollout, synthetic_episodes
-from epymarl_llm.epymarl.run_config import complete_args
-from epymarl_llm.learner import LolmPPOLearner, losses
+from epymarl_llm.learner import losses
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone
-from epymarl_llm.prompts import PromptEncoder, load_map_layout
+from epymarl_llm.prompts import load_map_layout
+from tests.perf.perf_learners import learner_for
 
 MAP = "3s5z_vs_3s6z"
 
@@ -27,24 +25,7 @@ def episodes(layout):
 
 
 def make_learner(make_policy, layout, **policy_keys):
-    policy = make_policy(**policy_keys)
-    encoder = PromptEncoder(layout, policy.tokenizer)
-    mac = SimpleNamespace(
-        policy=policy, prompt_encoder=encoder, parameters=policy.parameters, rollout_record=RolloutRecord()
-    )
-    args = complete_args(
-        n_agents=layout.n_agents,
-        n_actions=layout.n_actions,
-        epochs=2,
-        max_prompts_per_forward=16,
-        use_cuda=False,
-        lolm_layout=layout,
-        env="sc2",
-        env_args={"map_name": MAP},
-        lr=1e-3,
-    )
-    learner = LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args)
-    return learner, mac
+    return learner_for(make_policy(**policy_keys), layout)
 
 
 def trained_lora(policy):

@@ -4,18 +4,15 @@ Every pass that starts from the kept lower-layer states must equal the whole-bod
 policy: logits, reference logits, gradients, and a whole learner update.
 """
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 
 from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
-from epymarl_llm.epymarl.run_config import complete_args
-from epymarl_llm.learner import LolmPPOLearner, losses
-from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.learner import losses
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
-from epymarl_llm.prompts import PromptEncoder, load_map_layout
+from epymarl_llm.prompts import load_map_layout
+from tests.perf.perf_learners import learner_for
 
 MAP = "3s5z_vs_3s6z"
 
@@ -86,26 +83,8 @@ def test_lower_states_of_other_rows_are_refused(make_policy, step):
 
 def _learner(make_policy, layout, cache_mb):
     policy = make_policy(lora_layers=1)
-    mac = SimpleNamespace(
-        policy=policy,
-        prompt_encoder=PromptEncoder(layout, policy.tokenizer),
-        parameters=policy.parameters,
-        rollout_record=RolloutRecord(),
-    )
-    args = complete_args(
-        n_agents=layout.n_agents,
-        n_actions=layout.n_actions,
-        epochs=2,
-        max_prompts_per_forward=16,
-        use_cuda=False,
-        lolm_layout=layout,
-        env="sc2",
-        env_args={"map_name": MAP},
-        lr=1e-3,
-        lower_cache_mb=cache_mb,
-        pi_old_from_rollout=False,
-    )
-    return LolmPPOLearner(mac, {}, SimpleNamespace(log_stat=lambda *a, **k: None), args), policy
+    learner, _ = learner_for(policy, layout, lower_cache_mb=cache_mb, pi_old_from_rollout=False)
+    return learner, policy
 
 
 @pytest.mark.parametrize("cache_mb", [4096, 1])  # 1 MiB: some chunks kept, the rest through the whole body

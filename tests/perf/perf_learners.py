@@ -1,0 +1,36 @@
+"""The learner the performance tests drive: `LolmPPOLearner` over a policy on 3s5z_vs_3s6z prompts."""
+
+from types import SimpleNamespace
+
+from epymarl_llm.epymarl.run_config import complete_args
+from epymarl_llm.learner import LolmPPOLearner
+from epymarl_llm.learner.rollout_record import RolloutRecord
+from epymarl_llm.prompts import PromptEncoder
+
+MAP = "3s5z_vs_3s6z"
+
+
+def learner_for(policy, layout, logger=None, **keys):
+    """(learner, mac) for `policy`; `keys` override the EPyMARL-like args (learner keys included)."""
+    mac = SimpleNamespace(
+        policy=policy,
+        prompt_encoder=PromptEncoder(layout, policy.tokenizer),
+        parameters=policy.parameters,
+        rollout_record=RolloutRecord(),
+    )
+    args = complete_args(
+        **{
+            "n_agents": layout.n_agents,
+            "n_actions": layout.n_actions,
+            "epochs": 2,
+            "max_prompts_per_forward": 16,
+            "use_cuda": False,
+            "lolm_layout": layout,
+            "env": "sc2",
+            "env_args": {"map_name": MAP},
+            "lr": 1e-3,
+            **keys,
+        }
+    )
+    logger = logger or SimpleNamespace(log_stat=lambda *a, **k: None)
+    return LolmPPOLearner(mac, {}, logger, args), mac
