@@ -143,6 +143,9 @@ def measure_rollout(opts: dict, variant: str) -> dict:
     policy, encoder, layout = build(opts, variant)
     device = policy.device
     logits_fn = policy.forward_chunked if parse_variant(variant)[0] == "fast" else policy.forward
+    from epymarl_llm.prompts import PromptConfig
+
+    number_format = parse_variant(variant)[1].get("number_format", PromptConfig.number_format)
     steps = [step_rows(layout, opts["envs"], seed=s) for s in range(opts["steps"] + 1)]
     _reset_peak(device)
     times, live, lengths = [], 0, []
@@ -157,7 +160,7 @@ def measure_rollout(opts: dict, variant: str) -> dict:
         times.append(time.perf_counter() - start)
         alive = ~dead_agents(avail)
         live += int(alive.sum())
-        lengths.append(_prompt_lengths(opts, layout, obs[alive], avail[alive], alive))
+        lengths.append(_prompt_lengths(opts, layout, obs[alive], avail[alive], alive, number_format))
     seconds = sum(times)
     return {
         "part": "rollout",
@@ -172,15 +175,16 @@ def measure_rollout(opts: dict, variant: str) -> dict:
     }
 
 
-def _prompt_lengths(opts, layout, obs, avail, alive) -> torch.Tensor:
-    """Token lengths of the live prompts (same for every variant: the same text and tokenizer)."""
+def _prompt_lengths(opts, layout, obs, avail, alive, number_format: str) -> torch.Tensor:
+    """Token lengths of the live prompts: the same for every variant of one prompt text (number format)."""
     global _LENGTH_ENCODER
-    if _LENGTH_ENCODER is None:
+    if _LENGTH_ENCODER is None or _LENGTH_ENCODER.config.number_format != number_format:
         from transformers import AutoTokenizer
 
-        from epymarl_llm.prompts import PromptEncoder
+        from epymarl_llm.prompts import PromptConfig, PromptEncoder
 
-        _LENGTH_ENCODER = PromptEncoder(layout, AutoTokenizer.from_pretrained(opts["model_dir"]))
+        tokenizer = AutoTokenizer.from_pretrained(opts["model_dir"])
+        _LENGTH_ENCODER = PromptEncoder(layout, tokenizer, config=PromptConfig(number_format=number_format))
     ids = alive.nonzero()[:, 1]
     return _LENGTH_ENCODER.encode(obs, avail, ids, entity_spans=False).lengths
 
