@@ -95,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-transfer", action="store_true", help="leave out zero-shot, few-shot and scratch runs")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run (llm_cpu_threads)")
     parser.add_argument("--run-timeout", type=float, default=7200, help="seconds before one run is stopped")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the runs an earlier check with this --out finished (same label, rc 0): e.g. a new "
+        "--target-map transfers the checkpoints already trained",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
 
 
@@ -177,12 +183,17 @@ def run(args: argparse.Namespace) -> int:
     checkout = lr.prepare_checkout(source, out, map_files) if not args.dry_run else None
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
+    reused, other_rows = lr.finished_runs(out, specs) if args.resume else ({}, [])
     results: dict[str, lr.RunResult] = {}
     for spec in specs:
         if checkout is not None:
             env_config, epymarl_map, env_args = lr.map_updates(spec.map_name, map_files, checkout)
             spec.env_config, spec.updates = env_config, {**spec.updates, **env_args}
             spec.map_name = epymarl_map
+        if spec.label in reused:
+            results[spec.label] = reused[spec.label]
+            print(f"[{spec.label}] reused: {reused[spec.label].sacred_dir}", flush=True)
+            continue
         if spec.after is not None and not args.dry_run:
             parent = results.get(spec.after)
             ckpt = lr.checkpoint_of(parent) if parent else None
@@ -204,6 +215,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         return 0
     summary = lr.summarize(list(results.values()), "test_battle_won_mean")
+    if other_rows:
+        summary["other_runs"] = other_rows  # earlier runs outside this plan (e.g. another target map)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     from epymarl_llm.cli import main as cli_main
 

@@ -288,6 +288,32 @@ def run_one(spec: RunSpec, checkout: PrivateCheckout, logs: Path, threads: int, 
 # ---- the summary ---------------------------------------------------------------------------------
 
 
+def finished_runs(out: Path, specs: list[RunSpec]) -> tuple[dict[str, RunResult], list[dict]]:
+    """Runs an earlier `learning-check --out OUT` finished (rc 0, Sacred folder still there), for `--resume`.
+
+    Returns (results by label, for the planned specs whose label matches; the summary rows of the
+    other runs, kept in the new summary so that nothing written before is lost).
+    """
+    path = out / "summary.json"
+    if not path.is_file():
+        return {}, []
+    by_label = {s.label: s for s in specs}
+    done: dict[str, RunResult] = {}
+    others = []
+    for row in json.loads(path.read_text()).get("runs", []) + json.loads(path.read_text()).get("other_runs", []):
+        sacred = Path(row["sacred_dir"]) if row.get("sacred_dir") else None
+        usable = row.get("rc") == 0 and sacred is not None and (sacred / "metrics.json").is_file()
+        spec = by_label.get(row["label"])
+        if spec is not None and usable:
+            log = out / "logs" / (row["label"].replace("/", "_") + ".log")
+            done[row["label"]] = RunResult(
+                spec, 0, row.get("wall_s", 0.0), sacred, log, (row.get("load_avg_1m", 0.0), 0.0, 0.0)
+            )
+        elif spec is None:
+            others.append(row)
+    return done, others
+
+
 def test_curve(sacred_dir: Path | None, metric: str) -> list[tuple[int, float]]:
     if sacred_dir is None or not (sacred_dir / "metrics.json").is_file():
         return []

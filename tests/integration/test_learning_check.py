@@ -72,6 +72,30 @@ def test_summary_jumpstart_is_zero_shot_minus_untrained_per_seed(tmp_path):
     assert jump["per_seed"] == [0.25, -0.25] and jump["mean"] == 0.0 and jump["std"] == 0.25
 
 
+def test_resume_reuses_finished_runs_of_the_plan_and_keeps_the_others_in_the_summary(tmp_path):
+    def sacred(name):
+        d = tmp_path / "sacred" / name
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text("{}")
+        return str(d)
+
+    specs = [
+        lr.RunSpec("lolm_mappo/m/s1", "lolm_mappo", "m", 1, {}),
+        lr.RunSpec("zero-shot/t2/s1", "lolm_mappo", "t2", 1, {}),
+    ]
+    rows = [
+        {"label": "lolm_mappo/m/s1", "rc": 0, "sacred_dir": sacred("1"), "wall_s": 5.0},
+        {"label": "zero-shot/t2/s1", "rc": 1, "sacred_dir": sacred("2")},  # failed: runs again
+        {"label": "zero-shot/t1/s1", "rc": 0, "sacred_dir": sacred("3")},  # another target: kept
+    ]
+    (tmp_path / "summary.json").write_text(json.dumps({"runs": rows}))
+    done, others = lr.finished_runs(tmp_path, specs)
+    assert list(done) == ["lolm_mappo/m/s1"] and done["lolm_mappo/m/s1"].spec is specs[0]
+    assert done["lolm_mappo/m/s1"].log == tmp_path / "logs" / "lolm_mappo_m_s1.log"
+    assert [r["label"] for r in others] == ["zero-shot/t1/s1"]
+    assert lr.finished_runs(tmp_path / "nothing", specs) == ({}, [])
+
+
 @pytest.mark.slow
 @pytest.mark.long  # a research-sized run: `make long` (excluded from the default run and CI: see CONTRIBUTING)
 def test_learning_check_runs_train_transfer_and_report(tmp_path):
