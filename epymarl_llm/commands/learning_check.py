@@ -55,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--target-map",
-        default="3s_vs_1sc",
-        help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_1sc, "
+        default="3s_vs_2z",
+        help="second map, with more units, for zero-shot and few-shot transfer (default 3s_vs_2z, "
         "a map this project ships in maps/smaclite/)",
     )
     parser.add_argument(

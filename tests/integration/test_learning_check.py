@@ -96,12 +96,27 @@ def test_resume_reuses_finished_runs_of_the_plan_and_keeps_the_others_in_the_sum
     assert lr.finished_runs(tmp_path / "nothing", specs) == ({}, [])
 
 
+# (t_max, test_interval, test_nepisode, few_shot_t, time_limit, kl_anneal_steps): two budgets of one check.
+CI_BUDGET = ("60", "30", "1", "20", "20", "120")  # a few minutes on 2 cores: at least two updates per run
+LONG_BUDGET = ("240", "120", "2", "120", "30", "480")
+
+
+@pytest.mark.slow
+def test_learning_check_shortened_runs_every_kind_of_run_and_reports(tmp_path):
+    _check_runs_train_transfer_and_report(tmp_path, CI_BUDGET)
+
+
 @pytest.mark.slow
 @pytest.mark.long  # a research-sized run: `make long` (excluded from the default run and CI: see CONTRIBUTING)
 def test_learning_check_runs_train_transfer_and_report(tmp_path):
+    _check_runs_train_transfer_and_report(tmp_path, LONG_BUDGET)
+
+
+def _check_runs_train_transfer_and_report(tmp_path, budget):
     pytest.importorskip("smaclite", reason="SMAClite is not installed: pip install it from uoe-agents/smaclite")
     source = epymarl_source()
     out = tmp_path / "check"
+    t_max, test_interval, test_nepisode, few_shot_t, time_limit, kl_anneal = budget
     argv = [
         sys.executable,
         "-m",
@@ -116,21 +131,21 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
         "--seeds",
         "1",
         "--t-max",
-        "240",
+        t_max,
         "--test-interval",
-        "120",
+        test_interval,
         "--test-nepisode",
-        "2",
+        test_nepisode,
         "--few-shot-t",
-        "120",
+        few_shot_t,
         "--envs",
         "2",
         "--time-limit",
-        "30",
+        time_limit,
         "--epochs",
         "1",
         "--kl-anneal-steps",
-        "480",
+        kl_anneal,
     ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
     algs = source / "src" / "config" / "algs"
@@ -145,10 +160,10 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
         "lolm_mappo/2s_vs_1z/s1",
         "mappo/2s_vs_1z/s1",
         "lolm_mappo_no_kl/2s_vs_1z/s1",
-        "zero-shot/3s_vs_1sc/s1",
-        "untrained/3s_vs_1sc/s1",
-        "few-shot/3s_vs_1sc/s1",
-        "scratch/3s_vs_1sc/s1",
+        "zero-shot/3s_vs_2z/s1",
+        "untrained/3s_vs_2z/s1",
+        "few-shot/3s_vs_2z/s1",
+        "scratch/3s_vs_2z/s1",
     }
     assert expected <= set(runs), sorted(runs)
     for label in expected:
@@ -158,8 +173,8 @@ def test_learning_check_runs_train_transfer_and_report(tmp_path):
     trained = Path(runs["lolm_mappo/2s_vs_1z/s1"]["sacred_dir"])
     metrics = json.loads((trained / "metrics.json").read_text())
     assert max(metrics[M.KL_TO_REFERENCE]["values"]) > 0, "training never moved the policy off the reference"
-    few = json.loads((Path(runs["few-shot/3s_vs_1sc/s1"]["sacred_dir"]) / "config.json").read_text())
-    assert few["checkpoint_path"] and few["env_args"]["map_file"].endswith("3s_vs_1sc.json")
+    few = json.loads((Path(runs["few-shot/3s_vs_2z/s1"]["sacred_dir"]) / "config.json").read_text())
+    assert few["checkpoint_path"] and few["env_args"]["map_file"].endswith("3s_vs_2z.json")
 
     table = out / "report" / "transfer.md"
     assert table.is_file(), sorted(p.name for p in (out / "report").iterdir())
