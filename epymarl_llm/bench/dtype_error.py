@@ -1,0 +1,119 @@
+"""A bfloat16 body against a float32 one with the same weights: action-probability error and time.
+
+    python -m epymarl_llm.bench.dtype_error                     # small shape, 16 prompts of 3s5z_vs_3s6z
+    python -m epymarl_llm.bench.dtype_error --model tiny --rows 8 --repeats 1 --json
+
+`llm_dtype: bfloat16` runs the Qwen3 body in bf16 and keeps LoRA, the head and the log-softmax in
+float32: this is what `llm_dtype: auto` picks on CUDA and on CPUs with AMX-BF16 or AVX512-BF16.
+Both policies get the same body, adapter and head weights (the adapter's B matrices are set
+non-zero, as after training, so the adapter's path counts in the error). Printed: the largest
+|p_bf16 - p_fp32| over every available action, the mean and largest KL(p_fp32 || p_bf16) over the
+prompts, how often the most likely action is the same, and the median forward time of each dtype.
+On a CPU without native bf16 instructions the bf16 time is the emulation's, not a GPU's or an AMX
+CPU's (docs/PERFORMANCE.md, "CPUs with and without native bf16").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from epymarl_llm.bench.combined import prepare_model
+from epymarl_llm.bench.policy_speed import MAP, bench_batch
+
+
+def _policy(model_dir: str, llm_init: str, dtype: str, device: str):
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+
+    torch.manual_seed(0)
+    return LlmPolicy(PolicyConfig(llm_model=model_dir, llm_init=llm_init, llm_dtype=dtype, device=device)).eval()
+
+
+def _copy_weights(src, dst, seed: int = 1) -> None:
+    """Give both policies one trained-looking adapter and head (random B), and the fp32 body's weights."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in src.model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        dst_params = dict(dst.model.named_parameters())
+        for name, p in src.model.named_parameters():
+            dst_params[name].copy_(p.to(dst_params[name].dtype))
+        dst.head.load_state_dict(src.head.state_dict())
+
+
+def _timed(fn, repeats: int) -> tuple[float, torch.Tensor]:
+    out = fn()  # warm-up: allocator, kernel choice, prefix cache
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def measure(model: str = "small", rows: int = 16, repeats: int = 3, device: str = "cpu", map_name: str = MAP) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir, llm_init = prepare_model(model, Path(tmp))
+        fp32 = _policy(model_dir, llm_init, "float32", device)
+        bf16 = _policy(model_dir, llm_init, "bfloat16", device)
+        _copy_weights(fp32, bf16)
+        batch, avail = bench_batch(fp32.tokenizer, rows, map_name=map_name)
+        batch, avail = batch.to(fp32.device), avail.to(fp32.device)
+        with torch.no_grad():
+            t32, logits32 = _timed(lambda: fp32.forward_chunked(batch, avail), repeats)
+            t16, logits16 = _timed(lambda: bf16.forward_chunked(batch, avail), repeats)
+    if logits16.dtype != torch.float32:
+        raise AssertionError(f"the bf16 policy's logits are {logits16.dtype}: the head must stay float32")
+    logp32, logp16 = logits32.log_softmax(-1), logits16.log_softmax(-1)
+    p32, p16 = logp32.exp(), logp16.exp()
+    # Masked actions have probability 0 in both; KL over the available ones.
+    kl = (p32 * (logp32 - logp16)).where(avail, torch.zeros(())).sum(-1)
+    return {
+        "model": model,
+        "map": map_name,
+        "rows": rows,
+        "device": device,
+        "max_abs_prob_error": float((p16 - p32).abs().where(avail, torch.zeros(())).max()),
+        "mean_kl_fp32_to_bf16": float(kl.mean()),
+        "max_kl_fp32_to_bf16": float(kl.max()),
+        "argmax_agreement": float((p16.argmax(-1) == p32.argmax(-1)).float().mean()),
+        "fp32_forward_s": t32,
+        "bf16_forward_s": t16,
+        "bf16_speedup": t32 / t16,
+        "repeats": repeats,
+    }
+
+
+def format_result(r: dict) -> str:
+    return (
+        f"{r['model']} on {r['rows']} prompts of {r['map']} ({r['device']}): max |p_bf16 - p_fp32| "
+        f"{r['max_abs_prob_error']:.2e}, KL(fp32 || bf16) mean {r['mean_kl_fp32_to_bf16']:.2e} max "
+        f"{r['max_kl_fp32_to_bf16']:.2e}, same most likely action {100 * r['argmax_agreement']:.1f}%; "
+        f"forward fp32 {r['fp32_forward_s']:.3f} s, bf16 {r['bf16_forward_s']:.3f} s "
+        f"({r['bf16_speedup']:.2f}x; medians of {r['repeats']})"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="small", help="a shape (tiny, small, qwen3-0.6b) or a local model folder")
+    parser.add_argument("--rows", type=int, default=16, help="prompts in the forward")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--map", default=MAP)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    result = measure(args.model, args.rows, args.repeats, args.device, args.map)
+    print(json.dumps(result) if args.json else format_result(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
