@@ -71,7 +71,8 @@ def measure(model: str = "small", rows: int = 16, repeats: int = 3, device: str 
             t16, logits16 = _timed(lambda: bf16.forward_chunked(batch, avail), repeats)
     if logits16.dtype != torch.float32:
         raise AssertionError(f"the bf16 policy's logits are {logits16.dtype}: the head must stay float32")
-    logp32, logp16 = logits32.log_softmax(-1), logits16.log_softmax(-1)
+    # float64 for the statistics: the KL of two close distributions is below float32's resolution.
+    logp32, logp16 = logits32.double().log_softmax(-1), logits16.double().log_softmax(-1)
     p32, p16 = logp32.exp(), logp16.exp()
     # Masked actions have probability 0 in both; KL over the available ones.
     kl = (p32 * (logp32 - logp16)).where(avail, torch.zeros(())).sum(-1)
