@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from epymarl_llm.bench.combined import prepare_model
-from epymarl_llm.bench.policy_speed import MAP, bench_batch
+from epymarl_llm.bench.policy_speed import MAP, _timed, bench_batch
 
 
 def _policy(model_dir: str, llm_init: str, dtype: str, device: str):
@@ -48,16 +46,6 @@ def _copy_weights(src, dst, seed: int = 1) -> None:
         dst.head.load_state_dict(src.head.state_dict())
 
 
-def _timed(fn, repeats: int) -> tuple[float, torch.Tensor]:
-    out = fn()  # warm-up: allocator, kernel choice, prefix cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
 def measure(model: str = "small", rows: int = 16, repeats: int = 3, device: str = "cpu", map_name: str = MAP) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir, llm_init = prepare_model(model, Path(tmp))
@@ -67,8 +55,9 @@ def measure(model: str = "small", rows: int = 16, repeats: int = 3, device: str 
         batch, avail = bench_batch(fp32.tokenizer, rows, map_name=map_name)
         batch, avail = batch.to(fp32.device), avail.to(fp32.device)
         with torch.no_grad():
-            t32, logits32 = _timed(lambda: fp32.forward_chunked(batch, avail), repeats)
-            t16, logits16 = _timed(lambda: bf16.forward_chunked(batch, avail), repeats)
+            # policy_speed's timer: a warm-up call, then the median of `repeats`, synchronised on CUDA.
+            t32, logits32 = _timed(lambda: fp32.forward_chunked(batch, avail), fp32.device, repeats)
+            t16, logits16 = _timed(lambda: bf16.forward_chunked(batch, avail), bf16.device, repeats)
     if logits16.dtype != torch.float32:
         raise AssertionError(f"the bf16 policy's logits are {logits16.dtype}: the head must stay float32")
     # float64 for the statistics: the KL of two close distributions is below float32's resolution.

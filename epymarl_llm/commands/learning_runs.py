@@ -300,7 +300,8 @@ def finished_runs(out: Path, specs: list[RunSpec]) -> tuple[dict[str, RunResult]
     by_label = {s.label: s for s in specs}
     done: dict[str, RunResult] = {}
     others = []
-    for row in json.loads(path.read_text()).get("runs", []) + json.loads(path.read_text()).get("other_runs", []):
+    earlier = json.loads(path.read_text())
+    for row in earlier.get("runs", []) + earlier.get("other_runs", []):
         sacred = Path(row["sacred_dir"]) if row.get("sacred_dir") else None
         usable = row.get("rc") == 0 and sacred is not None and (sacred / "metrics.json").is_file()
         spec = by_label.get(row["label"])
