@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from epymarl_llm.bench import flops
-from epymarl_llm.bench.measure import FAST_SWITCHES, REFERENCE_SWITCHES, parse_variant
+from epymarl_llm.bench.measure import FAST_SWITCHES, REFERENCE_SWITCHES, parse_variant, variant_dtype
 
 SHAPE_NAMES = ("tiny", "small", "qwen3-0.6b")
 BASE_VARIANTS = ("fast", "reference")
@@ -179,9 +179,10 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
         from epymarl_llm.policy.backbone import resolve_dtype
 
         lora_rank = PolicyConfig().lora_rank
-        dtypes = {str(resolve_dtype("auto", device)).removeprefix("torch.")}
-        if any(parse_variant(v)[1].get("bf16") for v in variants):
-            dtypes.add("bfloat16")
+        dtypes = {
+            str(resolve_dtype(variant_dtype(opts, parse_variant(v)[1]), device)).removeprefix("torch.")
+            for v in variants
+        }
         gemm_peaks = measure_gemm_peaks(opts, dtypes, repeats, log)
         raw: dict[str, dict[str, list[dict]]] = {v: {p: [] for p in parts} for v in variants}
         total, done = repeats * len(parts) * len(variants), 0
@@ -203,7 +204,19 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
     return {
         "settings": {
             k: opts[k]
-            for k in ("map", "env", "model", "envs", "steps", "episodes", "epochs", "device", "threads", "max_prompts")
+            for k in (
+                "map",
+                "env",
+                "model",
+                "envs",
+                "steps",
+                "episodes",
+                "epochs",
+                "device",
+                "threads",
+                "max_prompts",
+                "llm_dtype",
+            )
         }
         | {"repeats": repeats, "episodes_from": episodes_source, "torch_threads": opts["threads"] or os.cpu_count()},
         "peak_flops": peak,

@@ -25,8 +25,8 @@ import torch
 
 # Shortcuts on by default: a variant turns one off. pi_old_from_rollout is the learner's key.
 FAST_SWITCHES = ("prefix_cache", "length_buckets", "head_positions_only", "pi_old_from_rollout")
-# Options off by default: a variant turns one on (bf16: a bfloat16 body, as `llm_dtype: auto`
-# picks on CUDA and on CPUs with AMX/avx512_bf16).
+# Options off by default: a variant turns one on (bf16=on: a bfloat16 body, bf16=off: float32,
+# whatever the bench's --llm-dtype says for the other variants).
 FAST_OPTIONS = ("gradient_checkpointing", "bf16")
 LEARNER_SWITCHES = ("pi_old_from_rollout",)
 # Keys a variant sets to a value: "fast:lora_layers=1" (LoRA on the top layer only, the lower
@@ -102,6 +102,13 @@ def _sync(device: torch.device) -> None:
 
 
 # --- building a variant ---------------------------------------------------------------------------------
+def variant_dtype(opts: dict, flips: dict) -> str:
+    """The body dtype of a variant: bf16=on/off when it says so, else the bench's --llm-dtype."""
+    if "bf16" in flips:
+        return "bfloat16" if flips["bf16"] else "float32"
+    return opts.get("llm_dtype", "auto")
+
+
 def build(opts: dict, variant: str):
     """(policy-like, encoder, layout) for the variant; the fast policy is an `LlmPolicy`."""
     from epymarl_llm.policy import LlmPolicy, PolicyConfig
@@ -115,10 +122,10 @@ def build(opts: dict, variant: str):
         "device": opts["device"],
         "max_prompts_per_forward": opts["max_prompts"],
     }
+    fields["llm_dtype"] = variant_dtype(opts, flips)
     if kind == "fast":
         flips = dict(flips)
-        if flips.pop("bf16", False):
-            fields["llm_dtype"] = "bfloat16"
+        flips.pop("bf16", None)
         prompt_config = PromptConfig(number_format=flips.pop("number_format", PromptConfig.number_format))
         fields.update({k: v for k, v in flips.items() if k not in LEARNER_SWITCHES})
     torch.manual_seed(0)

@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:N")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = every core)")
     parser.add_argument("--max-prompts", type=int, default=64, help="max_prompts_per_forward")
+    parser.add_argument(
+        "--llm-dtype",
+        choices=("auto", "float32", "bfloat16"),
+        default="auto",
+        help="the body's dtype for every variant (default auto: what a run on this device gets); "
+        "a variant's bf16=on or bf16=off overrides it",
+    )
     parser.add_argument("--parts", default="rollout,learner", help="rollout, learner or both (comma-separated)")
     parser.add_argument(
         "--variants",
@@ -88,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             "device": device,
             "threads": args.threads,
             "max_prompts": args.max_prompts,
+            "llm_dtype": args.llm_dtype,
             "seed": args.seed,
             "peak_flops": args.peak_tflops * 1e12 if args.peak_tflops else None,
         }

@@ -36,7 +36,7 @@ def lolm_mac(tiny_model_dir):
     from epymarl_llm.prompts import PromptEncoder
 
     torch.manual_seed(0)
-    policy = LlmPolicy(PolicyConfig(llm_model=str(tiny_model_dir), device="cpu", action_dim=32))
+    policy = LlmPolicy(PolicyConfig(llm_model=str(tiny_model_dir), device="cpu", action_dim=32, llm_dtype="float32"))
     return SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout(), policy.tokenizer))
 
 

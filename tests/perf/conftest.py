@@ -12,11 +12,15 @@ MAP = "3s5z_vs_3s6z"
 
 @pytest.fixture()
 def make_policy(tiny_model_dir):
-    """LlmPolicy on the tiny model with a trained-looking adapter; keyword overrides go to PolicyConfig."""
+    """LlmPolicy on the tiny model with a trained-looking adapter, in float32 unless `llm_dtype` says
+    otherwise (equality tests must not inherit `auto`, which depends on the CPU); keyword overrides go to
+    PolicyConfig."""
 
     def make(**overrides) -> LlmPolicy:
         torch.manual_seed(0)
-        policy = LlmPolicy(PolicyConfig(llm_model=str(tiny_model_dir), action_dim=32, **overrides)).eval()
+        policy = LlmPolicy(
+            PolicyConfig(**{"llm_model": str(tiny_model_dir), "action_dim": 32, "llm_dtype": "float32", **overrides})
+        ).eval()
         g = torch.Generator().manual_seed(1)
         with torch.no_grad():
             for name, p in policy.model.named_parameters():

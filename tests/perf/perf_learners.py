@@ -29,6 +29,7 @@ def learner_for(policy, layout, logger=None, **keys):
             "env": "sc2",
             "env_args": {"map_name": MAP},
             "lr": 1e-3,
+            "llm_dtype": "float32",  # equality tests compare in float32, whatever `auto` picks here
             **keys,
         }
     )

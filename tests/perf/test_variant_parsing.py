@@ -54,3 +54,12 @@ def test_speed_variants_and_their_table():
     }
     text = speed.format_result(result, "3s5z")
     assert "mappo 50.00 env steps/s" in text and "/ first = 2.50x" in text and "[lora_layers=1]" in text
+
+
+def test_a_variant_body_dtype_is_its_bf16_switch_else_the_bench_option():
+    from epymarl_llm.bench.measure import variant_dtype
+
+    assert variant_dtype({"llm_dtype": "float32"}, parse_variant("fast:bf16=on")[1]) == "bfloat16"
+    assert variant_dtype({"llm_dtype": "bfloat16"}, parse_variant("fast:bf16=off")[1]) == "float32"
+    assert variant_dtype({"llm_dtype": "float32"}, parse_variant("reference")[1]) == "float32"
+    assert variant_dtype({}, parse_variant("fast")[1]) == "auto"

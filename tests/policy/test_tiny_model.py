@@ -41,7 +41,9 @@ def test_tokenizer_is_trained_on_smac_prompts():
 def test_config_only_folder_runs_as_a_random_init_policy(tmp_path):
     assert cli.main(["make-tiny-model", str(tmp_path / "m"), "--no-weights"]) == 0
     assert not list((tmp_path / "m").glob("*.safetensors"))
-    policy = LlmPolicy(PolicyConfig(llm_model=str(tmp_path / "m"), llm_init="random", action_dim=16))
+    policy = LlmPolicy(
+        PolicyConfig(llm_model=str(tmp_path / "m"), llm_init="random", action_dim=16, llm_dtype="float32")
+    )
     batch = build_batch(policy.tokenizer, smac_rows(2, 3), 3)
     assert torch.isfinite(policy(batch, random_avail(batch, 3))).all()
 

@@ -63,6 +63,7 @@ def run_args(layout, map_name: str, **overrides) -> SimpleNamespace:
         t_max=10_000,
         max_prompts_per_forward=64,
         lolm_layout=layout,
+        llm_dtype="float32",  # checkpoints are compared exactly: never the CPU-dependent `auto`
     )
     base.update(overrides)
     return complete_args(**base)

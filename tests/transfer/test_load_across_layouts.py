@@ -32,7 +32,7 @@ class Recorder:
 
 def _policy(model_dir, seed: int) -> LlmPolicy:
     torch.manual_seed(seed)
-    return LlmPolicy(PolicyConfig(llm_model=str(model_dir), action_dim=32, device="cpu"))
+    return LlmPolicy(PolicyConfig(llm_model=str(model_dir), action_dim=32, device="cpu", llm_dtype="float32"))
 
 
 def _perturb(module: torch.nn.Module, seed: int) -> None:
