@@ -32,6 +32,7 @@ def convert_gguf(gguf: Path, folder: Path) -> Path:
     # Said before the wait (SmolLM2: about half a minute on 2 cores), once per model and machine.
     print(f"epymarl-llm: converting {gguf} once into {folder}", file=sys.stderr, flush=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    partial.chmod(0o755)  # mkdtemp's 0700 would keep a shared EPYMARL_LLM_MODEL_CACHE from other users
     try:
         _write_folder(gguf, partial)
         # Written last: its presence is what marks a folder as finished (`is_converted`).
