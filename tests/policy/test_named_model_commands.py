@@ -47,3 +47,11 @@ def test_bench_reads_a_named_model_from_its_converted_folder(cache, fake_package
     from epymarl_llm.bench.combined import prepare_model
 
     assert prepare_model("smollm2-135m", tmp_path) == (str(cache / "smollm2-135m"), "pretrained")
+
+
+def test_the_generating_lm_demonstrator_reads_a_named_model(cache, fake_package):
+    from epymarl_llm.leed.demonstrators import TextLmDemonstrator
+    from epymarl_llm.prompts import load_map_layout
+
+    lm = TextLmDemonstrator(load_map_layout("2s3z", env="smaclite"), "smollm2-135m", max_new_tokens=2)
+    assert lm.model.config.model_type == "llama" and lm.describe()["model"] == "smollm2-135m"
