@@ -1,4 +1,5 @@
-"""The commands that take a model accept `smollm2-135m` and `.gguf` files: doctor, layout, bench.
+"""The commands that take a model accept `smollm2-135m` and `.gguf` files: doctor, layout, bench,
+demos (the generating LM) and learning-check.
 
 The tiny Llama GGUF of `fake_package` stands in for SmolLM2's (no download).
 """
