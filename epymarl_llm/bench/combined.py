@@ -32,7 +32,12 @@ def switch_variants() -> list[str]:
 
 
 def prepare_model(model: str, root: Path) -> tuple[str, str]:
-    """(model folder, llm_init): a shape name is written to `root` with random weights."""
+    """(model folder, llm_init): a shape name is written to `root` with random weights; a named model
+    (`smollm2-135m`) or a `.gguf` file is its converted folder (converted on first use)."""
+    from epymarl_llm.policy.named_models import NAMED_MODELS, resolve_model
+
+    if model in NAMED_MODELS or model.endswith(".gguf"):
+        return resolve_model(model), "pretrained"
     if model in SHAPE_NAMES:
         from epymarl_llm.policy.tiny_model import make_tiny_model
 
@@ -43,8 +48,8 @@ def prepare_model(model: str, root: Path) -> tuple[str, str]:
     path = Path(model).expanduser()
     if not (path / "config.json").is_file():
         raise ValueError(
-            f"--model {model!r} is neither a shape ({', '.join(SHAPE_NAMES)}) nor a local model "
-            "folder with a config.json"
+            f"--model {model!r} is neither a shape ({', '.join(SHAPE_NAMES)}), a named model "
+            f"({', '.join(NAMED_MODELS)}), a .gguf file nor a local model folder with a config.json"
         )
     return str(path), "pretrained"
 

@@ -124,14 +124,17 @@ def reference_encoder(layout, tokenizer, switches: ReferenceSwitches, prompt_con
 
 def _load(loader, cfg, dtype, policy):
     """The model as a user loads it; random-init bodies take the policy's weights (same math)."""
+    from epymarl_llm.policy.named_models import resolve_model
+
+    folder = resolve_model(cfg.llm_model)  # a named model or .gguf: the folder the policy loaded
     kwargs = {"dtype": dtype}
     if cfg.llm_attn_implementation is not None:
         kwargs["attn_implementation"] = cfg.llm_attn_implementation
     if cfg.llm_init == "pretrained":
-        return loader.from_pretrained(cfg.llm_model, **kwargs)
+        return loader.from_pretrained(folder, **kwargs)
     from transformers import AutoConfig
 
-    model = loader.from_config(AutoConfig.from_pretrained(cfg.llm_model), **kwargs)
+    model = loader.from_config(AutoConfig.from_pretrained(folder), **kwargs)
     base = {
         n.replace("base_model.model.", "", 1).replace(".base_layer", ""): p
         for n, p in policy.model.named_parameters()

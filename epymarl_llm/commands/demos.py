@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="extra env_args (yaml values), as `with env_args.KEY=VALUE`",
     )
     gen.add_argument("--demonstrator", choices=DEMONSTRATORS, default="scripted")
-    gen.add_argument("--model", help="lm: folder (or hub name) of the causal LM that generates the actions")
+    gen.add_argument(
+        "--model",
+        help="lm: folder, hub name, smollm2-135m or .gguf file of the causal LM that generates the actions",
+    )
     gen.add_argument("--max-new-tokens", type=int, default=8, help="lm: tokens generated per answer")
     gen.add_argument("--no-chat-template", action="store_true", help="lm: feed the raw prompt, even to a chat model")
     gen.add_argument("--checkpoint", help="checkpoint: a lolm_mappo model folder (results/models/<token>/<step>)")

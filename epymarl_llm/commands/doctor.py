@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--llm-model",
         default=None,
-        help="hub name or folder of the model the run will use (default: the plugin's llm_model)",
+        help="hub name, folder, smollm2-135m or .gguf file of the model the run will use "
+        "(default: the plugin's llm_model)",
     )
     parser.add_argument("--mongo", default=None, metavar="URL", help="a MongoDB URL to try (mongodb://host:27017)")
     parser.add_argument("--json", action="store_true", help="print the checks as one JSON list")

@@ -3,7 +3,8 @@
 Reads only what is on disk: a folder's `config.json` and the JSON headers of its `.safetensors`
 files (8-byte length, then the tensor table), or the same files in the Hugging Face cache for a
 hub name. Nothing is downloaded; for a hub name that is not cached, one TCP connection tells
-whether the hub can be reached at all.
+whether the hub can be reached at all. A named model (`smollm2-135m`) or a `.gguf` file is reported
+with the GGUF it comes from and its converted folder, cached or not (it is not converted here).
 """
 
 from __future__ import annotations
@@ -89,8 +90,38 @@ def inspect_folder(folder: Path, label: str) -> ModelFound:
     )
 
 
+def inspect_gguf_model(name: str) -> ModelFound:
+    """A named model or `.gguf` file: its package and file, and whether its converted folder is cached."""
+    import importlib.util
+
+    from epymarl_llm.policy.errors import ModelLoadError
+    from epymarl_llm.policy.named_models import NAMED_MODELS, install_hint, locate
+
+    named = NAMED_MODELS.get(name)
+    try:
+        source = locate(name)
+    except ModelLoadError as err:
+        return ModelFound(False, str(err), install_hint(named) or "pass llm_model=an existing .gguf file")
+    what = f"{name} ({named.summary})" if named else name
+    origin = f"from {source.gguf}" if source.gguf else "its package since removed"
+    if source.cached:
+        return inspect_folder(Path(source.folder), f"{what}, converted {origin} and cached in {source.folder}")
+    if importlib.util.find_spec("gguf") is None:
+        return ModelFound(False, f"{what}: reading {source.gguf} needs the gguf package", install_hint())
+    size = source.gguf.stat().st_size / 2**20
+    return ModelFound(
+        True,
+        f"{what}: GGUF {source.gguf} ({size:.0f} MiB), not converted yet: dequantised once on first use "
+        f"(about half a minute on 2 cores) into {source.folder}",
+    )
+
+
 def inspect_model(name: str) -> ModelFound:
     """Whether `llm_model=name` loads here without a download, with its size and dtype."""
+    from epymarl_llm.policy.named_models import NAMED_MODELS
+
+    if name in NAMED_MODELS or name.endswith(".gguf"):
+        return inspect_gguf_model(name)
     if _looks_like_path(name):
         folder = Path(name).expanduser()
         if not folder.is_dir():

@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--example-prompt", action="store_true", help="also print the prompt of a generated observation"
     )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="count the example prompt's tokens with this model's tokenizer: a folder, a hub name, "
+        "smollm2-135m or a .gguf file (implies --example-prompt)",
+    )
     parser.add_argument("--agent", type=int, default=0, help="observer agent id (ally slots depend on it)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the example observation")
     parser.add_argument("--fixed-prompt", action="store_true", help="example in the fixed-prompt ablation")
@@ -62,13 +68,31 @@ def _env_args(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _example(layout, args) -> str:
-    from epymarl_llm.prompts import PromptConfig, PromptEncoder, random_observations
+def _prompt_config(args):
+    from epymarl_llm.prompts import PromptConfig
 
-    config = PromptConfig(dynamic_prompt=not args.fixed_prompt, number_format=args.number_format)
+    return PromptConfig(dynamic_prompt=not args.fixed_prompt, number_format=args.number_format)
+
+
+def _example(layout, args) -> str:
+    from epymarl_llm.prompts import PromptEncoder, random_observations
+
+    config = _prompt_config(args)
     obs, avail, ids = random_observations(layout, 16, seed=args.seed, agent_id=args.agent)
     r = next((r for r in range(16) if avail[r, 1]), 0)  # a live observer says more
     return PromptEncoder(layout, config=config).texts(obs[r : r + 1], avail[r : r + 1], ids[r : r + 1])[0]
+
+
+def _token_counts(layout, args, example: str) -> dict:
+    """The example's tokens with `args.model`'s tokenizer, and the shared prefix the prefix cache runs once."""
+    from transformers import AutoTokenizer
+
+    from epymarl_llm.policy.named_models import resolve_model
+    from epymarl_llm.prompts import PromptEncoder
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(args.model))
+    encoder = PromptEncoder(layout, tokenizer, config=_prompt_config(args))
+    return {"model": args.model, "tokens": len(tokenizer(example)["input_ids"]), "prefix_tokens": encoder.prefix_len}
 
 
 def _entity_line(e) -> str:
@@ -96,14 +120,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: {args.map} is not a SMAClite map; this is SMAC's (sc2) layout", file=sys.stderr)
         if not 0 <= args.agent < layout.n_agents:
             raise ValueError(f"--agent must be in 0..{layout.n_agents - 1} for {layout.map_name}")
-        example = _example(layout, args) if args.example_prompt else None
-    except (UnknownMapError, ValueError, FileNotFoundError) as err:
+        example = _example(layout, args) if args.example_prompt or args.model else None
+        tokens = _token_counts(layout, args, example) if args.model else None
+    except (UnknownMapError, ValueError, OSError) as err:
         print(f"epymarl-llm layout: {err}", file=sys.stderr)
         return 2
     if args.json:
         data = layout.as_dict(agent_id=args.agent)
         if example is not None:
             data["example_prompt"] = example
+        if tokens is not None:
+            data["example_prompt_tokens"] = tokens
         print(json.dumps(data, indent=1))
         return 0
     spec = layout.spec
@@ -136,4 +163,9 @@ def run(args: argparse.Namespace) -> int:
         print(_entity_line(e))
     if example is not None:
         print(f"\nexample prompt (agent {args.agent}, seed {args.seed}):\n{example}")
+    if tokens is not None:
+        print(
+            f"\n{tokens['tokens']} tokens with {args.model}'s tokenizer, of which the shared prefix "
+            f"(instruction and goal, run once by the prefix cache) is {tokens['prefix_tokens']}"
+        )
     return 0

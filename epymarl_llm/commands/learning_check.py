@@ -39,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--llm-model",
         metavar="DIR_OR_HUB_NAME",
         default=None,
-        help="local model folder or hub name (Qwen/Qwen3-0.6B when its weights are cached); "
+        help="local model folder, hub name (Qwen/Qwen3-0.6B when its weights are cached), smollm2-135m "
+        "(pretrained, offline) or a .gguf file; "
         "default: a small random model made with make-tiny-model under --out",
     )
     parser.add_argument(
@@ -158,6 +159,15 @@ def run(args: argparse.Namespace) -> int:
 
             make_tiny_model(model_dir, args.tiny_shape)
         model = str(model_dir)
+    elif not args.dry_run:
+        from epymarl_llm.policy.errors import ModelLoadError
+        from epymarl_llm.policy.named_models import resolve_model
+
+        try:
+            resolve_model(model)  # a named model or .gguf converted here once, not by each run at once
+        except ModelLoadError as err:
+            print(f"epymarl-llm learning-check: {err}", file=sys.stderr)
+            return 2
     budget = lr.Budget(
         t_max=args.t_max,
         test_interval=args.test_interval,

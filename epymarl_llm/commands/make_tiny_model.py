@@ -1,4 +1,4 @@
-"""`epymarl-llm make-tiny-model DIR`: a small random Qwen3-architecture model for tests and offline runs."""
+"""`epymarl-llm make-tiny-model DIR`: a small random Qwen3 (or Llama) model for tests and offline runs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--shape",
         choices=sorted(SHAPES),
         default="tiny",
-        help="tiny: hidden 64, 2 layers; small: hidden 256, 4 layers; qwen3-0.6b: Qwen3-0.6B's shape",
+        help="tiny: hidden 64, 2 layers; small: hidden 256, 4 layers; qwen3-0.6b: Qwen3-0.6B's shape; "
+        "llama-tiny: tiny with Llama layers (SmolLM2's family)",
     )
     parser.add_argument("--tokenizer-vocab-size", type=int, default=1024, help="BPE vocabulary size (default 1024)")
     parser.add_argument(
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     )
     what = "config and tokenizer (use llm_init=random)" if args.no_weights else "model and tokenizer"
     print(
-        f"wrote a {args.shape} Qwen3 {what} to {directory}: hidden {shape.hidden_size}, "
+        f"wrote a {args.shape} {shape.family} {what} to {directory}: hidden {shape.hidden_size}, "
         f"{shape.num_hidden_layers} layers; use it with `with llm_model={directory}`"
     )
     return 0

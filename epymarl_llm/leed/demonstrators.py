@@ -123,7 +123,8 @@ class TextLmDemonstrator:
     """A causal LM answers each agent's prompt with generated text, parsed to an action id.
 
     Args:
-        model_dir: a local folder (or hub name) of a causal LM with its tokenizer.
+        model_dir: a local folder (or hub name) of a causal LM with its tokenizer, a named model
+            (`smollm2-135m`) or a `.gguf` file.
         max_new_tokens: generation budget of an answer (action names are at most 4 words).
         sample: sample the answer (temperature 1) instead of greedy decoding.
         chat: wrap the prompt in the tokenizer's chat template when it has one (instruct models).
@@ -144,13 +145,16 @@ class TextLmDemonstrator:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from epymarl_llm.policy.named_models import resolve_model
         from epymarl_llm.prompts import PromptEncoder
 
         self.layout, self.model_dir = layout, str(model_dir)
         self.max_new_tokens, self.sample, self.device = max_new_tokens, sample, device
+        # A named model (smollm2-135m) or a .gguf file: its converted folder (converted on first use).
+        folder = resolve_model(self.model_dir)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-            self.model = AutoModelForCausalLM.from_pretrained(self.model_dir).to(device).eval()
+            self.tokenizer = AutoTokenizer.from_pretrained(folder)
+            self.model = AutoModelForCausalLM.from_pretrained(folder).to(device).eval()
         except OSError as err:
             raise ValueError(
                 f"cannot load a causal LM from {self.model_dir!r} ({err}); pass --model DIR, a local "

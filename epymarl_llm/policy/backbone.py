@@ -17,6 +17,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
+from epymarl_llm.policy.named_models import resolve_model
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 # transformers renamed `torch_dtype` to `dtype` in 4.56; setup.py allows >= 4.51.
@@ -74,10 +75,13 @@ def resolve_dtype(name: str, device: torch.device, cpuinfo: str | None = None) -
 def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -> tuple[PreTrainedModel, Any]:
     """The frozen body of `cfg.llm_model` (pretrained or randomly initialised) and its tokenizer.
 
+    `cfg.llm_model` may also be a named model (`smollm2-135m`) or a `.gguf` file: its converted
+    folder is loaded (`named_models.resolve_model`).
+
     Raises:
         ModelLoadError: the folder does not exist, or the hub name cannot be resolved offline.
     """
-    name = cfg.llm_model
+    name = resolve_model(cfg.llm_model)
     path = Path(name).expanduser()
     if path.exists():
         name = str(path)

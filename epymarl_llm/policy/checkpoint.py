@@ -40,6 +40,10 @@ _FIX = {
     "model_type": "llm_model",
     "hidden_size": "llm_model",
     "num_hidden_layers": "llm_model",
+    "num_attention_heads": "llm_model",
+    "num_key_value_heads": "llm_model",
+    "intermediate_size": "llm_model",
+    "vocab_size": "llm_model",
     "action_dim": "action_dim",
     "attack_keys": "attack_keys",
     "lora_rank": "lora_rank",
@@ -47,6 +51,9 @@ _FIX = {
     "lora_target_modules": "lora_target_modules",
     "lora_layers": "lora_layers",
 }
+# Facts recorded since a later version: checkpoints written before are not held to them. With them
+# two models of one family but other sizes (a tiny Llama, SmolLM2) are told apart by shape.
+_LATER_FACTS = ("num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size")
 
 
 def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
@@ -57,6 +64,10 @@ def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
         "model_type": config.model_type,
         "hidden_size": int(config.hidden_size),
         "num_hidden_layers": int(config.num_hidden_layers),
+        "num_attention_heads": int(config.num_attention_heads),
+        "num_key_value_heads": int(getattr(config, "num_key_value_heads", None) or config.num_attention_heads),
+        "intermediate_size": int(getattr(config, "intermediate_size", 0) or 0),
+        "vocab_size": int(config.vocab_size),
         "action_dim": policy.head.action_dim,
         "attack_keys": policy.head.attack_keys,
         "lora_rank": int(lora.r),
@@ -78,7 +89,8 @@ def save_trainable(policy: TrainableParts, directory: Path) -> Path:
     save_file({k: v.detach().contiguous().cpu() for k, v in policy.head.state_dict().items()}, directory / HEAD_FILE)
     meta = {
         "format": FORMAT,
-        "llm_model": policy.cfg.llm_model,  # informational: a local copy of the same model loads too
+        # Informational: a local copy of the same model loads too. The facts tell models apart.
+        "llm_model": policy.cfg.llm_model,
         "lora_alpha": policy.cfg.lora_alpha,
         "facts": architecture_facts(policy),
     }
@@ -110,7 +122,7 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
     diffs = [
         f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})"
         for k, v in current.items()
-        if saved.get(k) != v
+        if saved.get(k) != v and (k in saved or k not in _LATER_FACTS)
     ]
     if diffs:
         raise CheckpointError(

@@ -1,4 +1,4 @@
-"""Small random Qwen3-architecture models and a locally trained tokenizer, for tests and offline runs.
+"""Small random Qwen3- (or Llama-) architecture models and a locally trained tokenizer, for tests and offline runs.
 
 The tokenizer is a byte-level BPE trained with `tokenizers` on SMAC prompts, with Qwen's
 pre-tokenizer rule (every digit its own token), so prompt lengths are Qwen-like (docs/PERFORMANCE.md
@@ -15,6 +15,8 @@ from pathlib import Path
 
 # Shapes of the models this project builds. "qwen3-0.6b" copies Qwen/Qwen3-0.6B's config.json
 # (hidden 1024, 28 layers, 16/8 heads, head_dim 128, MLP 3072, vocab 151,936, tied embeddings).
+# "llama-tiny" is "tiny" with Llama layers (no q/k norms), the family of SmolLM2: the speed
+# switches are tested on both families without a download.
 @dataclass(frozen=True)
 class ModelShape:
     hidden_size: int
@@ -24,13 +26,20 @@ class ModelShape:
     head_dim: int
     intermediate_size: int
     vocab_size: int  # the embedding table; the trained tokenizer may use fewer ids
+    family: str = "qwen3"  # the transformers model_type: "qwen3" or "llama"
+
+    def dims(self) -> dict[str, int]:
+        """The config keys of the shape (every field but the family)."""
+        return {k: v for k, v in asdict(self).items() if k != "family"}
 
 
 SHAPES: dict[str, ModelShape] = {
     "tiny": ModelShape(64, 2, 4, 2, 16, 128, 1024),
     "small": ModelShape(256, 4, 4, 2, 64, 768, 4096),
     "qwen3-0.6b": ModelShape(1024, 28, 16, 8, 128, 3072, 151_936),
+    "llama-tiny": ModelShape(64, 2, 4, 2, 16, 128, 1024, family="llama"),
 }
+FAMILIES = ("qwen3", "llama")
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 # Qwen2/Qwen3's pre-tokenizer split: letters runs, single digits, punctuation runs, whitespace.
 QWEN_SPLIT_PATTERN = (
@@ -47,7 +56,7 @@ def make_tiny_model(
     with_weights: bool = True,
     seed: int = 0,
 ) -> Path:
-    """Write a random Qwen3-architecture model and its tokenizer to `directory`.
+    """Write a random model of the shape's family (Qwen3 or Llama) and its tokenizer to `directory`.
 
     Args:
         shape: a name in `SHAPES` or a `ModelShape`.
@@ -60,9 +69,11 @@ def make_tiny_model(
         The folder, loadable by `from_pretrained`.
     """
     import torch
-    from transformers import Qwen3Config, Qwen3ForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
     dims = SHAPES[shape] if isinstance(shape, str) else shape
+    if dims.family not in FAMILIES:
+        raise ValueError(f"family={dims.family!r}: the tiny-model maker writes {' or '.join(FAMILIES)} models")
     if tokenizer_vocab_size > dims.vocab_size:
         raise ValueError(
             f"tokenizer_vocab_size={tokenizer_vocab_size} exceeds the model's vocab_size={dims.vocab_size}"
@@ -71,8 +82,11 @@ def make_tiny_model(
     directory.mkdir(parents=True, exist_ok=True)
     tokenizer = train_tokenizer(smac_corpus() if texts is None else texts, tokenizer_vocab_size)
     tokenizer.save_pretrained(directory)
-    config = Qwen3Config(
-        **asdict(dims),
+    config_class, model_class = (
+        (LlamaConfig, LlamaForCausalLM) if dims.family == "llama" else (Qwen3Config, Qwen3ForCausalLM)
+    )
+    config = config_class(
+        **dims.dims(),
         max_position_embeddings=8192,
         tie_word_embeddings=True,
         bos_token_id=tokenizer.eos_token_id,
@@ -83,7 +97,7 @@ def make_tiny_model(
         config.save_pretrained(directory)
         return directory
     torch.manual_seed(seed)
-    Qwen3ForCausalLM(config).save_pretrained(directory)
+    model_class(config).save_pretrained(directory)
     return directory
 
 
@@ -122,4 +136,4 @@ def smac_corpus(n_per_map: int = 40, seed: int = 0) -> list[str]:
 def describe(directory: str | Path) -> dict:
     """The architecture facts of a folder written by `make_tiny_model` (from its config.json)."""
     config = json.loads((Path(directory) / "config.json").read_text())
-    return {k: config[k] for k in ("model_type", *ModelShape.__dataclass_fields__)}
+    return {k: config[k] for k in ("model_type", *ModelShape.__dataclass_fields__) if k != "family"}

@@ -1,4 +1,4 @@
-"""Fixtures of the performance tests: the tiny policy on real 3s5z_vs_3s6z prompts."""
+"""Fixtures of the performance tests: the tiny policy (`model_dir`) on real 3s5z_vs_3s6z prompts."""
 
 from __future__ import annotations
 
@@ -11,16 +11,14 @@ MAP = "3s5z_vs_3s6z"
 
 
 @pytest.fixture()
-def make_policy(tiny_model_dir):
-    """LlmPolicy on the tiny model with a trained-looking adapter, in float32 unless `llm_dtype` says
-    otherwise (equality tests must not inherit `auto`, which depends on the CPU); keyword overrides go to
-    PolicyConfig."""
+def make_policy(model_dir):
+    """LlmPolicy on the tiny model with a trained-looking adapter; keyword overrides go to PolicyConfig."""
 
     def make(**overrides) -> LlmPolicy:
         torch.manual_seed(0)
-        policy = LlmPolicy(
-            PolicyConfig(**{"llm_model": str(tiny_model_dir), "action_dim": 32, "llm_dtype": "float32", **overrides})
-        ).eval()
+        # float32 pinned: these tests compare paths to float tolerance, which "auto" (bf16 on some CPUs) would not keep.
+        keys = {"llm_model": str(model_dir), "action_dim": 32, "llm_dtype": "float32", **overrides}
+        policy = LlmPolicy(PolicyConfig(**keys)).eval()
         g = torch.Generator().manual_seed(1)
         with torch.no_grad():
             for name, p in policy.model.named_parameters():
@@ -34,7 +32,7 @@ def make_policy(tiny_model_dir):
 
 
 @pytest.fixture()
-def step(tiny_model_dir):
+def step(model_dir):
     """(TokenBatch, avail bool) of 12 real prompts of 3s5z_vs_3s6z, lengths spread out."""
     from transformers import AutoTokenizer
 
@@ -44,5 +42,5 @@ def step(tiny_model_dir):
     obs, avail, ids = random_observations(layout, 12, seed=3)
     avail[:, 0] = 0
     avail[:, 1] = 1  # every row alive
-    encoder = PromptEncoder(layout, AutoTokenizer.from_pretrained(tiny_model_dir))
+    encoder = PromptEncoder(layout, AutoTokenizer.from_pretrained(model_dir))
     return encoder.encode(obs, avail, ids), torch.as_tensor(avail) != 0

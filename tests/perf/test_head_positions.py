@@ -7,6 +7,9 @@ import torch
 from epymarl_llm.learner import losses
 from epymarl_llm.policy.head_positions import read_positions
 
+# Qwen3 and Llama (SmolLM2's family) layers: every test that loads a model runs on both.
+BODIES = ("tiny", "llama-tiny")
+
 
 def _pair(make_policy, **keys):
     fast, plain = make_policy(**keys), make_policy(head_positions_only=False, **keys)

@@ -14,6 +14,9 @@ from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
 from epymarl_llm.prompts import load_map_layout
 from tests.perf.perf_learners import learner_for
 
+# Qwen3 and Llama (SmolLM2's family) layers: every test that loads a model runs on both.
+BODIES = ("tiny", "llama-tiny")
+
 MAP = "3s5z_vs_3s6z"
 
 

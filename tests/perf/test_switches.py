@@ -7,6 +7,9 @@ import torch
 
 from epymarl_llm.policy import backbone
 
+# Qwen3 and Llama (SmolLM2's family) layers: every test that loads a model runs on both.
+BODIES = ("tiny", "llama-tiny")
+
 PLAIN = dict(prefix_cache=False, length_buckets=False)
 SWITCHES = [dict(prefix_cache=p, length_buckets=b) for p, b in itertools.product((False, True), repeat=2)]
 
@@ -114,3 +117,32 @@ def test_gradient_checkpointing_training_equals_the_plain_path(make_policy, step
         grads.append({n: p.grad for n, p in policy.named_parameters() if p.grad is not None})
     for name in grads[0]:
         torch.testing.assert_close(grads[1][name], grads[0][name], atol=1e-6, rtol=1e-3)
+
+
+def test_the_fixed_prompt_ablation_through_every_switch_equals_the_plain_path(make_policy, model_dir):
+    """Fixed prompts (every unit listed, dead or unseen) with the prefix cache, buckets, the last layer
+    at the head's positions and frozen lower layers at once, against none of them."""
+    from transformers import AutoTokenizer
+
+    from epymarl_llm.prompts import PromptConfig, PromptEncoder, load_map_layout, random_observations
+
+    layout = load_map_layout("3s5z_vs_3s6z", env="sc2")
+    encoder = PromptEncoder(layout, AutoTokenizer.from_pretrained(model_dir), config=PromptConfig(dynamic_prompt=False))
+    obs, avail, ids = random_observations(layout, 8, seed=4)
+    avail[:, 0], avail[:, 1] = 0, 1
+    batch, avail = encoder.encode(obs, avail, ids), torch.as_tensor(avail) != 0
+    fast = make_policy(lora_layers=1)
+    plain = make_policy(**PLAIN, head_positions_only=False, lora_layers=1)
+    assert fast._head_positions_ok and batch.prefix_len > 0
+    with torch.no_grad():
+        for reference in (False, True):
+            torch.testing.assert_close(
+                fast.forward_chunked(batch, avail, reference=reference, max_rows=3).softmax(-1),
+                plain.forward_chunked(batch, avail, reference=reference).softmax(-1),
+                atol=2e-6,
+                rtol=1e-4,
+            )
+        lower = fast.lower_states(batch)
+        torch.testing.assert_close(
+            fast(batch, avail, lower=lower).softmax(-1), plain(batch, avail).softmax(-1), atol=2e-6, rtol=1e-4
+        )

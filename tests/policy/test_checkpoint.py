@@ -111,3 +111,39 @@ def test_a_checkpoint_with_alpha_beside_the_facts_is_checked_too(make_policy, tm
 def test_a_folder_without_a_checkpoint_is_a_clear_error(make_policy, tmp_path):
     with pytest.raises(CheckpointError, match="save_trainable"):
         make_policy().load_trainable(tmp_path)
+
+
+def test_a_checkpoint_of_a_qwen3_body_is_refused_by_a_llama_body_of_the_same_size(
+    make_policy, llama_tiny_model_dir, tmp_path
+):
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    llama = LlmPolicy(PolicyConfig(llm_model=str(llama_tiny_model_dir), action_dim=32))
+    with pytest.raises(CheckpointError) as err:
+        llama.load_trainable(folder)
+    assert "model_type: checkpoint 'qwen3' vs policy 'llama' (set llm_model)" in str(err.value)
+    assert "hidden_size" not in str(err.value)  # the same shape: the family alone tells them apart
+
+
+def test_a_checkpoint_of_another_model_of_the_family_is_refused_by_its_shape(make_policy, tmp_path):
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    meta = json.loads((folder / "policy_meta.json").read_text())
+    meta["llm_model"] = "smollm2-135m"
+    meta["facts"].update(num_attention_heads=9, num_key_value_heads=3, intermediate_size=1536, vocab_size=49152)
+    (folder / "policy_meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError) as err:
+        make_policy().load_trainable(folder)
+    message = str(err.value)
+    assert "trained with llm_model='smollm2-135m'" in message
+    assert "intermediate_size: checkpoint 1536 vs policy 128 (set llm_model)" in message
+    assert "vocab_size: checkpoint 49152 vs policy 1024" in message
+
+
+def test_a_checkpoint_written_before_the_shape_facts_still_loads(make_policy, tmp_path):
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    meta = json.loads((folder / "policy_meta.json").read_text())
+    for key in ("num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size"):
+        del meta["facts"][key]
+    (folder / "policy_meta.json").write_text(json.dumps(meta))
+    make_policy().load_trainable(folder)

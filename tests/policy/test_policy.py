@@ -200,14 +200,14 @@ def test_lora_target_modules_that_match_nothing_are_an_error(make_policy):
         make_policy(lora_target_modules="^nothing_matches$")
 
 
-def test_lora_targets_default_to_every_qwen3_linear_layer(make_policy):
+@pytest.mark.parametrize("model_dir", ["tiny", "llama-tiny"], indirect=True)
+def test_lora_targets_default_to_every_linear_layer_of_qwen3_and_llama(make_policy):
     policy = make_policy()
-    assert set(policy.model.peft_config["default"].target_modules) == {
-        "q_proj",
-        "k_proj",
-        "v_proj",
-        "o_proj",
-        "gate_proj",
-        "up_proj",
-        "down_proj",
+    names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert set(policy.model.peft_config["default"].target_modules) == names
+    adapted = {
+        (n.split("layers.")[1].split(".")[0], n.split(".lora_A")[0].rsplit(".", 1)[-1])
+        for n, _ in policy.model.named_parameters()
+        if "lora_A" in n
     }
+    assert adapted == {(str(i), name) for i in range(2) for name in names}  # in every layer of both families
