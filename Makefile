@@ -1,5 +1,5 @@
 # Developer shortcuts; CI runs .ci/run. EPYMARL_PATH defaults to the location CI uses (CONTRIBUTING.md).
-EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),/opt/epymarl-llm/epymarl)
+EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),$(abspath ../shared/vendor/epymarl))
 PYTHON ?= python3
 PYTEST = EPYMARL_PATH=$(EPYMARL_PATH) PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python $(PYTHON) -m pytest
 

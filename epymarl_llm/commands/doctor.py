@@ -151,6 +151,9 @@ for i in range(torch.cuda.device_count() if info["cuda"] else 0):
     p = torch.cuda.get_device_properties(i)
     info["devices"].append({"name": p.name, "memory_gib": round(p.total_memory / 2**30, 1),
                             "bf16": torch.cuda.is_bf16_supported()})
+from epymarl_llm.policy.dtype_choice import auto_dtype
+choice = auto_dtype(torch.device("cuda" if info["cuda"] else "cpu"))
+info["auto_dtype"] = {"dtype": str(choice.dtype).removeprefix("torch."), "reason": choice.reason}
 print(json.dumps(info))
 """
 
@@ -360,10 +363,12 @@ def _compute(info: tuple[bool, str]) -> list[Check]:
         f"bf16 {'works' if v['cpu_bf16'] else 'unsupported: use llm_dtype=float32'}",
         "llm_dtype=float32",
     )
+    auto = v["auto_dtype"]
+    dtype = Check("llm_dtype", OK, f"auto picks {auto['dtype']} here: {auto['reason']}")
     if not v["devices"]:
-        return [cpu, Check("cuda", OK, "no CUDA device: runs use the CPU (set use_cuda=False)")]
+        return [cpu, dtype, Check("cuda", OK, "no CUDA device: runs use the CPU (set use_cuda=False)")]
     gpus = "; ".join(f"{d['name']} {d['memory_gib']} GiB{' bf16' if d['bf16'] else ''}" for d in v["devices"])
-    return [cpu, Check("cuda", OK, gpus)]
+    return [cpu, dtype, Check("cuda", OK, gpus)]
 
 
 def _mongo(url: str) -> Check:

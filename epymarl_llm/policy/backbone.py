@@ -16,6 +16,7 @@ from packaging.version import Version
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epymarl_llm.policy.config import PolicyConfig
+from epymarl_llm.policy.dtype_choice import auto_dtype
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
 from epymarl_llm.policy.named_models import resolve_model
 
@@ -40,35 +41,13 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-# CPU flags (Linux /proc/cpuinfo names) under which oneDNN runs bf16 matmuls natively. Without
-# them torch emulates bf16 and a GEMM is tens of times slower than fp32 (AVX2-only CPUs).
-_CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
-
-
-def cpu_bf16_native(cpuinfo: str | None = None) -> bool:
-    """True when this CPU has AMX-BF16 or AVX512-BF16 (read from /proc/cpuinfo's flags)."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8") as f:
-                cpuinfo = f.read()
-        except OSError:
-            return False  # not Linux: no way to tell cheaply, keep fp32
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
-    return any(flag in flags for flag in _CPU_BF16_FLAGS)
-
-
 def resolve_dtype(name: str, device: torch.device, cpuinfo: str | None = None) -> torch.dtype:
-    """ "auto" is bfloat16 on CUDA and on CPUs with native bf16 (`cpu_bf16_native`), else float32.
+    """The body's dtype: `name`, or for "auto" what `dtype_choice.auto_dtype` picks on `device`.
 
     The head, LoRA, log-softmax and PPO ratios stay float32 whatever this picks.
     """
     if name == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16
-        return torch.bfloat16 if device.type == "cpu" and cpu_bf16_native(cpuinfo) else torch.float32
+        return auto_dtype(device, cpuinfo).dtype
     return _DTYPES[name]
 
 

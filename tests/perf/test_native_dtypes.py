@@ -10,7 +10,7 @@ terms in another order and batch shape, so its bounds are a few such roundings a
 import pytest
 import torch
 
-from epymarl_llm.policy.backbone import cpu_bf16_native
+from epymarl_llm.policy.dtype_choice import cpu_bf16_native
 
 PLAIN = dict(prefix_cache=False, length_buckets=False)
 FAST = dict(prefix_cache=True, length_buckets=True)

@@ -27,8 +27,7 @@ from tests.prompts.sc2v2_oracle import Unit, observe, sc2v2_env, smacv2
 
 
 def _configs_dir() -> Path:
-    root = Path(os.environ.get("EPYMARL_PATH", "/opt/epymarl-llm/epymarl"))
-    return root / "src" / "config" / "envs" / "smacv2_configs"
+    return Path(os.environ.get("EPYMARL_PATH", "")) / "src" / "config" / "envs" / "smacv2_configs"
 
 
 def _yaml_scenarios() -> dict[str, dict]:
