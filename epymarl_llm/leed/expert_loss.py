@@ -129,10 +129,18 @@ class ExpertLoss:
         )
 
     def _next_episodes(self) -> DemoEpisodes:
-        """`demo_batch_episodes` episodes, drawn without replacement and reshuffled when all were used."""
+        """`demo_batch_episodes` distinct episodes; every pass over the set is a fresh permutation.
+
+        A minibatch that spans two passes takes the old pass's leftover and the first episodes of
+        the new pass that it does not already hold; the new pass's copies of the leftover come
+        right after it. So no minibatch repeats an episode and each pass uses each episode once.
+        """
         k = min(self.config.demo_batch_episodes, len(self.demos))
         if len(self._order) < k:
-            self._order += list(self.rng.permutation(len(self.demos)))
+            leftover = self._order
+            fresh = [int(i) for i in self.rng.permutation(len(self.demos))]
+            head = [i for i in fresh if i not in leftover][: k - len(leftover)]
+            self._order = leftover + head + [i for i in fresh if i not in head]
         idx, self._order = self._order[:k], self._order[k:]
         return self.demos.select(np.array(idx))
 

@@ -90,6 +90,19 @@ class _Logger:
         self.stats[key] = value
 
 
+def test_minibatches_never_repeat_an_episode_and_each_pass_uses_each_once():
+    demos = demo_episodes(n_episodes=5, length=2)
+    demos.episode_return = np.arange(5, dtype=np.float32)  # the episode's identity in the minibatch
+    policy = _Policy(demos.n_actions)
+    loss = ExpertLoss(LeedConfig(demo_path="x", demo_batch_episodes=2), demos, policy, seed=3)
+    for _ in range(600):
+        loss.accumulate(t_env=0)
+    repeats = [batch.tolist() for batch in policy.seen if len(set(batch.tolist())) < len(batch)]
+    assert not repeats, f"{len(repeats)} of 600 minibatches repeat an episode, e.g. {repeats[0]}"
+    counts = np.bincount(np.concatenate(policy.seen).astype(int), minlength=5)
+    assert counts.max() - counts.min() <= 1, counts  # 1200 draws: 240 passes over the 5 episodes
+
+
 def test_invalid_demonstration_steps_are_left_out_unless_kept(tmp_path):
     demos = demo_episodes(n_episodes=2, length=4)
     live = demos.live()
