@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+# First: a broken torchvision then fails here with the fix, not deep inside transformers.
+from epymarl_llm.policy import transformers_guard  # noqa: F401
 import transformers
 from packaging.version import Version
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
