@@ -28,6 +28,7 @@ from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
 from epymarl_llm.load_plan import KlAction, LoadPlan
+from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
 
 _STATE_FILE = "learner_state.th"
 
@@ -293,7 +294,9 @@ class LolmPPOLearner:
         plan = self.mac.load_plan
 
         def load(name: str):
-            return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
+            return read_checkpoint_file(
+                os.path.join(path, name), lambda file: torch.load(file, map_location="cpu", weights_only=False)
+            )
 
         notes: list[str] = []
         self.critic.load_state_dict(load("critic.th"))

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import CheckpointError
 
@@ -117,7 +118,10 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
             f"checkpoint {directory} (trained with llm_model={meta.get('llm_model')!r}) does not fit this policy: "
             + "; ".join(diffs)
         )
-    adapter = load_peft_weights(str(directory), device=str(policy.device))
+    adapter = read_checkpoint_file(
+        directory / "adapter_model.safetensors",
+        lambda _: load_peft_weights(str(directory), device=str(policy.device)),
+    )
     result = set_peft_model_state_dict(policy.model, adapter, adapter_name="default")
     missing = [k for k in result.missing_keys if "lora_" in k]
     if result.unexpected_keys or missing:
@@ -125,4 +129,5 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
             f"adapter in {directory} does not match the policy's LoRA layers "
             f"(unexpected {list(result.unexpected_keys)[:3]}, missing {missing[:3]})"
         )
-    policy.head.load_state_dict(load_file(str(directory / HEAD_FILE), device=str(policy.device)), strict=True)
+    head = read_checkpoint_file(directory / HEAD_FILE, lambda path: load_file(path, device=str(policy.device)))
+    policy.head.load_state_dict(head, strict=True)

@@ -111,3 +111,33 @@ def test_a_checkpoint_with_alpha_beside_the_facts_is_checked_too(make_policy, tm
 def test_a_folder_without_a_checkpoint_is_a_clear_error(make_policy, tmp_path):
     with pytest.raises(CheckpointError, match="save_trainable"):
         make_policy().load_trainable(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["adapter_model.safetensors", "action_head.safetensors"])
+def test_a_truncated_checkpoint_file_is_named_with_the_other_steps(make_policy, tmp_path, name):
+    policy = _trained(make_policy)
+    run = tmp_path / "models" / "lolm_mappo_seed1_3s5z"
+    for step in ("100", "200"):
+        policy.save_trainable(run / step)
+    damaged = run / "200" / name
+    damaged.write_bytes(damaged.read_bytes()[:5])  # an interrupted save
+    with pytest.raises(CheckpointError) as err:
+        make_policy(seed=3).load_trainable(run / "200")
+    first, last = str(err.value).splitlines()
+    assert first.startswith(f"{damaged} cannot be read (") and "truncated or damaged" in first
+    assert (
+        last
+        == f"Load another saved step: checkpoint_path={str(run)!r} load_step=N with N one of 100; or save this step again."
+    )
+    assert err.value.__cause__ is None and err.value.__context__ is None
+
+
+def test_a_truncated_learner_file_is_named_too(tmp_path):
+    from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
+
+    path = tmp_path / "critic.th"
+    torch.save({"w": torch.ones(64)}, path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(CheckpointError, match=r"critic.th cannot be read \(RuntimeError: .*truncated or damaged"):
+        read_checkpoint_file(path, lambda file: torch.load(file, weights_only=False))
+    assert read_checkpoint_file(path.with_name("fine.th"), lambda file: 7) == 7
