@@ -76,6 +76,7 @@ def save_trainable(policy: TrainableParts, directory: Path) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     policy.model.save_pretrained(directory)
+    _sort_set_valued_keys(directory / "adapter_config.json", policy.model.peft_config["default"])
     save_file({k: v.detach().contiguous().cpu() for k, v in policy.head.state_dict().items()}, directory / HEAD_FILE)
     meta = {
         "format": FORMAT,
@@ -85,6 +86,19 @@ def save_trainable(policy: TrainableParts, directory: Path) -> Path:
     }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return directory
+
+
+def _sort_set_valued_keys(path: Path, lora_config: Any) -> None:
+    """peft writes its set-valued keys (`target_modules`) as `list(set)`, in an order that changes
+    with the interpreter's string hash seed: sorted, two identical runs write identical files."""
+    set_keys = [k for k, v in vars(lora_config).items() if isinstance(v, (set, frozenset))]
+    if not set_keys:
+        return
+    data = json.loads(path.read_text())
+    for key in set_keys:
+        if isinstance(data.get(key), list):
+            data[key] = sorted(data[key])
+    path.write_text(json.dumps(data, indent=2, sort_keys=True))  # peft's own layout
 
 
 def load_trainable(policy: TrainableParts, directory: Path) -> None:

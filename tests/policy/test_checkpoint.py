@@ -141,3 +141,27 @@ def test_a_truncated_learner_file_is_named_too(tmp_path):
     with pytest.raises(CheckpointError, match=r"critic.th cannot be read \(RuntimeError: .*truncated or damaged"):
         read_checkpoint_file(path, lambda file: torch.load(file, weights_only=False))
     assert read_checkpoint_file(path.with_name("fine.th"), lambda file: 7) == 7
+
+
+def test_identical_runs_write_byte_identical_adapter_files(tiny_model_dir, tmp_path):
+    """Two interpreters with other string hash seeds: peft's set of target modules iterates in
+    another order in each, and the saved files must not show it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys, torch; from epymarl_llm.policy import LlmPolicy, PolicyConfig; torch.manual_seed(0); "
+        "LlmPolicy(PolicyConfig(llm_model=sys.argv[1], action_dim=32, llm_dtype='float32')).save_trainable(sys.argv[2])"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo)}
+        subprocess.run(
+            [sys.executable, "-c", script, str(tiny_model_dir), str(tmp_path / seed)], env=env, check=True, timeout=300
+        )
+    for name in ("adapter_config.json", "adapter_model.safetensors", "action_head.safetensors", "policy_meta.json"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+    modules = json.loads((tmp_path / "1" / "adapter_config.json").read_text())["target_modules"]
+    assert modules == sorted(modules) and len(modules) == 7
