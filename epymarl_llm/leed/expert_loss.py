@@ -144,6 +144,15 @@ class ExpertLoss:
         idx, self._order = self._order[:k], self._order[k:]
         return self.demos.select(np.array(idx))
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to draw the same minibatches and weights as an uninterrupted one."""
+        return {"rng": self.rng.bit_generator.state, "order": list(self._order), "similarity": self.similarity}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self._order = [int(i) for i in state["order"] if 0 <= int(i) < len(self.demos)]
+        self.similarity = float(state["similarity"])
+
     def accumulate(self, t_env: int) -> ExpertStats:
         """Add d(w_t * L_demo)/dtheta to `.grad` (chunk by chunk; the sum is the full minibatch's)."""
         episodes = self._next_episodes()
@@ -161,9 +170,7 @@ class ExpertLoss:
             prob_sum += float(taken.detach().exp().sum())
             agree += int((log_probs.detach().argmax(-1) == actions).sum())
         self.similarity = prob_sum / max(m, 1)
-        self.last = ExpertStats(
-            loss_sum, weight, self.similarity, agree / max(m, 1), m, (n_live - m) / max(n_live, 1)
-        )
+        self.last = ExpertStats(loss_sum, weight, self.similarity, agree / max(m, 1), m, (n_live - m) / max(n_live, 1))
         if self.logger is not None and t_env - self._log_t >= self.log_interval:
             for key in ("loss", "weight", "similarity", "agreement", "invalid_masked"):
                 self.logger.log_stat(LOG_PREFIX + key, getattr(self.last, key), t_env)

@@ -228,3 +228,18 @@ def test_the_learner_calls_the_extra_loss_once_per_epoch_before_its_step():
     # Adam's first steps move each bias entry by about -lr per step in the sign of its gradient
     assert bool((mac.policy.head.bias.detach() < before).all())
     assert np.isfinite(mac.policy.head.bias.detach().numpy()).all()
+
+
+def test_a_saved_expert_loss_draws_the_same_minibatches_after_loading():
+    demos = demo_episodes(n_episodes=5, length=2)
+    demos.episode_return = np.arange(5, dtype=np.float32)
+    config = LeedConfig(demo_path="x", demo_batch_episodes=2, demo_weighting="dynamic")
+    running = ExpertLoss(config, demos, _Policy(demos.n_actions), seed=1)
+    for _ in range(3):
+        running.accumulate(t_env=0)  # mid-pass: one episode left over
+    state = running.state_dict()
+    resumed = ExpertLoss(config, demos, _Policy(demos.n_actions), seed=1)
+    resumed.load_state_dict(state)
+    for _ in range(4):
+        assert resumed.accumulate(t_env=0).weight == running.accumulate(t_env=0).weight
+    assert [b.tolist() for b in resumed.policy.seen] == [b.tolist() for b in running.policy.seen[3:]]

@@ -79,3 +79,40 @@ def test_a_resumed_source_run_still_continues_its_schedule(tiny_model_dir, tmp_p
     resumed.load_models(str(path))
     assert resumed.mac.load_plan.kl is KlAction.CONTINUE
     assert resumed.kl_schedule.enabled and resumed.kl_schedule.beta_0 == source.kl_schedule.beta_0
+
+
+def _draws():
+    return torch.rand(3), np.random.rand(3), random.random()
+
+
+def test_a_resume_continues_the_random_streams_and_the_next_update_is_bit_identical(tiny_model_dir, tmp_path):
+    uninterrupted, _, layout = _learner(tiny_model_dir, SOURCE, seed=0)
+    uninterrupted.train(episode_batch(layout, seed=1), t_env=100, episode_num=0)
+    path = _save(uninterrupted, tmp_path, SOURCE, 200)
+    after_save = _draws()  # what the run samples next (its actions, in EPyMARL's action selector)
+    batch = episode_batch(layout, seed=4)
+    uninterrupted.train(batch, t_env=300, episode_num=1)
+
+    resumed, logger, _ = _learner(tiny_model_dir, SOURCE, seed=1)  # EPyMARL re-seeds a resumed run from `seed`
+    torch.manual_seed(1), np.random.seed(1), random.seed(1)
+    resumed.load_models(str(path))
+    got = _draws()
+    assert torch.equal(got[0], after_save[0]) and np.array_equal(got[1], after_save[1]) and got[2] == after_save[2]
+    resumed.train(batch, t_env=300, episode_num=1)
+    want = dict(uninterrupted.mac.policy.named_parameters())
+    trained = [(n, p) for n, p in resumed.mac.policy.named_parameters() if p.requires_grad]
+    assert trained and all(torch.equal(p, want[n]) for n, p in trained)
+    assert all(
+        torch.equal(p, dict(uninterrupted.critic.named_parameters())[n]) for n, p in resumed.critic.named_parameters()
+    )
+
+
+def test_a_transfer_run_keeps_its_own_random_streams(tiny_model_dir, tmp_path):
+    source, _, layout = _learner(tiny_model_dir, SOURCE, seed=0)
+    path = _save(source, tmp_path, SOURCE, 200)
+    few_shot, _, _ = _learner(tiny_model_dir, TARGET)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    few_shot.load_models(str(path))
+    assert torch.equal(torch.rand(3), expected)
