@@ -68,7 +68,9 @@ def test_top_layers_stay_exact_when_another_prefix_evicted_the_lower_prefix(make
         policy.lower_states(other)  # evicts the first batch's lower prefix
         torch.testing.assert_close(policy(tokens, avail, lower=lower), expected, atol=1e-5, rtol=1e-5)
         policy.lower_states(other)
-        torch.testing.assert_close(policy.reference_logits(tokens, avail, lower=lower), expected_ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            policy.reference_logits(tokens, avail, lower=lower), expected_ref, atol=1e-5, rtol=1e-5
+        )
 
 
 def test_gradients_through_the_top_layers_equal_the_whole_body(make_policy, step):
