@@ -38,7 +38,7 @@ class CheckpointManifest:
     n_agents: int | None = None
     n_actions: int | None = None
     llm_model: str | None = None
-    transfer_source_map: str | None = None  # the map of the checkpoint this run had loaded, if any
+    transfer_source_map: str | None = None  # the map this run was trained by transfer from (kept across resumes)
 
     def write(self, step_dir: str | os.PathLike) -> None:
         with open(os.path.join(step_dir, MANIFEST_FILE), "w", encoding="utf-8") as f:
@@ -92,7 +92,7 @@ class KlAction(str, Enum):
     """What the learner does with the KL term's schedule when it loads the checkpoint."""
 
     CONTINUE = "continue"  # same map: the saved schedule (and any saved step offset) continues
-    OFF = "off"  # another map and kl_in_transfer=False: the KL term is turned off (the paper's few-shot)
+    OFF = "off"  # training by transfer and kl_in_transfer=False: the KL term is off (the paper's few-shot)
     ALREADY_OFF = "already off"  # another map under kl_mode=none
     RESTART = "restart"  # another map and kl_in_transfer=True: eq. 10 again, eq. 9 counted from the step
 
@@ -116,6 +116,9 @@ class LoadPlan:
         step: the step folder's number, where EPyMARL resumes `t_env` (None for another folder name).
         kl_t_offset: RESTART: the step eq. 9 counts from (the schedule anneals over training on the
             target, not from the source run's step 0); 0 otherwise.
+        transferred_from: the map this run's training was transferred from, if any: the checkpoint's
+            map for a transfer, and for a resume of a run that was itself a transfer, that run's
+            source (the next checkpoint's manifest carries it on).
         notes: what the run records about the load, beside what the learner adds.
     """
 
@@ -128,6 +131,7 @@ class LoadPlan:
     kl: KlAction
     kl_mode: str
     kl_t_offset: int = 0
+    transferred_from: str | None = None
     notes: tuple[str, ...] = ()
 
     @property
@@ -141,7 +145,10 @@ class LoadPlan:
         if self.kl is KlAction.ALREADY_OFF:
             return "off (kl_mode=none)"
         if self.kl is KlAction.OFF:
-            return "off: the checkpoint is of another map and kl_in_transfer=False (paper: no KL in few-shot)"
+            return (
+                f"off: training transferred from {self.transferred_from} and kl_in_transfer=False "
+                "(paper: no KL in few-shot)"
+            )
         if self.kl is KlAction.RESTART:
             return (
                 f"on (kl_in_transfer=True, kl_mode={self.kl_mode}): restarted on {self.target_map}, "
@@ -196,19 +203,32 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
             f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
             "the number of steps to train (or evaluate=True to only evaluate)"
         )
-    kl, offset = KlAction.CONTINUE, 0
+    # A run trained by transfer keeps the transfer's KL rule when it is resumed on its own map: its
+    # checkpoint names that map, but its training is still the few-shot run the rule is about.
+    lineage = manifest.transfer_source_map if manifest is not None else None
     if not same_map:
+        transferred_from = source
+    elif source is not None and lineage is not None and lineage != source:
+        transferred_from = lineage
+    else:
+        transferred_from = None
+    kl, offset = KlAction.CONTINUE, 0
+    if transferred_from is not None:
         if settings.kl_mode == "none":
             kl = KlAction.ALREADY_OFF
         elif not settings.kl_in_transfer:
             kl = KlAction.OFF
-        else:
+        elif not same_map:
             kl, offset = KlAction.RESTART, step or 0
-    notes = (
-        ()
-        if source is not None
-        else (f"the checkpoint has no {MANIFEST_FILE} naming its map: treated as the same map (resumed)",)
-    )
+        # else: a resumed transfer run that kept the KL term continues its saved schedule and offset
+    notes: tuple[str, ...] = ()
+    if source is None:
+        notes = (f"the checkpoint has no {MANIFEST_FILE} naming its map: treated as the same map (resumed)",)
+    elif same_map and transferred_from is not None:
+        notes = (
+            f"the checkpoint's run was trained by transfer from {transferred_from}: the KL term follows "
+            f"kl_in_transfer={settings.kl_in_transfer}, as in that run",
+        )
     return LoadPlan(
         checkpoint=os.path.abspath(step_dir),
         step=step,
@@ -219,5 +239,6 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
         kl=kl,
         kl_mode=settings.kl_mode,
         kl_t_offset=offset,
+        transferred_from=transferred_from,
         notes=notes,
     )

@@ -140,14 +140,15 @@ class LolmMAC:
         """LoRA adapter + head (small: never the backbone), and the manifest of what this run trained on."""
         self.policy.save_trainable(path)
         env_args = getattr(self.args, "env_args", {}) or {}
-        loaded = self.checkpoint_manifest
+        plan = self.load_plan
         CheckpointManifest(
             map_name=map_identity(env_args),
             env=getattr(self.args, "env", None),
             n_agents=self.n_agents,
             n_actions=self.args.n_actions,
             llm_model=self.config.policy.llm_model,
-            transfer_source_map=loaded.map_name if loaded is not None else None,
+            # Carried across resumes, so that a resumed transfer run keeps the transfer's KL rule.
+            transfer_source_map=plan.transferred_from if plan is not None else None,
         ).write(path)
 
     def load_models(self, path: str) -> None:

@@ -11,6 +11,7 @@ else the step closest to `load_step`) and the map named in that folder's manifes
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -54,14 +55,17 @@ def checkpoint_step_dir(checkpoint_path: str, load_step: int = 0) -> str | None:
 def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
     """Why EPyMARL's run.py cannot load `config["checkpoint_path"]`, checked before the run starts.
 
-    None when there is nothing to load, when the folder is fine, or when it does not exist (run.py
-    logs that itself). A folder without numbered step folders is refused for every algorithm
-    (run.py would stop on `max()` of no steps); under the plugin's mac, a step folder without the
-    policy's files is another algorithm's checkpoint.
+    None when there is nothing to load or when the folder is fine. A path that is not a folder is
+    refused: run.py would only log it and train from scratch, and Sacred would record the run as
+    COMPLETED. A folder without numbered step folders is refused for every algorithm (run.py would
+    stop on `max()` of no steps); under the plugin's mac, a step folder without the policy's files
+    is another algorithm's checkpoint.
     """
     path = str(config.get("checkpoint_path") or "")
-    if not path or not os.path.isdir(path):
+    if not path:
         return None
+    if not os.path.isdir(path):
+        return _not_a_folder(path)
     step_dir = checkpoint_step_dir(path, int(config.get("load_step") or 0))
     if step_dir is None:
         inside = sorted(os.listdir(path))
@@ -87,6 +91,21 @@ def checkpoint_problem(config: Mapping[str, Any]) -> str | None:
                 f"{', '.join(missing)}. " + _LOOKS_LIKE
             )
     return None
+
+
+def _not_a_folder(path: str) -> str:
+    """Why `path` cannot be a checkpoint folder, and what to set instead."""
+    where = f" (relative to {os.getcwd()}, where the run started)" if not os.path.isabs(path) else ""
+    what = "is a file, not a folder" if os.path.exists(path) else "does not exist"
+    problem = f"checkpoint_path={path!r} {what}{where}"
+    matches = sorted(m for m in glob.glob(path) if os.path.isdir(m)) if glob.has_magic(path) else []
+    if matches:
+        shown = ", ".join(repr(m) for m in matches[:4]) + (", ..." if len(matches) > 4 else "")
+        problem += f"; it is taken literally, not as a pattern (it matches {shown}): name one folder"
+    return problem + (
+        ". Set checkpoint_path to the folder of a saved run, results/models/<run token>/ "
+        "(`epymarl-llm latest-checkpoint results/models` prints the newest), or leave it empty to train from scratch."
+    )
 
 
 def source_map_of(config: Mapping[str, Any]) -> str | None:

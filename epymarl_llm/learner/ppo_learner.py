@@ -24,10 +24,12 @@ from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
+from epymarl_llm.learner import random_states
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
-from epymarl_llm.load_plan import KlAction, LoadPlan
+from epymarl_llm.load_plan import KlAction, LoadKind, LoadPlan
+from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
 
 _STATE_FILE = "learner_state.th"
 
@@ -269,6 +271,9 @@ class LolmPPOLearner:
                 "critic_training_steps": self.critic_training_steps,
                 "kl_t_offset": getattr(self.kl_schedule, "t_offset", 0),
                 "last_target_update_step": self.last_target_update_step,
+                # A resume continues these streams (action sampling, LEED's draws) where this run is.
+                "random_states": random_states.capture(),
+                "extra_loss": self.extra_loss.state_dict() if hasattr(self.extra_loss, "state_dict") else None,
             },
             os.path.join(path, _STATE_FILE),
         )
@@ -293,7 +298,9 @@ class LolmPPOLearner:
         plan = self.mac.load_plan
 
         def load(name: str):
-            return torch.load(os.path.join(path, name), map_location="cpu", weights_only=False)
+            return read_checkpoint_file(
+                os.path.join(path, name), lambda file: torch.load(file, map_location="cpu", weights_only=False)
+            )
 
         notes: list[str] = []
         self.critic.load_state_dict(load("critic.th"))
@@ -321,6 +328,8 @@ class LolmPPOLearner:
             self.ret_ms.load_state_dict(ret)
             self.critic_training_steps = state["critic_training_steps"]
             self.last_target_update_step = state["last_target_update_step"]
+            if plan.kind is LoadKind.RESUMED:
+                notes.extend(self._restore_random_states(state))
 
         if plan.kl is KlAction.OFF:
             self.kl_schedule = dataclasses.replace(self.kl_schedule, mode="none", beta_0=None)
@@ -335,6 +344,15 @@ class LolmPPOLearner:
             if state is not None:
                 self.kl_schedule.load_state_dict(state["kl_schedule"])
         self._record_load(plan.record(notes, beta_0=self.kl_schedule.beta_0))
+
+    def _restore_random_states(self, state: dict) -> list[str]:
+        """Resumed training: the global random streams and LEED's draws continue from the save."""
+        if "random_states" not in state:
+            return ["the checkpoint holds no random states (saved by an older version): the streams restart from seed"]
+        notes = random_states.restore(state["random_states"])
+        if state.get("extra_loss") is not None and hasattr(self.extra_loss, "load_state_dict"):
+            self.extra_loss.load_state_dict(state["extra_loss"])
+        return notes
 
     def _record_load(self, record: dict) -> None:
         """Console log + Sacred run info `lolm_transfer`: what was loaded, kept and reset."""

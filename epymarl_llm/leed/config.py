@@ -38,6 +38,9 @@ class LeedConfig:
         demo_batch_episodes: demonstration episodes drawn (without replacement, cycling) for each
             expert-loss term; each PPO epoch adds one such term.
         demo_only_won: keep only the demonstrations whose episode was won.
+        demo_keep_invalid: also train on agent-steps whose demonstrator answer was invalid (did not
+            parse, or named an unavailable action); their recorded action is a uniformly random
+            stand-in, so by default they are left out of the expert loss.
     """
 
     demo_path: str | None = None
@@ -46,6 +49,7 @@ class LeedConfig:
     demo_anneal_steps: int = 500000
     demo_batch_episodes: int = 4
     demo_only_won: bool = False
+    demo_keep_invalid: bool = False
 
     def __post_init__(self) -> None:
         if self.demo_path is not None and (not isinstance(self.demo_path, str) or not self.demo_path):
@@ -58,8 +62,9 @@ class LeedConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise LeedConfigError(f"{name} must be a positive integer; got {value!r}")
-        if not isinstance(self.demo_only_won, bool):
-            raise LeedConfigError(f"demo_only_won must be True or False; got {self.demo_only_won!r}")
+        for name in ("demo_only_won", "demo_keep_invalid"):
+            if not isinstance(getattr(self, name), bool):
+                raise LeedConfigError(f"{name} must be True or False; got {getattr(self, name)!r}")
 
     @property
     def enabled(self) -> bool:

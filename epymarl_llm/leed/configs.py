@@ -25,6 +25,7 @@ demo_weighting: "constant"       # "constant" | "anneal" (c_demo * max(0, 1 - t/
 demo_anneal_steps: 500000        # T of the "anneal" weighting
 demo_batch_episodes: 4           # demonstration episodes per expert-loss term (one term per PPO epoch)
 demo_only_won: False             # keep only the demonstrations whose episode was won
+demo_keep_invalid: False         # also train on steps whose LM answer was invalid (a random stand-in action)
 """
 
 MAPPO_BASE = """# MAPPO (EPyMARL's mappo.yaml, RNN agent) + LEED's expert loss on demonstrations.

@@ -21,18 +21,21 @@ from epymarl_llm.learner.losses import masked_log_softmax
 from epymarl_llm.leed.store import DemoEpisodes
 
 
-def _live_rows(episodes: DemoEpisodes):
-    live = episodes.live()
-    b, t, n = np.nonzero(live)
-    return live, b, t, n
+def _step_rows(episodes: DemoEpisodes, steps: np.ndarray | None):
+    """The agent-steps the loss reads (default: every live one) and their (episode, t, agent) indices."""
+    steps = episodes.live() if steps is None else steps
+    b, t, n = np.nonzero(steps)
+    return steps, b, t, n
 
 
 class LolmDemoPolicy:
     def __init__(self, mac: Any, max_prompts_per_forward: int):
         self.mac, self.max_rows = mac, max_prompts_per_forward
 
-    def log_prob_chunks(self, episodes: DemoEpisodes) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        live, b, _, n = _live_rows(episodes)
+    def log_prob_chunks(
+        self, episodes: DemoEpisodes, steps: np.ndarray | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        live, b, _, n = _step_rows(episodes, steps)
         if len(b) == 0:
             return
         policy = self.mac.policy
@@ -76,8 +79,11 @@ class RnnDemoPolicy:
                 data[key].copy_(value.to(data[key].dtype).reshape(data[key].shape))
         return batch
 
-    def log_prob_chunks(self, episodes: DemoEpisodes) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        live = episodes.live()
+    def log_prob_chunks(
+        self, episodes: DemoEpisodes, steps: np.ndarray | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        # The unroll runs over every step (the RNN's hidden state needs them); the loss reads `steps`.
+        live, *_ = _step_rows(episodes, steps)
         if not live.any():
             return
         batch = self.episode_batch(episodes)

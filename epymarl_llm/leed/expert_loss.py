@@ -1,12 +1,15 @@
 """LEED's expert policy loss, as an extra loss term a learner calls once per PPO epoch.
 
-    L = L_PPO + w_t * L_demo,   L_demo = -mean over live demonstration agent-steps of log pi(a_demo | o)
+    L = L_PPO + w_t * L_demo,   L_demo = -mean over trained demonstration agent-steps of log pi(a_demo | o)
 
 where log pi is the policy's log-softmax over the *available* actions of the demonstration state
 (the cross-entropy to the demonstrator's action), and w_t is `demo_coef` weighted by
-`demo_weighting` (see `LeedConfig`). The dynamic weight uses the similarity
+`demo_weighting` (see `LeedConfig`). The trained steps are the live ones (filled, agent alive)
+whose demonstrator answer was valid: where a language model's answer did not parse, the recorded
+action is a uniformly random stand-in, not expert behaviour (`demo_keep_invalid: True` keeps them).
+The dynamic weight uses the similarity
 
-    s = mean over live demonstration agent-steps of pi(a_demo | o)
+    s = mean over trained demonstration agent-steps of pi(a_demo | o)
 
 (the expected agreement of the policy with the demonstrator on the demonstration states), as
 measured by the previous expert-loss term: w = demo_coef * (1 - s). A policy that already
@@ -36,9 +39,12 @@ LOG_PREFIX = "leed_"
 class DemoPolicy(Protocol):
     """How the expert loss reads a policy: log-probabilities of demonstration steps, in chunks."""
 
-    def log_prob_chunks(self, episodes: DemoEpisodes) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Yield (log_probs (m, A) fp32 with gradient, demo actions (m,) long) over the live steps of
-        `episodes` (`DemoEpisodes.live()`, row-major order); log_probs are masked to the avail actions."""
+    def log_prob_chunks(
+        self, episodes: DemoEpisodes, steps: np.ndarray | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Yield (log_probs (m, A) fp32 with gradient, demo actions (m,) long) over the agent-steps
+        `steps` (E, T, N) bool of `episodes` (default: `DemoEpisodes.live()`), in chunks of any
+        order; log_probs are masked to the avail actions."""
 
 
 @dataclass
@@ -48,6 +54,7 @@ class ExpertStats:
     similarity: float
     agreement: float  # share of demonstration steps where the policy's most probable action is the demonstrator's
     steps: int
+    invalid_masked: float = 0.0  # share of the minibatch's live steps left out: invalid demonstrator answers
 
 
 def demo_weight(config: LeedConfig, t_env: int, similarity: float) -> float:
@@ -103,11 +110,14 @@ class ExpertLoss:
             )
         info = getattr(logger, "sacred_info", None)
         if info is not None:
+            live = demos.live()
             info["leed_demos"] = {
                 "path": config.demo_path,
                 "episodes": len(demos),
                 "demonstrator": manifest.get("demonstrator"),
                 "stats": manifest.get("stats"),
+                "invalid_steps": float((live & (demos.valid == 0)).sum() / max(int(live.sum()), 1)),
+                "invalid_steps_trained": config.demo_keep_invalid,
             }
         return cls(
             config,
@@ -119,20 +129,39 @@ class ExpertLoss:
         )
 
     def _next_episodes(self) -> DemoEpisodes:
-        """`demo_batch_episodes` episodes, drawn without replacement and reshuffled when all were used."""
+        """`demo_batch_episodes` distinct episodes; every pass over the set is a fresh permutation.
+
+        A minibatch that spans two passes takes the old pass's leftover and the first episodes of
+        the new pass that it does not already hold; the new pass's copies of the leftover come
+        right after it. So no minibatch repeats an episode and each pass uses each episode once.
+        """
         k = min(self.config.demo_batch_episodes, len(self.demos))
         if len(self._order) < k:
-            self._order += list(self.rng.permutation(len(self.demos)))
+            leftover = self._order
+            fresh = [int(i) for i in self.rng.permutation(len(self.demos))]
+            head = [i for i in fresh if i not in leftover][: k - len(leftover)]
+            self._order = leftover + head + [i for i in fresh if i not in head]
         idx, self._order = self._order[:k], self._order[k:]
         return self.demos.select(np.array(idx))
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to draw the same minibatches and weights as an uninterrupted one."""
+        return {"rng": self.rng.bit_generator.state, "order": list(self._order), "similarity": self.similarity}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self._order = [int(i) for i in state["order"] if 0 <= int(i) < len(self.demos)]
+        self.similarity = float(state["similarity"])
 
     def accumulate(self, t_env: int) -> ExpertStats:
         """Add d(w_t * L_demo)/dtheta to `.grad` (chunk by chunk; the sum is the full minibatch's)."""
         episodes = self._next_episodes()
-        m = int(episodes.live().sum())
+        live = episodes.live()
+        steps = live if self.config.demo_keep_invalid else live & (episodes.valid > 0)
+        m, n_live = int(steps.sum()), int(live.sum())
         weight = demo_weight(self.config, t_env, self.similarity)
         loss_sum, prob_sum, agree = 0.0, 0.0, 0
-        for log_probs, actions in self.policy.log_prob_chunks(episodes):
+        for log_probs, actions in self.policy.log_prob_chunks(episodes, steps):
             taken = log_probs.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
             chunk_loss = -taken.sum() / max(m, 1)
             if weight > 0:
@@ -141,9 +170,9 @@ class ExpertLoss:
             prob_sum += float(taken.detach().exp().sum())
             agree += int((log_probs.detach().argmax(-1) == actions).sum())
         self.similarity = prob_sum / max(m, 1)
-        self.last = ExpertStats(loss_sum, weight, self.similarity, agree / max(m, 1), m)
+        self.last = ExpertStats(loss_sum, weight, self.similarity, agree / max(m, 1), m, (n_live - m) / max(n_live, 1))
         if self.logger is not None and t_env - self._log_t >= self.log_interval:
-            for key in ("loss", "weight", "similarity", "agreement"):
+            for key in ("loss", "weight", "similarity", "agreement", "invalid_masked"):
                 self.logger.log_stat(LOG_PREFIX + key, getattr(self.last, key), t_env)
             self._log_t = t_env
         return self.last

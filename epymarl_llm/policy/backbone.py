@@ -6,15 +6,20 @@ about a third of Qwen3-0.6B's forward cost, docs/PERFORMANCE.md "Cost model").
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+# First: a broken torchvision then fails here with the fix, not deep inside transformers.
+from epymarl_llm.policy import transformers_guard  # noqa: F401
 import transformers
 from packaging.version import Version
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
+from epymarl_llm.policy.causal_check import check_causal_decoder
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.dtype_choice import auto_dtype
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
@@ -28,6 +33,13 @@ _LOCAL_HINT = (
     "If you are offline or the model is not in the Hugging Face cache, download it on a machine with "
     "network access (`hf download {name} --local-dir DIR`) and set llm_model=DIR, or write a small "
     "random model with `epymarl-llm make-tiny-model DIR` and set llm_model=DIR."
+)
+# For a folder that exists: downloading its own path from the hub would be no fix.
+_FOLDER_HINT = (
+    "llm_model={name} is a folder: it must hold a Hugging Face causal language model as "
+    "`save_pretrained` writes it (config.json, the weights, the tokenizer files). Download one into "
+    "it (`hf download Qwen/Qwen3-0.6B --local-dir {quoted}`), point llm_model at another folder, or "
+    "write a small random model with `epymarl-llm make-tiny-model {quoted}`."
 )
 
 
@@ -82,8 +94,10 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
     if problem is not None:
         # Raised outside the `except`: no chained hub traceback (hundreds of lines, and Sacred's
         # traceback filter fails on some of its links), so this message is the last thing printed.
+        hint = _FOLDER_HINT if path.exists() else _LOCAL_HINT
         raise ModelLoadError(
-            f"cannot load llm_model={cfg.llm_model!r}: {problem}\n" + _LOCAL_HINT.format(name=cfg.llm_model)
+            f"cannot load llm_model={cfg.llm_model!r}: {problem}\n"
+            + hint.format(name=cfg.llm_model, quoted=shlex.quote(cfg.llm_model))
         )
     if tokenizer.pad_token_id is None:
         if tokenizer.eos_token_id is None:
@@ -92,9 +106,11 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
             )
         tokenizer.pad_token = tokenizer.eos_token
     model.requires_grad_(False)
+    model = model.to(device)
+    check_causal_decoder(model, cfg.llm_model)
     if cfg.gradient_checkpointing:
         _enable_checkpointing(model)
-    return model.to(device), tokenizer
+    return model, tokenizer
 
 
 def _load(name: str, init: str, kwargs: dict[str, Any], local_only: bool) -> tuple[Any, PreTrainedModel]:

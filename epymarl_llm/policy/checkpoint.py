@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import CheckpointError
 
@@ -86,6 +87,7 @@ def save_trainable(policy: TrainableParts, directory: Path) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     policy.model.save_pretrained(directory)
+    _sort_set_valued_keys(directory / "adapter_config.json", policy.model.peft_config["default"])
     save_file({k: v.detach().contiguous().cpu() for k, v in policy.head.state_dict().items()}, directory / HEAD_FILE)
     meta = {
         "format": FORMAT,
@@ -96,6 +98,19 @@ def save_trainable(policy: TrainableParts, directory: Path) -> Path:
     }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     return directory
+
+
+def _sort_set_valued_keys(path: Path, lora_config: Any) -> None:
+    """peft writes its set-valued keys (`target_modules`) as `list(set)`, in an order that changes
+    with the interpreter's string hash seed: sorted, two identical runs write identical files."""
+    set_keys = [k for k, v in vars(lora_config).items() if isinstance(v, (set, frozenset))]
+    if not set_keys:
+        return
+    data = json.loads(path.read_text())
+    for key in set_keys:
+        if isinstance(data.get(key), list):
+            data[key] = sorted(data[key])
+    path.write_text(json.dumps(data, indent=2, sort_keys=True))  # peft's own layout
 
 
 def load_trainable(policy: TrainableParts, directory: Path) -> None:
@@ -129,7 +144,10 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
             f"checkpoint {directory} (trained with llm_model={meta.get('llm_model')!r}) does not fit this policy: "
             + "; ".join(diffs)
         )
-    adapter = load_peft_weights(str(directory), device=str(policy.device))
+    adapter = read_checkpoint_file(
+        directory / "adapter_model.safetensors",
+        lambda _: load_peft_weights(str(directory), device=str(policy.device)),
+    )
     result = set_peft_model_state_dict(policy.model, adapter, adapter_name="default")
     missing = [k for k in result.missing_keys if "lora_" in k]
     if result.unexpected_keys or missing:
@@ -137,4 +155,5 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
             f"adapter in {directory} does not match the policy's LoRA layers "
             f"(unexpected {list(result.unexpected_keys)[:3]}, missing {missing[:3]})"
         )
-    policy.head.load_state_dict(load_file(str(directory / HEAD_FILE), device=str(policy.device)), strict=True)
+    head = read_checkpoint_file(directory / HEAD_FILE, lambda path: load_file(path, device=str(policy.device)))
+    policy.head.load_state_dict(head, strict=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import torch
+
+# First: a broken torchvision then fails here with the fix, not deep inside transformers.
+from epymarl_llm.policy import transformers_guard  # noqa: F401
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel
 

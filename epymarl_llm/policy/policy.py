@@ -208,14 +208,17 @@ class LlmPolicy(nn.Module):
                 f"lower states of {lower.rows} rows x {lower.states.shape[1]} tokens do not fit this "
                 f"batch of {len(batch)} x {expected}: compute lower_states of the same rows"
             )
-        body, mask = decoder_body(self.model), batch.attention_mask
+        body, mask, p = decoder_body(self.model), batch.attention_mask, lower.prefix_len
         top = range(self.first_adapted_layer, self.n_layers)
+        with self._autocast():
+            # The lower prefix is fetched before the lower layers become pass-throughs: on a cache
+            # miss (another prefix came in between) it must run through the real lower layers.
+            lower_prefix = self._lower_prefix(batch.input_ids[:1, :p]) if p > 0 else None
         with self._autocast(), only_layers(body, top, final_norm=True):
-            if lower.prefix_len == 0:
+            if lower_prefix is None:
                 with self._head_positions(batch, 0):
                     return body_hidden(self.model, None, mask, inputs_embeds=lower.states), 0
-            p = lower.prefix_len
-            prefix = self._prefix(batch.input_ids[:1, :p], upper=True)
+            prefix = self._prefix(batch.input_ids[:1, :p], lower_prefix)
             cache = full_cache(prefix.layers, len(batch))
             full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
             with self._head_positions(batch, p):
@@ -231,9 +234,9 @@ class LlmPolicy(nn.Module):
         spans = batch.target_spans if self.head.target_key is not None else None
         return last_layer_at(decoder_body(self.model), read_positions(batch.attention_mask, spans, offset))
 
-    def _run_upper_prefix(self, prefix_ids: torch.Tensor) -> PrefixKV:
-        """The prefix's keys/values in the top layers (adapter as it is now); placeholders below."""
-        lower = self._lower_prefix(prefix_ids)
+    def _run_upper_prefix(self, prefix_ids: torch.Tensor, lower: LowerPrefix) -> PrefixKV:
+        """The prefix's keys/values in the top layers (adapter as it is now), from its lower-layer
+        states `lower` (computed with the lower layers in place); placeholders below."""
         out = self.model(inputs_embeds=lower.states, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
         b = self.first_adapted_layer
         kv = [layer_kv(out.past_key_values, i) for i in range(b, self.n_layers)]
@@ -262,15 +265,20 @@ class LlmPolicy(nn.Module):
                 f"this model ({type(decoder_body(self.model)).__name__}) and transformers version; set lora_layers=all"
             )
 
-    def _prefix(self, prefix_ids: torch.Tensor, upper: bool = False) -> PrefixKV:
+    def _prefix(self, prefix_ids: torch.Tensor, lower_prefix: LowerPrefix | None = None) -> PrefixKV:
         """The prefix's keys/values: reused across calls without autograd, recomputed with it.
 
         With gradients (PPO epochs) the prefix runs once per forward, so LoRA gets its gradient
         through it. Without (rollout, old and reference log-probs) it is cached: the reference
-        prefix (adapter off) once per run, the policy prefix once per LoRA version. `upper`: the
-        top layers only, from the frozen lower layers' prefix states (`_run_upper_prefix`).
+        prefix (adapter off) once per run, the policy prefix once per LoRA version. `lower_prefix`:
+        the prefix through the frozen lower layers; then only the top layers run, from its states
+        (`_run_upper_prefix`).
         """
-        run = self._run_upper_prefix if upper else (lambda ids: run_prefix(self.model, ids))
+        upper = lower_prefix is not None
+
+        def run(ids: torch.Tensor) -> PrefixKV:
+            return self._run_upper_prefix(ids, lower_prefix) if upper else run_prefix(self.model, ids)
+
         layer = self._a_lora_layer
         adapter_off = bool(layer.disable_adapters)
         if torch.is_grad_enabled():

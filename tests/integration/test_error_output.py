@@ -88,3 +88,17 @@ def test_checkpoint_folders_are_checked_before_epymarl_loads_them(checkout, tiny
     assert code == 1
     assert f"RunSetupError: {mappo} is not a lolm_mappo checkpoint" in lines[-1]
     assert "policy_meta.json" in lines[-1] and "save_trainable" not in lines[-1]
+    # A folder that does not exist: run.py would log it mid-run, train from scratch and exit 0.
+    code, lines, _ = _main(checkout, {"llm_model": tiny_model_dir, "checkpoint_path": "no/such/folder"})
+    assert code == 1 and "Beginning training" not in "\n".join(lines)
+    assert "RunSetupError: checkpoint_path='no/such/folder' does not exist (relative to " in lines[-1]
+    assert lines[-1].endswith("or leave it empty to train from scratch.")
+
+
+def test_a_broken_torchvision_is_the_last_line_of_the_run(checkout, tiny_model_dir, tmp_path, monkeypatch):
+    from tests.ux.test_load_errors import _broken_torchvision
+
+    monkeypatch.setenv("PYTHONPATH", str(_broken_torchvision(tmp_path / "fakes")))
+    code, lines, _ = _main(checkout, {"llm_model": tiny_model_dir})
+    assert code != 0 and "Beginning training" not in "\n".join(lines)
+    assert lines[-1] == "Fix: pip uninstall -y torchvision (or install the torchvision built for this torch)"

@@ -70,14 +70,72 @@ class _Policy:
 
     def __init__(self, n_actions):
         self.logits = torch.nn.Parameter(torch.zeros(n_actions))
+        self.seen: list[np.ndarray] = []  # episode_return of each minibatch (the helpers' episodes differ by it)
 
-    def log_prob_chunks(self, episodes):
-        live = episodes.live()
-        avail = torch.as_tensor(episodes.avail[live] > 0)
+    def log_prob_chunks(self, episodes, steps=None):
+        self.seen.append(episodes.episode_return.copy())
+        steps = episodes.live() if steps is None else steps
+        avail = torch.as_tensor(episodes.avail[steps] > 0)
         logits = self.logits.expand(len(avail), -1)
         from epymarl_llm.learner.losses import masked_log_softmax
 
-        yield masked_log_softmax(logits, avail), torch.as_tensor(episodes.actions[live])
+        yield masked_log_softmax(logits, avail), torch.as_tensor(episodes.actions[steps])
+
+
+class _Logger:
+    def __init__(self):
+        self.sacred_info, self.stats = {}, {}
+
+    def log_stat(self, key, value, t):
+        self.stats[key] = value
+
+
+def test_minibatches_never_repeat_an_episode_and_each_pass_uses_each_once():
+    demos = demo_episodes(n_episodes=5, length=2)
+    demos.episode_return = np.arange(5, dtype=np.float32)  # the episode's identity in the minibatch
+    policy = _Policy(demos.n_actions)
+    loss = ExpertLoss(LeedConfig(demo_path="x", demo_batch_episodes=2), demos, policy, seed=3)
+    for _ in range(600):
+        loss.accumulate(t_env=0)
+    repeats = [batch.tolist() for batch in policy.seen if len(set(batch.tolist())) < len(batch)]
+    assert not repeats, f"{len(repeats)} of 600 minibatches repeat an episode, e.g. {repeats[0]}"
+    counts = np.bincount(np.concatenate(policy.seen).astype(int), minlength=5)
+    assert counts.max() - counts.min() <= 1, counts  # 1200 draws: 240 passes over the 5 episodes
+
+
+def test_invalid_demonstration_steps_are_left_out_unless_kept(tmp_path):
+    demos = demo_episodes(n_episodes=2, length=4)
+    live = demos.live()
+    demos.valid[:, :, 0] = 0  # agent 0's answers did not parse: its actions are random stand-ins
+    demos.actions[:, :, 0] = np.where(live[:, :, 0], 1, demos.actions[:, :, 0])
+    invalid = int((live & (demos.valid == 0)).sum())
+    assert 0 < invalid < int(live.sum())
+    _write(tmp_path, demos)
+
+    logger = _Logger()
+    policy = _Policy(demos.n_actions)
+    loss = ExpertLoss.from_args(_args(tmp_path, demo_path=str(tmp_path), demo_batch_episodes=2), policy, logger)
+    stats = loss.accumulate(t_env=0)
+    assert stats.steps == int(live.sum()) - invalid
+    assert stats.invalid_masked == pytest.approx(invalid / int(live.sum()))
+    assert logger.stats["leed_invalid_masked"] == pytest.approx(stats.invalid_masked)
+    info = logger.sacred_info["leed_demos"]
+    assert info["invalid_steps"] == pytest.approx(invalid / int(live.sum())) and info["invalid_steps_trained"] is False
+    # The gradient is that of the valid steps alone: the stand-in actions are not imitated.
+    from epymarl_llm.learner.losses import masked_log_softmax
+
+    reference = torch.nn.Parameter(torch.zeros(demos.n_actions))
+    valid = live & (demos.valid > 0)
+    avail = torch.as_tensor(demos.avail[valid] > 0)
+    logp = masked_log_softmax(reference.expand(len(avail), -1), avail)
+    (-logp.gather(-1, torch.as_tensor(demos.actions[valid])[:, None]).mean()).backward()
+    torch.testing.assert_close(policy.logits.grad, reference.grad)
+
+    kept = ExpertLoss.from_args(
+        _args(tmp_path, demo_path=str(tmp_path), demo_batch_episodes=2, demo_keep_invalid=True), _Policy(11)
+    )
+    kept_stats = kept.accumulate(t_env=0)
+    assert kept_stats.steps == int(live.sum()) and kept_stats.invalid_masked == 0.0
 
 
 def test_dynamic_weight_uses_the_similarity_measured_by_the_previous_term():
@@ -170,3 +228,18 @@ def test_the_learner_calls_the_extra_loss_once_per_epoch_before_its_step():
     # Adam's first steps move each bias entry by about -lr per step in the sign of its gradient
     assert bool((mac.policy.head.bias.detach() < before).all())
     assert np.isfinite(mac.policy.head.bias.detach().numpy()).all()
+
+
+def test_a_saved_expert_loss_draws_the_same_minibatches_after_loading():
+    demos = demo_episodes(n_episodes=5, length=2)
+    demos.episode_return = np.arange(5, dtype=np.float32)
+    config = LeedConfig(demo_path="x", demo_batch_episodes=2, demo_weighting="dynamic")
+    running = ExpertLoss(config, demos, _Policy(demos.n_actions), seed=1)
+    for _ in range(3):
+        running.accumulate(t_env=0)  # mid-pass: one episode left over
+    state = running.state_dict()
+    resumed = ExpertLoss(config, demos, _Policy(demos.n_actions), seed=1)
+    resumed.load_state_dict(state)
+    for _ in range(4):
+        assert resumed.accumulate(t_env=0).weight == running.accumulate(t_env=0).weight
+    assert [b.tolist() for b in resumed.policy.seen] == [b.tolist() for b in running.policy.seen[3:]]

@@ -58,6 +58,24 @@ def test_top_layers_from_lower_states_equal_the_whole_body(make_policy, step, pr
     assert not torch.allclose(policy(tokens, avail, lower=lower), policy.reference_logits(tokens, avail, lower=lower))
 
 
+def test_top_layers_stay_exact_when_another_prefix_evicted_the_lower_prefix(make_policy, step):
+    """Two prefixes in one process (another prompt template, demonstrations of another map): the
+    lower prefix cache holds one entry, so the first batch's top pass recomputes its lower prefix."""
+    tokens, avail = step
+    other = tokens.select(torch.arange(4))
+    other.prefix_len = tokens.prefix_len - 3  # another shared prefix: a shorter one
+    policy = make_policy(lora_layers=1, prefix_cache=True, llm_dtype="float32")
+    with torch.no_grad():
+        expected, expected_ref = policy(tokens, avail), policy.reference_logits(tokens, avail)
+        lower = policy.lower_states(tokens)
+        policy.lower_states(other)  # evicts the first batch's lower prefix
+        torch.testing.assert_close(policy(tokens, avail, lower=lower), expected, atol=1e-5, rtol=1e-5)
+        policy.lower_states(other)
+        torch.testing.assert_close(
+            policy.reference_logits(tokens, avail, lower=lower), expected_ref, atol=1e-5, rtol=1e-5
+        )
+
+
 def test_gradients_through_the_top_layers_equal_the_whole_body(make_policy, step):
     tokens, avail = step
     policy = make_policy(lora_layers=1)

@@ -143,3 +143,37 @@ def test_uncached_hub_name_offline_is_a_clear_error(monkeypatch):
     with pytest.raises(ModelLoadError) as err:
         LlmPolicy(PolicyConfig(llm_model="no-such-org/no-such-model-0"))
     assert "no-such-org/no-such-model-0" in str(err.value) and "--local-dir DIR" in str(err.value)
+
+
+def test_a_local_folder_that_is_no_model_gets_a_fix_for_a_folder(tmp_path):
+    """Not `hf download <the local path>`: the hint names what the folder must hold."""
+    from epymarl_llm.policy import LlmPolicy
+
+    folder = tmp_path / "my model"
+    folder.mkdir()
+    with pytest.raises(ModelLoadError) as err:
+        LlmPolicy(PolicyConfig(llm_model=str(folder)))
+    last = str(err.value).splitlines()[-1]
+    assert f"hf download {folder}" not in str(err.value)
+    assert last.startswith(f"llm_model={folder} is a folder: it must hold a Hugging Face causal language model")
+    assert f"--local-dir '{folder}'" in last and f"make-tiny-model '{folder}'" in last
+
+
+def test_an_encoder_model_is_refused_at_load_naming_a_causal_decoder(tiny_model_dir, tmp_path):
+    import shutil
+
+    from transformers import BertConfig, BertModel
+
+    from epymarl_llm.policy import LlmPolicy
+
+    bert = tmp_path / "bert"
+    BertModel(
+        BertConfig(vocab_size=1024, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    ).save_pretrained(bert)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_model_dir / name, bert / name)
+    with pytest.raises(ModelLoadError) as err:
+        LlmPolicy(PolicyConfig(llm_model=str(bert), llm_dtype="float32"))
+    message = str(err.value)
+    assert f"llm_model={str(bert)!r} is a BertModel (model_type 'bert'), not a causal decoder" in message
+    assert message.splitlines()[-1].startswith("Set llm_model to a causal language model")

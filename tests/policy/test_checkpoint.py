@@ -147,3 +147,57 @@ def test_a_checkpoint_written_before_the_shape_facts_still_loads(make_policy, tm
         del meta["facts"][key]
     (folder / "policy_meta.json").write_text(json.dumps(meta))
     make_policy().load_trainable(folder)
+
+
+@pytest.mark.parametrize("name", ["adapter_model.safetensors", "action_head.safetensors"])
+def test_a_truncated_checkpoint_file_is_named_with_the_other_steps(make_policy, tmp_path, name):
+    policy = _trained(make_policy)
+    run = tmp_path / "models" / "lolm_mappo_seed1_3s5z"
+    for step in ("100", "200"):
+        policy.save_trainable(run / step)
+    damaged = run / "200" / name
+    damaged.write_bytes(damaged.read_bytes()[:5])  # an interrupted save
+    with pytest.raises(CheckpointError) as err:
+        make_policy(seed=3).load_trainable(run / "200")
+    first, last = str(err.value).splitlines()
+    assert first.startswith(f"{damaged} cannot be read (") and "truncated or damaged" in first
+    assert (
+        last
+        == f"Load another saved step: checkpoint_path={str(run)!r} load_step=N with N one of 100; or save this step again."
+    )
+    assert err.value.__cause__ is None and err.value.__context__ is None
+
+
+def test_a_truncated_learner_file_is_named_too(tmp_path):
+    from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
+
+    path = tmp_path / "critic.th"
+    torch.save({"w": torch.ones(64)}, path)
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(CheckpointError, match=r"critic.th cannot be read \(RuntimeError: .*truncated or damaged"):
+        read_checkpoint_file(path, lambda file: torch.load(file, weights_only=False))
+    assert read_checkpoint_file(path.with_name("fine.th"), lambda file: 7) == 7
+
+
+def test_identical_runs_write_byte_identical_adapter_files(tiny_model_dir, tmp_path):
+    """Two interpreters with other string hash seeds: peft's set of target modules iterates in
+    another order in each, and the saved files must not show it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    script = (
+        "import sys, torch; from epymarl_llm.policy import LlmPolicy, PolicyConfig; torch.manual_seed(0); "
+        "LlmPolicy(PolicyConfig(llm_model=sys.argv[1], action_dim=32, llm_dtype='float32')).save_trainable(sys.argv[2])"
+    )
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo)}
+        subprocess.run(
+            [sys.executable, "-c", script, str(tiny_model_dir), str(tmp_path / seed)], env=env, check=True, timeout=300
+        )
+    for name in ("adapter_config.json", "adapter_model.safetensors", "action_head.safetensors", "policy_meta.json"):
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
+    modules = json.loads((tmp_path / "1" / "adapter_config.json").read_text())["target_modules"]
+    assert modules == sorted(modules) and len(modules) == 7

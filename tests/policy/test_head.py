@@ -63,3 +63,32 @@ def test_masking_never_gives_probability_to_an_unavailable_action():
     logp = masked.log_softmax(-1)
     assert torch.isfinite(logp).all() and torch.isfinite((probs * logp).sum(-1)).all()  # entropy has no nan
     assert (masked[~avail] == MASKED_LOGIT).all()
+
+
+def test_the_initialisation_is_the_one_method_md_states(make_policy):
+    """docs/METHOD.md section 4: keys N(0, 0.02^2), query at nn.Linear's default, target_key zero, LoRA B
+    zero, and logits near zero (a nearly uniform policy)."""
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).resolve().parents[2] / "docs" / "METHOD.md").read_text().split())
+    for claim in ("N(0, 0.02^2)", "PyTorch's default `nn.Linear` initialisation", "`target_key`) is zero"):
+        assert claim in text, f"METHOD.md no longer states {claim!r}"
+
+    torch.manual_seed(0)
+    head = AttentionActionHead(hidden_size=512, action_dim=1024, attack_keys="entity")
+    keys = torch.cat([head.base_keys.detach().flatten(), head.attack_key.detach()])
+    assert abs(float(keys.std()) - 0.02) < 0.001 and abs(float(keys.mean())) < 0.001
+    assert not head.target_key.weight.any()
+    bound = 1 / 512**0.5  # nn.Linear's default: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)), bias alike
+    for tensor in (head.query.weight, head.query.bias):
+        assert float(tensor.abs().max()) <= bound and float(tensor.abs().max()) > 0.9 * bound
+
+    policy = make_policy(llm_dtype="float32")
+    assert all(not p.any() for n, p in policy.named_parameters() if "lora_B" in n)
+    from tests.policy.helpers import encoded_batch
+
+    tokens, avail = encoded_batch(policy.tokenizer, "3s5z", rows=8)
+    with torch.no_grad():
+        logits = policy(tokens, avail)
+    live = logits[avail]
+    assert float(live.abs().max()) < 0.1, "the untrained head is nearly uniform"

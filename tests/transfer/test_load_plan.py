@@ -97,3 +97,21 @@ def test_the_report_names_run_kinds_with_the_same_rule():
             }
             run = run_from_config(config, origin="o", run_id="1", status="COMPLETED", metrics={})
             assert run.mode is RunMode(load_kind(same_map, evaluate).value)
+
+
+def test_a_resumed_transfer_run_keeps_the_transfer_kl_rule():
+    manifest = CheckpointManifest(map_name="MMM2", transfer_source_map="2s3z")
+
+    def plan(**settings):
+        return plan_load(manifest, STEP_DIR, LoadSettings(target_map="MMM2", **settings))
+
+    off = plan()
+    assert off.kind is LoadKind.RESUMED and off.kl is KlAction.OFF and off.transferred_from == "2s3z"
+    assert "transferred from 2s3z and kl_in_transfer=False" in off.kl_text()
+    assert any("trained by transfer from 2s3z" in n for n in off.notes)
+    kept = plan(kl_in_transfer=True)  # the transfer kept the KL term: its saved schedule continues
+    assert kept.kl is KlAction.CONTINUE and kept.kl_t_offset == 0
+    assert plan(kl_mode="none").kl is KlAction.ALREADY_OFF
+    # A resume of a run that loaded a checkpoint of its own map is no transfer.
+    same = plan_load(CheckpointManifest(map_name="MMM2", transfer_source_map="MMM2"), STEP_DIR, LoadSettings("MMM2"))
+    assert same.kl is KlAction.CONTINUE and same.transferred_from is None

@@ -80,3 +80,35 @@ def test_invalid_config_value_is_one_unchained_message():
         rc.LolmRunConfig.from_args(_args("lolm_mappo", lora_rank=0))
     assert str(info.value) == "invalid PolicyConfig value: lora_rank must be a positive integer; got 0"
     assert info.value.__cause__ is None and info.value.__context__ is None
+
+
+def _broken_torchvision(root):
+    """A torchvision that pip would list and whose import raises what a build for another torch raises."""
+    package, dist = root / "torchvision", root / "torchvision-0.28.0.dist-info"
+    package.mkdir(parents=True)
+    dist.mkdir()
+    (package / "__init__.py").write_text('raise RuntimeError("operator torchvision::nms does not exist")\n')
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: torchvision\nVersion: 0.28.0\n")
+    return root
+
+
+def test_a_broken_torchvision_is_named_in_the_last_line_with_the_fix(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    fakes = _broken_torchvision(tmp_path / "fakes")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fakes), str(repo)])}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from epymarl_llm.policy import LlmPolicy"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0
+    assert "the installed torchvision is broken (RuntimeError: operator torchvision::nms does not exist)" in lines[-2]
+    assert lines[-1] == "Fix: pip uninstall -y torchvision (or install the torchvision built for this torch)"

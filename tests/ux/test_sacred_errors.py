@@ -54,6 +54,28 @@ def test_mappo_checkpoint_under_lolm_mappo_says_what_one_looks_like(tmp_path):
     assert transfer.checkpoint_problem({"checkpoint_path": str(step.parent), "mac": "basic_mac"}) is None
 
 
-def test_missing_or_unset_checkpoint_is_left_to_epymarl(tmp_path):
+def test_an_unset_checkpoint_is_no_problem():
     assert transfer.checkpoint_problem({"checkpoint_path": ""}) is None
-    assert transfer.checkpoint_problem({"checkpoint_path": str(tmp_path / "nope"), "mac": "lolm_mac"}) is None
+    assert transfer.checkpoint_problem({}) is None
+
+
+@pytest.mark.parametrize("mac", ["lolm_mac", "basic_mac"])
+def test_a_checkpoint_path_that_is_no_folder_is_refused_with_the_fix(tmp_path, mac):
+    """run.py only logs "Checkpoint directiory ... doesn't exist", trains from scratch and exits 0."""
+    missing = str(tmp_path / "no" / "such" / "folder")
+    problem = transfer.checkpoint_problem({"checkpoint_path": missing, "mac": mac})
+    assert problem.startswith(f"checkpoint_path={missing!r} does not exist. Set checkpoint_path to the folder")
+    assert problem.endswith("or leave it empty to train from scratch.")
+    a_file = tmp_path / "agent.th"
+    a_file.write_bytes(b"")
+    assert "is a file, not a folder" in transfer.checkpoint_problem({"checkpoint_path": str(a_file), "mac": mac})
+    assert "relative to" in transfer.checkpoint_problem({"checkpoint_path": "no/such/folder", "mac": mac})
+
+
+def test_a_pattern_is_taken_literally_and_its_matches_are_named(tmp_path):
+    for token in ("lolm_mappo_seed1_3s5z_a", "lolm_mappo_seed1_3s5z_b"):
+        (tmp_path / token / "100").mkdir(parents=True)
+    pattern = str(tmp_path / "lolm_mappo_seed1_*")
+    problem = transfer.checkpoint_problem({"checkpoint_path": pattern, "mac": "lolm_mac"})
+    assert "it is taken literally, not as a pattern" in problem
+    assert repr(str(tmp_path / "lolm_mappo_seed1_3s5z_a")) in problem and "name one folder" in problem
