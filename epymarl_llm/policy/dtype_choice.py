@@ -1,12 +1,14 @@
 """What `llm_dtype: auto` means on this machine, and why.
 
-bfloat16 only where a whole model was measured faster in it than in float32; a bare GEMM's rate says
-little (docs/PERFORMANCE.md, "bf16 on CPUs"):
+bfloat16 only where a whole model runs at least 1.5x faster in it than in float32: below that, the
+gain does not pay for bf16's probability error (`bench.dtype_error`). A bare GEMM's rate says little
+(docs/PERFORMANCE.md, "bf16 on CPUs"). Measured with SmolLM2-135M's rollout (2s3z, 4 envs):
 - CUDA: bf16 (tensor cores; the head, LoRA and log-softmax stay float32 whatever the body's dtype);
-- a CPU with AMX-BF16: bf16, measured faster end to end on SmolLM2-135M;
-- a CPU with AVX512-BF16 and no AMX: float32; SmolLM2-135M's rollout ran at 0.31x float32's speed in
-  bf16 there, though its bf16 GEMM alone ran at twice float32's;
-- any other CPU (AVX2): float32; bf16 is emulated, a GEMM tens of times slower.
+- a CPU with AMX-BF16 (Sapphire Rapids): 1.17x float32's speed in bf16, though its bf16 GEMM ran at
+  3.7x float32's: float32;
+- a CPU with AVX512-BF16 and no AMX (AMD EPYC): 0.31x in bf16: float32;
+- any other CPU (AVX2): bf16 is emulated, a GEMM tens of times slower: float32.
+`llm_dtype: bfloat16` still asks for bf16 anywhere.
 """
 
 from __future__ import annotations
@@ -52,10 +54,9 @@ def auto_dtype(device: torch.device, cpuinfo: str | None = None) -> DtypeChoice:
         return DtypeChoice(torch.bfloat16, "CUDA: bf16 body on tensor cores (LoRA, head and log-probs in float32)")
     flags = cpu_flags(cpuinfo)
     if "amx_bf16" in flags:
-        return DtypeChoice(torch.bfloat16, "CPU with AMX-BF16: a bf16 body measured faster than float32 end to end")
+        return DtypeChoice(torch.float32, "CPU with AMX-BF16: a bf16 body measured only 1.17x float32 end to end")
     if "avx512_bf16" in flags:
         return DtypeChoice(
-            torch.float32,
-            "CPU with AVX512-BF16 but no AMX: a bf16 body measured 3x slower than float32 end to end",
+            torch.float32, "CPU with AVX512-BF16 but no AMX: a bf16 body measured 0.31x float32 end to end"
         )
     return DtypeChoice(torch.float32, "CPU without native bf16 (no AMX-BF16 or AVX512-BF16): bf16 is emulated")

@@ -1,8 +1,8 @@
 """The fast path equals the plain path in every body dtype a CPU may run, each with its own tolerance.
 
-`llm_dtype: auto` picks bfloat16 on some machines and float32 on others, so the switches' equality
-is checked in both dtypes on every machine: an AVX2 CPU (bf16 emulated), an avx512_bf16 one and an
-AMX one run the same assertions. The float32 bounds are the other equality tests' own; bfloat16 has
+A run may ask for a bfloat16 body on any machine (`llm_dtype: bfloat16`; `auto` on CUDA), and CPUs
+compute it with different kernels (emulated on AVX2, native with avx512_bf16 or AMX), so the
+switches' equality is checked in both dtypes on every machine: each CPU kind runs the same assertions. The float32 bounds are the other equality tests' own; bfloat16 has
 an 8-bit mantissa (relative rounding 2^-8 = 3.9e-3), and the prefix cache and the buckets sum the same
 terms in another order and batch shape, so its bounds are a few such roundings after 2 layers.
 """
