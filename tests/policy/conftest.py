@@ -14,7 +14,8 @@ def make_policy(tiny_model_dir):
 
     def make(**overrides) -> LlmPolicy:
         torch.manual_seed(overrides.pop("seed", 0))
-        cfg = PolicyConfig(**{"llm_model": str(tiny_model_dir), "action_dim": 32, **overrides})
+        # float32 unless a test asks otherwise: "auto" is bfloat16 on CPUs with native bf16.
+        cfg = PolicyConfig(**{"llm_model": str(tiny_model_dir), "action_dim": 32, "llm_dtype": "float32", **overrides})
         return LlmPolicy(cfg)
 
     return make
