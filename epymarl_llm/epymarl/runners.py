@@ -108,8 +108,7 @@ class LolmRunnerMixin:
             batch = super().run(test_mode=test_mode)
         finally:
             self.rollout_clock.stop()
-        if self.rollout_progress is not None:
-            self.run_summary.record_rollouts(self.rollout_clock.total, self.rollout_progress.agent_steps)
+        self._record_rollouts()
         if not self._prompts_recorded and not test_mode:
             self._record_sample_prompts(batch)
         return batch
@@ -127,7 +126,12 @@ class LolmRunnerMixin:
             self.run_summary.record_test(self.t_env, list(returns), dict(stats))  # EPyMARL's _log clears them
         super()._log(returns, stats, prefix)
         if prefix == "test_":
+            self._record_rollouts()  # the test's own rollout, still running, included
             self._console(self.run_summary.test_line())
+
+    def _record_rollouts(self) -> None:
+        if self.rollout_progress is not None:
+            self.run_summary.record_rollouts(self.rollout_clock(), self.rollout_progress.agent_steps)
 
     def close_env(self) -> None:
         """Log the held evaluation (means over all its episodes), then close EPyMARL's envs."""
