@@ -64,9 +64,10 @@ setup(
     install_requires=[
         # torch is a range, not a pin: CPU and CUDA builds alike satisfy it.
         "torch>=2.4",
-        # Qwen3 support starts at 4.51. transformers 5.24 warns that Qwen3Model.forward drops its
-        # `past_key_values` argument (the prefix cache's) in 5.40: capped until that port is done.
-        "transformers>=4.51,<5.40",
+        # Qwen3 support starts at 4.51. The prefix cache names its argument as the model's forward
+        # does (`cache` in 5.x, `past_key_values` before: epymarl_llm/policy/cache_api.py), so 5.40,
+        # which drops `past_key_values`, needs no cap.
+        "transformers>=4.51",
         "peft>=0.13",
         "tokenizers>=0.20",
         "numpy>=1.24",

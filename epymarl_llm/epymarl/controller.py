@@ -81,11 +81,16 @@ class LolmMAC:
         self.load_plan: LoadPlan | None = None
         # The rollout's probabilities, which the learner takes as pi_old on on-policy batches.
         self.rollout_record = RolloutRecord()
+        # Told of every step (`epymarl.progress.RolloutProgress`); the plugin's runner sets it.
+        self.rollout_progress = None
 
     # --- acting ------------------------------------------------------------------------------------
     def select_actions(self, ep_batch, t_ep: int, t_env: int, bs=slice(None), test_mode: bool = False):
         """(len(bs), n_agents) long actions for the envs in `bs` at step `t_ep`."""
         avail = ep_batch["avail_actions"][bs, t_ep]
+        if self.rollout_progress is not None:
+            live = int((~dead_agents(avail)).sum())
+            self.rollout_progress.step(t_ep, avail.shape[0], live, t_env, test_mode)
         probs = self._probabilities(ep_batch["obs"][bs, t_ep], avail)
         if not test_mode:
             self.rollout_record.record(ep_batch, t_ep, bs, probs, self.policy.weights_version)

@@ -155,8 +155,9 @@ class IntegrationConfig:
         kl_in_transfer: keep the KL term when training starts from a checkpoint of another map
             (few-shot). False (the paper's setting, METHOD section 6): the learner turns the KL term
             off for such runs and says so; `kl_mode: none` turns it off for any run.
-        progress_interval_s: seconds between the rollout's progress lines in EPyMARL's console log
-            (episodes finished, env steps/s, agent-steps/s; `epymarl.progress`); 0 = none.
+        progress_interval_s: seconds between progress lines in EPyMARL's console log: of the rollouts
+            (episodes finished, env steps/s, agent-steps/s; `epymarl.progress`) and of the PPO updates
+            (epoch and minibatch reached; `learner.update_progress`); 0 = none.
         test_actions: how test episodes pick actions. "sample" (default) draws from the policy, as
             EPyMARL's MAPPO does (its `soft_policies` selector ignores `test_greedy`), so the test
             win rates of `lolm_mappo` and `mappo` are measured the same way; "greedy" takes the most

@@ -13,6 +13,10 @@ stepping, logging and env handling. The mixin adds:
 - a few sample prompts of the run, recorded once as Sacred artifact `sample_prompts.txt` and as
   run info `lolm_sample_prompts` (bounded by `log_sample_prompts` x `log_sample_prompt_chars`);
 - `transfer_source_map` in run info when the run starts from a checkpoint (zero/few-shot transfer);
+- what the run has done on the console (`run_summary`): a line after each test (win rate and return,
+  KL to the reference and beta, agent-steps/s of rollout and update, wall time) and a summary when
+  EPyMARL closes the envs (also where the Sacred run and the checkpoint are); progress lines during
+  the rollouts (`progress`), reported by the controller, timed by a clock that runs in `run()` only;
 - with `evaluate=True`, `test_nepisode` episodes and one test log over all of them. EPyMARL's
   `evaluate_sequential` (run.py) calls `run(test_mode=True)` `test_nepisode` times, and a parallel
   runner plays `batch_size_run` episodes per call and logs after every `test_nepisode` of them: its
@@ -28,7 +32,9 @@ import os
 import tempfile
 from typing import Any
 
-from epymarl_llm.epymarl import progress
+from epymarl_llm.epymarl.progress import RolloutClock, RolloutProgress
+from epymarl_llm.epymarl.run_config import run_config
+from epymarl_llm.epymarl.run_summary import ARGS_ATTR, RunSummary, sacred_run_locations
 from epymarl_llm.map_identity import map_identity
 
 SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
@@ -42,6 +48,11 @@ class LolmRunnerMixin:
         from epymarl_llm.epymarl.workers import WorkerWatch, exit_children_with_parent
 
         layout = check_env_config(args.env, args.env_args)  # before EPyMARL starts any env worker
+        # Created first, so the wall time counts the env and model start-up too.
+        self.run_summary = RunSummary()
+        setattr(args, ARGS_ATTR, self.run_summary)  # the learner records its updates into it
+        self.rollout_clock = RolloutClock()
+        self.rollout_progress: RolloutProgress | None = None
         self._fork_hook = exit_children_with_parent()
         self._worker_watch = WorkerWatch(self)  # idle for the episode runner: it has no workers
         super().__init__(args=args, logger=logger)
@@ -69,17 +80,35 @@ class LolmRunnerMixin:
     def layout_map_name(self) -> str:
         return map_identity(self.args.env_args)
 
+    def setup(self, scheme, groups, preprocess, mac) -> None:
+        """EPyMARL's setup, then the controller gets the run's `RolloutProgress` to report its steps to."""
+        super().setup(scheme, groups, preprocess, mac)
+        console = getattr(self.logger, "console_logger", None)
+        self.rollout_progress = RolloutProgress(
+            console.info if console is not None else None,
+            int(getattr(self, "batch_size", 1)),
+            int(self.args.n_agents),
+            run_config(self.args).integration.progress_interval_s,
+            clock=self.rollout_clock,
+        )
+        if hasattr(mac, "rollout_progress"):
+            mac.rollout_progress = self.rollout_progress
+
     def run(self, test_mode: bool = False):
         if not self._transfer_recorded:
             self._record_transfer_source()
-            progress.attach(self)
         if (
             test_mode
             and getattr(self.args, "evaluate", False)
             and len(self._held_test_returns) >= self.args.test_nepisode
         ):
             return self.batch  # the evaluation has its test_nepisode episodes; evaluate_sequential ignores this
-        batch = super().run(test_mode=test_mode)
+        self.rollout_clock.start()
+        try:
+            batch = super().run(test_mode=test_mode)
+        finally:
+            self.rollout_clock.stop()
+        self._record_rollouts()
         if not self._prompts_recorded and not test_mode:
             self._record_sample_prompts(batch)
         return batch
@@ -93,18 +122,43 @@ class LolmRunnerMixin:
             returns.clear()  # as EPyMARL's _log leaves them
             stats.clear()
             return
+        if prefix == "test_":
+            self.run_summary.record_test(self.t_env, list(returns), dict(stats))  # EPyMARL's _log clears them
         super()._log(returns, stats, prefix)
+        if prefix == "test_":
+            self._record_rollouts()  # the test's own rollout, still running, included
+            self._console(self.run_summary.test_line())
+
+    def _record_rollouts(self) -> None:
+        if self.rollout_progress is not None:
+            self.run_summary.record_rollouts(self.rollout_clock(), self.rollout_progress.agent_steps)
 
     def close_env(self) -> None:
         """Log the held evaluation (means over all its episodes), then close EPyMARL's envs."""
         if self._held_test_returns:
             returns, stats = self._held_test_returns, self._held_test_stats
             self._held_test_returns, self._held_test_stats = [], {}
+            self.run_summary.record_test(self.t_env, list(returns), dict(stats))
             super()._log(returns, stats, "test_")
         watch = getattr(self, "_worker_watch", None)
         if watch is not None:
             watch.stop()  # the workers now exit on purpose
         super().close_env()
+        self._console(self.final_summary())
+
+    def final_summary(self) -> str:
+        """The end-of-run summary (`RunSummary.final_lines`), as one console message."""
+        lines = self.run_summary.final_lines(
+            self.t_env,
+            sacred_run_locations(getattr(self.logger, "_run_obj", None)),
+            bool(getattr(self.args, "save_model", False)),
+        )
+        return "\n".join(lines)
+
+    def _console(self, text: str) -> None:
+        console = getattr(self.logger, "console_logger", None)
+        if console is not None:
+            console.info(text)
 
     def _record_transfer_source(self) -> None:
         """Run info of a run that loaded a checkpoint: its source map and folder (the controller's load plan)."""

@@ -10,6 +10,7 @@ memory stays bounded by `max_prompts_per_forward`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -58,6 +59,7 @@ def old_and_reference(
     rollout_probs: torch.Tensor | None = None,
     epochs_path: bool = False,
     lower_cache: LowerStatesCache | None = None,
+    on_minibatch: Callable[[int], None] | None = None,
 ) -> OldPolicy:
     """No-grad pass of the current weights (old policy) and, if asked, of the adapter-off reference.
 
@@ -67,6 +69,7 @@ def old_and_reference(
         epochs_path: run the old-policy forwards exactly as the PPO epochs will (with autograd
             recording, results detached), so that the first ratio is exactly 1 when the epochs take
             another path than a no-grad forward (gradient checkpointing runs without the prefix cache).
+        on_minibatch: called with each chunk's index when it is done (progress lines).
     """
     m = len(tokens)
     log_prob_taken = torch.zeros(m, device=device)
@@ -96,6 +99,8 @@ def old_and_reference(
                 ref_logp = losses.masked_log_softmax(ref_logits, chunk_avail)
                 ref[idx] = ref_logp
                 kl_sum += float(losses.exact_kl(logp, ref_logp, chunk_avail).sum())
+            if on_minibatch is not None:
+                on_minibatch(chunk)
     return OldPolicy(log_prob_taken, ref, entropy_sum / max(m, 1), kl_sum / max(m, 1))
 
 
@@ -112,6 +117,7 @@ def policy_gradient_step(
     entropy_coef: float,
     device: torch.device,
     lower_cache: LowerStatesCache | None = None,
+    on_minibatch: Callable[[int], None] | None = None,
 ) -> EpochStats:
     """Accumulate d/dtheta [L_MAPPO + beta * L_KL] (eqs. 6-8) over all chunks; the caller steps.
 
@@ -119,6 +125,7 @@ def policy_gradient_step(
         advantages: (M,) per live agent-step, constant.
         beta: the KL coefficient of this update; the KL term is skipped when it is 0.
         lower_cache: the frozen lower layers' output per chunk (`old_and_reference` fills it).
+        on_minibatch: called with each chunk's index when its backward is done (progress lines).
     """
     m = len(tokens)
     sums = dict(mappo=0.0, kl=0.0, entropy=0.0, clipped=0.0, approx_kl=0.0)
@@ -146,6 +153,8 @@ def policy_gradient_step(
         every = torch.ones_like(log_ratio)
         sums["clipped"] += float(losses.clip_fraction(ratio.detach(), every, eps_clip)) * share
         sums["approx_kl"] += float(losses.approx_kl_old(log_ratio, every)) * share
+        if on_minibatch is not None:
+            on_minibatch(chunk)
     return EpochStats(sums["mappo"], sums["kl"], sums["entropy"], sums["clipped"], sums["approx_kl"])
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from epymarl_llm import metric_names as M
+from epymarl_llm.epymarl import run_summary
 from epymarl_llm.epymarl.run_config import run_config
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
@@ -28,6 +29,7 @@ from epymarl_llm.learner import random_states
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
+from epymarl_llm.learner.update_progress import UpdateProgress
 from epymarl_llm.load_plan import KlAction, LoadKind, LoadPlan
 from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
 
@@ -69,6 +71,10 @@ class LolmPPOLearner:
         # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
         self.extra_loss: Any = None
         self.pi_old_source = "pass"  # where the last update's pi_old came from: "pass" or "rollout"
+        console = getattr(logger, "console_logger", None)
+        self.update_progress = UpdateProgress(
+            console.info if console is not None else None, run.integration.progress_interval_s
+        )
 
     # --- the update -------------------------------------------------------------------------------
     def train(self, batch: Any, t_env: int, episode_num: int) -> None:
@@ -79,6 +85,7 @@ class LolmPPOLearner:
         steps = gather_live_steps(batch, masks.live)
         tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
         chunks = policy.row_groups(tokens, self.config.max_prompts_per_forward)
+        self.update_progress.start(t_env, self.config.epochs, len(chunks), len(steps))
         avail, actions = steps.avail.to(device), steps.actions.to(device)
         with_reference = (
             self.kl_schedule.enabled and (self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
@@ -103,9 +110,11 @@ class LolmPPOLearner:
                 rollout_probs=rollout_probs,
                 epochs_path=checkpointing,
                 lower_cache=lower_cache,
+                on_minibatch=self.update_progress.minibatch_done,
             )
             target_values = self._target_values(batch)
-            for _ in range(self.config.epochs):
+            for epoch in range(self.config.epochs):
+                self.update_progress.epoch(epoch)
                 advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
                 live_advantages = steps.take(advantages).to(device)
                 if self.kl_schedule.needs_start:
@@ -129,6 +138,7 @@ class LolmPPOLearner:
                         self.config.entropy_coef,
                         device,
                         lower_cache=lower_cache,
+                        on_minibatch=self.update_progress.minibatch_done,
                     )
                     if self.extra_loss is not None:
                         self.extra_loss.accumulate(t_env)
@@ -138,6 +148,11 @@ class LolmPPOLearner:
         finally:
             policy.train(was_training)
         self._update_target_critic()
+        seconds = time.perf_counter() - started
+        summary = run_summary.for_run(self.args)
+        if summary is not None:
+            kl = policy_stats.kl if policy_stats is not None and old.ref_log_probs is not None else None
+            summary.record_update(len(steps), seconds, beta, kl)
         if t_env - self.log_stats_t >= self.config.learner_log_interval:
             self._log(
                 t_env,
@@ -147,7 +162,7 @@ class LolmPPOLearner:
                 live_advantages,
                 beta,
                 old,
-                len(steps) / (time.perf_counter() - started),
+                len(steps) / seconds,
             )
             self.log_stats_t = t_env
 
@@ -277,6 +292,9 @@ class LolmPPOLearner:
             },
             os.path.join(path, _STATE_FILE),
         )
+        summary = run_summary.for_run(self.args)
+        if summary is not None:
+            summary.record_checkpoint(path)
 
     def load_models(self, path: str) -> None:
         """Load what `save_models` wrote into this run, which may be on another map (transfer).

@@ -20,6 +20,7 @@ from packaging.version import Version
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epymarl_llm.policy.causal_check import check_causal_decoder
+from epymarl_llm.policy.cache_api import cache_from_layers, cache_kwargs, layer_kv, output_cache
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.dtype_choice import auto_dtype
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
@@ -236,7 +237,8 @@ class PrefixKV:
 def run_prefix(model: torch.nn.Module, prefix_ids: torch.Tensor) -> PrefixKV:
     """(1, P) ids of the shared prefix -> its keys/values and states (one batch-1 forward)."""
     out = model(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
-    return PrefixKV([(k, v) for k, v, *_ in out.past_key_values], out.last_hidden_state)
+    cache = output_cache(out)
+    return PrefixKV([layer_kv(cache, i) for i in range(len(cache))], out.last_hidden_state)
 
 
 def body_hidden_after_prefix(
@@ -249,14 +251,11 @@ def body_hidden_after_prefix(
     forward appends to the cache it is given; `prefix` itself is never modified, so it can be
     reused across calls (the rollout's policy prefix per LoRA version, the reference's per run).
     """
-    from transformers import DynamicCache
-
     rows = suffix_ids.shape[0]
-    layers = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.layers]
-    cache = DynamicCache(ddp_cache_data=layers)
+    cache = cache_from_layers([(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix.layers])
     mask = torch.cat([suffix_mask.new_ones(rows, prefix.length), suffix_mask], dim=1)
     # No position_ids: positions continue from the cache length, which is right for right padding.
-    out = model(input_ids=suffix_ids, attention_mask=mask, past_key_values=cache, use_cache=True)
+    out = model(input_ids=suffix_ids, attention_mask=mask, use_cache=True, **cache_kwargs(model, cache))
     return out.last_hidden_state
 
 

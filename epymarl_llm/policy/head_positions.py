@@ -75,10 +75,19 @@ class HeadPositionsLayer(nn.Module):
         return rotate(x, x, cos, sin)[0]
 
     def forward(
-        self, hidden_states: torch.Tensor, *args, position_embeddings=None, cache=None, past_key_values=None, **kwargs
+        self,
+        hidden_states: torch.Tensor,
+        *args,
+        position_embeddings=None,
+        cache=None,
+        past_key_values=None,
+        past_key_value=None,
+        **kwargs,
     ) -> torch.Tensor:
         layer, attn = self.layer, self.layer.self_attn
-        cache = cache if cache is not None else past_key_values
+        # The model hands its layers the cache as `cache` (transformers 5.x), `past_key_values`, or
+        # `past_key_value` (4.51 and other older releases): `cache_api`.
+        cache = next((c for c in (cache, past_key_values, past_key_value) if c is not None), None)
         rows, width, _ = hidden_states.shape
         index = self.index
         take = lambda t: t.gather(1, index[..., None].expand(-1, -1, t.shape[-1]))  # noqa: E731

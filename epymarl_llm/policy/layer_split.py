@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from epymarl_llm.policy.cache_api import cache_from_layers, layer_kv  # noqa: F401 (layer_kv: policy.py's import)
 from epymarl_llm.policy.errors import PolicyConfigError
 
 
@@ -98,18 +99,10 @@ class LowerPrefix:
     states: torch.Tensor  # (1, P, H)
 
 
-def layer_kv(cache, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(key, value) of layer `index` of a transformers cache."""
-    layer = cache.layers[index]
-    return layer.keys, layer.values
-
-
 def full_cache(layers: list[tuple[torch.Tensor, torch.Tensor]], rows: int):
     """A DynamicCache holding every layer's prefix (key, value), expanded (views, no copy) to `rows`.
 
     The layers a pass skips hold placeholders of the prefix's length (another layer's tensors, never
     read): the model reads the cache's length, hence the suffix positions and mask, from layer 0.
     """
-    from transformers import DynamicCache
-
-    return DynamicCache(ddp_cache_data=[(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in layers])
+    return cache_from_layers([(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in layers])

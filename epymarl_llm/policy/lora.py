@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 # First: a broken torchvision then fails here with the fix, not deep inside transformers.
@@ -62,7 +64,11 @@ def apply_lora(model: PreTrainedModel, cfg: PolicyConfig) -> PeftModel:
         layers_pattern="layers" if top else None,  # AutoModel's names start at "layers.<i>."
     )
     try:
-        peft_model = get_peft_model(model, lora)
+        with warnings.catch_warnings():
+            # peft reads transformers' deprecated `is_gradient_checkpointing`: a FutureWarning on every
+            # run that no user of this plugin can act on. Only that one is silenced.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+            peft_model = get_peft_model(model, lora)
     except ValueError as err:  # peft: "Target modules ... not found in the base model"
         raise TargetModulesError(
             f"lora_target_modules={targets!r} matches no module of {model.config.model_type!r}: {err}. "

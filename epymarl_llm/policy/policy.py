@@ -27,6 +27,7 @@ from epymarl_llm.policy.backbone import (
     run_prefix,
 )
 from epymarl_llm.policy.buckets import row_groups
+from epymarl_llm.policy.cache_api import cache_kwargs, output_cache
 from epymarl_llm.policy.checkpoint import load_trainable, save_trainable
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.errors import BatchError, PolicyConfigError
@@ -181,7 +182,9 @@ class LlmPolicy(nn.Module):
             prefix = self._lower_prefix(ids[:1, :p])
             cache = full_cache(prefix.layers, len(batch))
             full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
-            out = self.model(input_ids=ids[:, p:], attention_mask=full_mask, past_key_values=cache, use_cache=True)
+            out = self.model(
+                input_ids=ids[:, p:], attention_mask=full_mask, use_cache=True, **cache_kwargs(self.model, cache)
+            )
         return LowerStates(out.last_hidden_state, p, len(batch))
 
     def _lower_prefix(self, prefix_ids: torch.Tensor) -> LowerPrefix:
@@ -192,7 +195,7 @@ class LlmPolicy(nn.Module):
             b = self.first_adapted_layer
             with torch.no_grad(), only_layers(decoder_body(self.model), range(b), final_norm=False):
                 out = self.model(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
-            kv = [layer_kv(out.past_key_values, i) for i in range(b)]
+            kv = [layer_kv(output_cache(out), i) for i in range(b)]
             self._lower_prefix_cache.clear()
             # The top layers are skipped in the lower pass: their cache slots get placeholders.
             cached = self._lower_prefix_cache[key] = LowerPrefix(
@@ -223,7 +226,10 @@ class LlmPolicy(nn.Module):
             full_mask = torch.cat([mask.new_ones(len(batch), p), mask[:, p:]], dim=1)
             with self._head_positions(batch, p):
                 out = self.model(
-                    inputs_embeds=lower.states, attention_mask=full_mask, past_key_values=cache, use_cache=True
+                    inputs_embeds=lower.states,
+                    attention_mask=full_mask,
+                    use_cache=True,
+                    **cache_kwargs(self.model, cache),
                 )
         return _with_prefix_states(batch, prefix.states, out.last_hidden_state)
 
@@ -239,7 +245,7 @@ class LlmPolicy(nn.Module):
         states `lower` (computed with the lower layers in place); placeholders below."""
         out = self.model(inputs_embeds=lower.states, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
         b = self.first_adapted_layer
-        kv = [layer_kv(out.past_key_values, i) for i in range(b, self.n_layers)]
+        kv = [layer_kv(output_cache(out), i) for i in range(b, self.n_layers)]
         return PrefixKV([kv[0]] * b + kv, out.last_hidden_state)
 
     def _check_layer_split(self) -> None:

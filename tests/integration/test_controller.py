@@ -102,6 +102,25 @@ def test_one_encode_per_step_for_every_env_and_agent_and_dead_agents_skip_the_ba
     assert probs[1, 2, 0] == 1 and probs[1, 2, 1:].sum() == 0
 
 
+def test_the_controller_reports_each_step_to_the_runners_progress(setup, monkeypatch):
+    """The stepping envs (`bs`) and their live agents go to `rollout_progress`; none set, none told."""
+    from epymarl_llm.epymarl.progress import RolloutProgress
+
+    mac, batch, args = setup
+    avail = batch["avail_actions"][:, 0].clone()
+    avail[2, 1] = 0
+    avail[2, 1, 0] = 1  # agent 1 of env 2 is dead
+    batch.update({"avail_actions": avail, "obs": batch["obs"][:, 0]}, ts=1)
+    monkeypatch.setattr(mac, "rollout_progress", None)
+    mac.select_actions(batch, t_ep=1, t_env=0, bs=[0, 2])  # no progress: nothing to tell
+    lines = []
+    progress = RolloutProgress(lines.append, n_envs=3, n_agents=args.n_agents, interval_s=30)
+    monkeypatch.setattr(mac, "rollout_progress", progress)
+    mac.select_actions(batch, t_ep=1, t_env=0, bs=[0, 2])
+    assert (progress.env_steps, progress.agent_steps) == (2, 2 * args.n_agents - 1)
+    assert lines[0].startswith("rollout started: 3 env(s)")
+
+
 def test_test_mode_samples_by_default_as_epymarls_mappo_and_greedy_is_an_option(setup, monkeypatch):
     """mappo's soft_policies samples at test time whatever test_greedy says; so does lolm_mac by default."""
     import torch

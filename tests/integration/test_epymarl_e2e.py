@@ -58,7 +58,13 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
         installed,
         user_base,
         "lolm_mappo",
-        {**TINY_RUN, "llm_model": str(tiny_model_dir), "save_model": True, "save_model_interval": 150},
+        {
+            **TINY_RUN,
+            "llm_model": str(tiny_model_dir),
+            "save_model": True,
+            "save_model_interval": 150,
+            "progress_interval_s": 0.5,  # progress lines within the update too
+        },
     )
     assert run.run["status"] == "COMPLETED"
     metrics = run.metrics
@@ -90,6 +96,15 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     assert "model.safetensors" not in files
     assert (newest / "adapter_model.safetensors").stat().st_size < backbone / 4, "LoRA only, never the backbone"
 
+    # The console says what happened: a line after each test, progress within the update, a summary.
+    assert "update at t_env " in run.output and ", minibatch " in run.output
+    test_lines = [line for line in run.output.splitlines() if "test at t_env" in line and "| wall " in line]
+    assert len(test_lines) >= 2 and all("win rate " in line and "KL to reference " in line for line in test_lines)
+    summary = run.output[run.output.rindex("Run summary at t_env") :].splitlines()
+    assert summary[1].startswith("  test at t_env ") and "agent-steps/s: rollout " in summary[3]
+    assert summary[5] == f"  Sacred run: {run.dir}"
+    assert summary[6].startswith("  checkpoint: /") and summary[6].endswith(f"/{newest.parent.name}/{newest.name}")
+
     # Zero-shot style evaluation from the checkpoint: EPyMARL's checkpoint_path + evaluate.
     evaluated = run_main(
         installed,
@@ -101,6 +116,7 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
     assert evaluated.info["transfer_source_map"] == "3s5z"
     assert M.TEST_WIN_RATE in evaluated.metrics
     assert "Loading model from" in evaluated.output
+    assert "Run summary at t_env" in evaluated.output and "win rate " in evaluated.output
 
     # The built-in algorithm in the same, installed checkout.
     mappo = run_main(
