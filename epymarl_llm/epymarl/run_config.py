@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from epymarl_llm.config_errors import ConfigError
-from epymarl_llm.epymarl import names
+from epymarl_llm import registry_names
 
 if TYPE_CHECKING:
     from epymarl_llm.critic.config import CriticConfig
@@ -110,9 +110,9 @@ EPYMARL_RUNTIME_KEYS = frozenset({"n_agents", "n_actions", "state_shape", "devic
 
 # EPyMARL keys whose value the plugin's components depend on.
 REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
-    "mac": (names.MAC,),
-    "agent": (names.AGENT,),
-    "runner": (names.EPISODE_RUNNER, names.PARALLEL_RUNNER),
+    "mac": (registry_names.MAC,),
+    "agent": (registry_names.AGENT,),
+    "runner": (registry_names.EPISODE_RUNNER, registry_names.PARALLEL_RUNNER),
     # EPyMARL's own selector samples from the mac's probabilities (test_actions: greedy, see controller).
     "action_selector": ("soft_policies",),
     "agent_output_type": ("pi_logits",),
