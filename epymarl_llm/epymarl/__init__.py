@@ -1,4 +1,4 @@
-"""EPyMARL integration of epymarl-llm: registration, install, controller, runners, run config, Sacred.
+"""EPyMARL integration of epymarl-llm: registration, install, controller, runners, Sacred.
 
 How the plugin reaches an unmodified EPyMARL checkout (see `install.py` and `hook.py`):
 `epymarl-llm install DIR` copies the algorithm yamls into `DIR/src/config/algs/`, writes the

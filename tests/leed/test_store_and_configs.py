@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from epymarl_llm import registry_names
-from epymarl_llm.epymarl import run_config as rc
+from epymarl_llm import run_config as rc
 from epymarl_llm.leed import configs
 from epymarl_llm.leed.config import LeedConfig
 from epymarl_llm.leed.store import (

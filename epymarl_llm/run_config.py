@@ -10,6 +10,10 @@ When: `run_config(args)` builds the `LolmRunConfig` the first time a component a
 controller (EPyMARL's run.py builds it once the env's sizes are on args), and keeps it on args as
 `lolm_config`, as the runner publishes `lolm_layout`; the agent and the learner get the same object
 and hand its parts on (policy -> `LlmPolicy`, prompt -> `PromptEncoder`, critic -> the critic).
+
+Where: beside the learner, below the EPyMARL integration, because both the controller and the
+learner read it. Each part's dataclass is named by "module:Class" (`PARTS`) and imported only when
+a run config is built, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from epymarl_llm.config_errors import ConfigError
+from epymarl_llm.mongo_url import check_url
 from epymarl_llm import registry_names
 
 if TYPE_CHECKING:
@@ -36,7 +41,7 @@ PARTS: dict[str, str] = {
     "prompt": "epymarl_llm.prompts:PromptConfig",
     "learner": "epymarl_llm.learner:LearnerConfig",
     "critic": "epymarl_llm.critic:CriticConfig",
-    "integration": "epymarl_llm.epymarl.run_config:IntegrationConfig",
+    "integration": "epymarl_llm.run_config:IntegrationConfig",
 }
 
 # Top-level keys of EPyMARL's default.yaml, algs/mappo.yaml and envs/*.yaml (uoe-agents/epymarl
@@ -176,8 +181,6 @@ class IntegrationConfig:
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
         if self.mongo_url is not None:
-            from epymarl_llm.epymarl.mongo import check_url
-
             try:
                 check_url(self.mongo_url)
             except ValueError as err:
