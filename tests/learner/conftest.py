@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from epymarl_llm.bench.episodes import EpisodeTensors
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.run_config import complete_args
 from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.prompts import EntitySlot
