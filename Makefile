@@ -19,6 +19,7 @@ long:        ## the research-sized runs: learning-check and LEED through main.py
 
 lint:
 	$(PYTHON) -m ruff check .
+	lint-imports --no-cache --no-logo
 
 format:      ## rewrite the tree with ruff format (settings in pyproject.toml)
 	$(PYTHON) -m ruff format .

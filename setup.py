@@ -79,7 +79,8 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=7", "mongomock>=4.1"],
+        # import-linter checks that the package's layers only point down (tests/test_layers.py, .ci/lint).
+        "test": ["pytest>=7", "mongomock>=4.1", "import-linter>=2.17"],
         # SMAC's StarCraft II env needs pysc2 (PyPI) and SMAC itself (from its repository);
         # pysc2's generated protobuf code needs protobuf < 3.21.
         "sc2": ["pysc2>=3.0", "protobuf<3.21"],

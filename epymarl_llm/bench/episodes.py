@@ -12,21 +12,6 @@ import numpy as np
 import torch
 
 
-class EpisodeTensors:
-    """The parts of EPyMARL's EpisodeBatch the learners read, filled as its episode runner fills them."""
-
-    def __init__(self, data: dict[str, torch.Tensor]):
-        self.data = data
-        self.batch_size, self.max_seq_length = data["obs"].shape[:2]
-        self.device = data["obs"].device
-
-    def __getitem__(self, key: str) -> torch.Tensor:
-        return self.data[key]
-
-    def to(self, device) -> "EpisodeTensors":
-        return EpisodeTensors({k: v.to(device) for k, v in self.data.items()})
-
-
 def step_rows(layout, n_envs: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of `n_envs` parallel envs: obs (n_envs, n_agents, obs_size), avail (n_envs, n_agents, n_actions) int."""
     from epymarl_llm.prompts import random_observations

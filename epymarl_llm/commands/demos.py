@@ -63,24 +63,6 @@ def _env_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def build_demonstrator(args: argparse.Namespace, layout):
-    from epymarl_llm.leed import demonstrators as d
-
-    if args.demonstrator == "scripted":
-        return d.ScriptedDemonstrator(layout)
-    if args.demonstrator == "lm":
-        if not args.model:
-            raise ValueError(
-                "--demonstrator lm needs --model DIR (a causal LM; offline: `epymarl-llm make-tiny-model DIR`)"
-            )
-        return d.TextLmDemonstrator(
-            layout, args.model, max_new_tokens=args.max_new_tokens, sample=args.sample, chat=not args.no_chat_template
-        )
-    if not args.checkpoint:
-        raise ValueError("--demonstrator checkpoint needs --checkpoint results/models/<token>/<step>")
-    return d.CheckpointDemonstrator(layout, args.checkpoint, llm_model=args.llm_model, sample=args.sample)
-
-
 def summary_line(stats: dict) -> str:
     return (
         f"{stats['episodes']} episodes, {stats['agent_steps']} agent-steps: validity rate "
@@ -91,6 +73,7 @@ def summary_line(stats: dict) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from epymarl_llm.leed.demonstrator_choice import build_demonstrator
     from epymarl_llm.leed.envs import env_args_for, epymarl_src, make_env
     from epymarl_llm.leed.generate import generate
     from epymarl_llm.prompts import load_map_layout

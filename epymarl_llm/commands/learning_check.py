@@ -228,11 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if other_rows:
         summary["other_runs"] = other_rows  # earlier runs outside this plan (e.g. another target map)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    from epymarl_llm.cli import main as cli_main
-
-    code = cli_main(
-        ["report", str(checkout.root / "results" / "sacred"), "--out", str(out / "report"), "--format", "png"]
-    )
+    code = _report(checkout.root / "results" / "sacred", out / "report")
     failed = [r.spec.label for r in results.values() if r.returncode != 0]
     if failed:
         print(
@@ -240,6 +236,16 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     return code
+
+
+def _report(sacred_dir: Path, out: Path) -> int:
+    """`epymarl-llm report SACRED_DIR --out OUT --format png`, through the report command's own parser:
+    a command calls its sibling, never the command line above it."""
+    from epymarl_llm.commands import report
+
+    parser = argparse.ArgumentParser(prog="epymarl-llm report")
+    report.add_arguments(parser)
+    return int(report.run(parser.parse_args([str(sacred_dir), "--out", str(out), "--format", "png"])) or 0)
 
 
 def ckpt_step(checkpoint_dir: Path) -> int:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from epymarl_llm.config_errors import ConfigError
-from epymarl_llm.epymarl import names
+from epymarl_llm import registry_names
 
 # critic_type -> what lolm_ppo_learner builds (`learner.critics.CRITICS` maps each to its class).
 CRITIC_TYPES: dict[str, str] = {
-    names.CRITIC: "the plugin's Transformer critic over unit tokens (one set of weights for every map)",
+    registry_names.CRITIC: "the plugin's Transformer critic over unit tokens (one set of weights for every map)",
     "cv_critic": "EPyMARL's centralised V critic (an MLP of the state; its sizes are one map's)",
 }
 
@@ -20,7 +20,7 @@ class CriticConfig:
     """The learner's critic: which one (`critic_type`, EPyMARL's key) and the Transformer critic's
     width, depth and heads (METHOD section 5)."""
 
-    critic_type: str = names.CRITIC
+    critic_type: str = registry_names.CRITIC
     critic_d_model: int = 128
     critic_layers: int = 2
     critic_heads: int = 4

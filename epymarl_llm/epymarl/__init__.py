@@ -1,4 +1,4 @@
-"""EPyMARL integration of epymarl-llm: registration, install, controller, runners, run config, Sacred.
+"""EPyMARL integration of epymarl-llm: registration, install, controller, runners, Sacred.
 
 How the plugin reaches an unmodified EPyMARL checkout (see `install.py` and `hook.py`):
 `epymarl-llm install DIR` copies the algorithm yamls into `DIR/src/config/algs/`, writes the
@@ -11,7 +11,9 @@ This module imports nothing heavy: the import hook and the CLI import it at star
 
 from __future__ import annotations
 
-from epymarl_llm.epymarl import names
+# The registry names live below every layer (the critic and the learner name theirs too);
+# `epymarl_llm.epymarl.names` stays the integration's name for them.
+from epymarl_llm import registry_names as names
 from epymarl_llm.epymarl.registration import RegistrationError, register, unregister
 
 __all__ = ["names", "register", "unregister", "RegistrationError"]

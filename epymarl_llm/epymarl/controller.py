@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from epymarl_llm.actions import NO_OP, dead_agents
-from epymarl_llm.epymarl.run_config import LolmRunConfig, RunConfigError, run_config
+from epymarl_llm.run_config import LolmRunConfig, RunConfigError, run_config
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.load_plan import CheckpointManifest, LoadPlan, LoadSettings, plan_load
 from epymarl_llm.map_identity import map_identity

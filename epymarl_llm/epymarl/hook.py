@@ -19,7 +19,7 @@ import sys
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 
-# Must equal names.REGISTRY_NAMES' keys; duplicated so that this module imports nothing of ours.
+# Must equal registry_names.REGISTRY_NAMES' keys; duplicated so that this module imports nothing of ours.
 WATCHED = frozenset({"controllers", "learners", "runners", "modules.agents", "modules.critics"})
 MARKER_NAME = ".epymarl_llm"
 

@@ -12,17 +12,15 @@ The password never reaches the stored config: `redact_url` replaces it before ob
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sacred.utils import SacredError
 
+from epymarl_llm.mongo_url import check_url, redact_url
+
 URL_KEY = "mongo_url"
 DB_KEY = "mongo_db_name"
 TIMEOUT_KEY = "mongo_timeout_s"
-REDACTED = "****"
-
-_CREDENTIALS = re.compile(r"^(?P<scheme>mongodb(?:\+srv)?://)(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@")
 
 
 class MongoUnreachableError(SacredError):
@@ -30,25 +28,6 @@ class MongoUnreachableError(SacredError):
 
     def __init__(self, message: str):
         super().__init__(message, print_traceback=False)
-
-
-def redact_url(url: str) -> str:
-    """`mongodb://user:secret@host/db` -> `mongodb://user:****@host/db` (unchanged without a password)."""
-    m = _CREDENTIALS.match(url)
-    if not m or m.group("password") is None:
-        return url
-    return f"{m.group('scheme')}{m.group('user')}:{REDACTED}@{url[m.end() :]}"
-
-
-def check_url(url: object) -> str:
-    """A usable `mongo_url` value, or a clear error."""
-    if not isinstance(url, str) or not re.match(r"^mongodb(\+srv)?://[^/]", url):
-        shown = redact_url(url) if isinstance(url, str) else url
-        raise ValueError(
-            f"mongo_url must be a MongoDB URL such as 'mongodb://user:password@host:27017/?authSource=admin' "
-            f"(or null to log to files only); got {shown!r}"
-        )
-    return url
 
 
 def observer_from_url(url: str, db_name: str, timeout_s: float, **client_kwargs: Any):

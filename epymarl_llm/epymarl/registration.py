@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from epymarl_llm.epymarl import names
+from epymarl_llm import registry_names
 
 _PLUGIN_FLAG = "_epymarl_llm_component"
 
@@ -39,16 +39,16 @@ def _lazy(target: str, name: str) -> Callable[..., Any]:
 # name -> "module:class" built when EPyMARL calls the registry entry: from a yaml value
 # (`runner: lolm_parallel`, ...) to its class in one step.
 TARGETS: dict[str, str] = {
-    names.MAC: "epymarl_llm.epymarl.controller:LolmMAC",
-    names.AGENT: "epymarl_llm.epymarl.agent:LolmAgent",
-    names.LEARNER: "epymarl_llm.learner:LolmPPOLearner",
-    names.LEED_LEARNER: "epymarl_llm.leed.lolm_learner:LolmLeedLearner",
+    registry_names.MAC: "epymarl_llm.epymarl.controller:LolmMAC",
+    registry_names.AGENT: "epymarl_llm.epymarl.agent:LolmAgent",
+    registry_names.LEARNER: "epymarl_llm.learner:LolmPPOLearner",
+    registry_names.LEED_LEARNER: "epymarl_llm.leed.lolm_learner:LolmLeedLearner",
     # Subclasses of EPyMARL's PPOLearner and runners: their modules import EPyMARL's from the
     # user's checkout, so they load only here, when the run builds them.
-    names.MAPPO_LEED_LEARNER: "epymarl_llm.leed.mappo_leed_learner:MappoLeedLearner",
-    names.CRITIC: "epymarl_llm.critic:EpymarlTransformerCritic",
-    names.EPISODE_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmEpisodeRunner",
-    names.PARALLEL_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmParallelRunner",
+    registry_names.MAPPO_LEED_LEARNER: "epymarl_llm.leed.mappo_leed_learner:MappoLeedLearner",
+    registry_names.CRITIC: "epymarl_llm.critic:EpymarlTransformerCritic",
+    registry_names.EPISODE_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmEpisodeRunner",
+    registry_names.PARALLEL_RUNNER: "epymarl_llm.epymarl.runner_classes:LolmParallelRunner",
 }
 
 
@@ -62,7 +62,7 @@ def register_module(module_name: str, module: ModuleType) -> list[str]:
     if not isinstance(registry, dict):
         raise RegistrationError(f"EPyMARL module {module_name!r} has no REGISTRY dict; is this an EPyMARL checkout?")
     added = []
-    for name in names.REGISTRY_NAMES[module_name]:
+    for name in registry_names.REGISTRY_NAMES[module_name]:
         current = registry.get(name)
         if current is not None and not is_plugin_entry(current):
             raise RegistrationError(
@@ -82,10 +82,10 @@ def register(modules: Iterable[str] | None = None) -> dict[str, list[str]]:
     `sys.path`). Safe to call many times. Returns {registry module: names newly added}.
     """
     result = {}
-    for module_name in modules or names.REGISTRY_NAMES:
-        if module_name not in names.REGISTRY_NAMES:
+    for module_name in modules or registry_names.REGISTRY_NAMES:
+        if module_name not in registry_names.REGISTRY_NAMES:
             raise ValueError(
-                f"unknown EPyMARL registry module {module_name!r}; choose from {list(names.REGISTRY_NAMES)}"
+                f"unknown EPyMARL registry module {module_name!r}; choose from {list(registry_names.REGISTRY_NAMES)}"
             )
         try:
             module = sys.modules.get(module_name) or importlib.import_module(module_name)
@@ -99,10 +99,10 @@ def register(modules: Iterable[str] | None = None) -> dict[str, list[str]]:
 
 def unregister(modules: Iterable[str] | None = None) -> None:
     """Remove the plugin's entries from already-imported EPyMARL registries (tests, notebooks)."""
-    for module_name in modules or names.REGISTRY_NAMES:
+    for module_name in modules or registry_names.REGISTRY_NAMES:
         module = sys.modules.get(module_name)
         registry = getattr(module, "REGISTRY", None)
         if isinstance(registry, dict):
-            for name in names.REGISTRY_NAMES[module_name]:
+            for name in registry_names.REGISTRY_NAMES[module_name]:
                 if is_plugin_entry(registry.get(name)):
                     del registry[name]

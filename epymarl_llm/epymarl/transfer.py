@@ -26,7 +26,7 @@ LOLM_STEP_FILES = (
     "policy_meta.json",
     MANIFEST_FILE,
 )
-LOLM_MAC = "lolm_mac"  # names.MAC, the mac of every lolm_mappo config
+LOLM_MAC = "lolm_mac"  # registry_names.MAC, the mac of every lolm_mappo config
 _LOOKS_LIKE = (
     "A lolm_mappo checkpoint is the folder a `--config=lolm_mappo` run with save_model=True writes, "
     "results/models/<run token>/, holding one numbered folder per saved step (<t_env>/), each with "

@@ -15,12 +15,12 @@ from torch import nn
 
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.critic import CriticConfig, EpymarlTransformerCritic
-from epymarl_llm.epymarl import names
+from epymarl_llm import registry_names
 
 
 def critic_class(critic_type: str) -> type[nn.Module]:
     """The class `critic_type` names (`modules.critics.REGISTRY[critic_type]` for EPyMARL's)."""
-    if critic_type == names.CRITIC:
+    if critic_type == registry_names.CRITIC:
         return EpymarlTransformerCritic
     try:
         from modules.critics import REGISTRY  # EPyMARL's, from the user's checkout

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from epymarl_llm import metric_names as M
-from epymarl_llm.epymarl import run_summary
-from epymarl_llm.epymarl.run_config import run_config
+from epymarl_llm import run_summary
+from epymarl_llm.run_config import run_config
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig

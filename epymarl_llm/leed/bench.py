@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from epymarl_llm.commands.demos import build_demonstrator
+from epymarl_llm.leed.demonstrator_choice import build_demonstrator
 
 
 def main(argv: list[str] | None = None) -> int:

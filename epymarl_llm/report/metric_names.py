@@ -7,7 +7,7 @@ axis labels and which keys each figure plots.
 
 | key | written by | meaning |
 | --- | --- | --- |
-| `test_battle_won_mean` | EPyMARL runner | win rate over `test_nepisode` greedy test episodes |
+| `test_battle_won_mean` | EPyMARL runner | win rate over `test_nepisode` test episodes (sampled; `test_actions: greedy` takes the argmax) |
 | `test_return_mean` | EPyMARL runner | mean test episode return |
 | `battle_won_mean` / `return_mean` | EPyMARL runner | the same over training episodes |
 | `pg_loss`, `critic_loss`, `agent_grad_norm`, `advantage_mean` | EPyMARL ppo_learner and the plugin | PPO terms, same spelling |

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from epymarl_llm.epymarl import ablations, names
-from epymarl_llm.epymarl import run_config as rc
+from epymarl_llm import registry_names
+from epymarl_llm.epymarl import ablations
+from epymarl_llm import run_config as rc
 from epymarl_llm.leed import configs as leed_configs
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -55,7 +56,7 @@ def _args(stem: str, **overrides) -> dict:
 
 
 def test_every_config_is_the_main_one_or_a_generated_ablation():
-    assert YAMLS == sorted([names.MAIN_CONFIG, *ablations.ABLATIONS])
+    assert YAMLS == sorted([registry_names.MAIN_CONFIG, *ablations.ABLATIONS])
 
 
 @pytest.mark.parametrize("stem", YAMLS)
@@ -82,7 +83,7 @@ def test_every_yaml_key_is_epymarls_or_a_typed_config_field(stem):
 
 def test_the_yaml_declares_every_plugin_key_with_the_dataclass_default():
     _parts_available()
-    base = _load(names.MAIN_CONFIG)
+    base = _load(registry_names.MAIN_CONFIG)
     for key, (part, default) in rc.plugin_keys().items():
         assert key in base, f"{key} ({part}) has no default in lolm_mappo.yaml: `with {key}=...` would be rejected"
         assert rc._yaml_value(base[key]) == default, f"{key}: yaml {base[key]!r} != {part} default {default!r}"
@@ -90,11 +91,11 @@ def test_the_yaml_declares_every_plugin_key_with_the_dataclass_default():
 
 @pytest.mark.parametrize("stem", sorted(ablations.ABLATIONS))
 def test_ablation_files_are_generated_from_lolm_mappo_and_differ_only_in_the_ablated_keys(stem):
-    base_text = (CONFIG_DIR / f"{names.MAIN_CONFIG}.yaml").read_text()
+    base_text = (CONFIG_DIR / f"{registry_names.MAIN_CONFIG}.yaml").read_text()
     assert (CONFIG_DIR / f"{stem}.yaml").read_text() == ablations.render(base_text, stem), (
         "stale ablation: run `python -m epymarl_llm.epymarl.ablations`"
     )
-    base, ablation = _load(names.MAIN_CONFIG), _load(stem)
+    base, ablation = _load(registry_names.MAIN_CONFIG), _load(stem)
     changed = {k for k in base if base[k] != ablation.get(k)} | (set(ablation) - set(base))
     assert changed == {"name", *ablations.ABLATIONS[stem][1]}
     assert ablation["name"] == stem
@@ -117,12 +118,12 @@ def test_ablation_files_are_generated_from_lolm_mappo_and_differ_only_in_the_abl
 def test_invalid_values_are_rejected_with_a_message_naming_the_key(key, value, message):
     _parts_available()
     with pytest.raises(rc.RunConfigError, match=message):
-        rc.LolmRunConfig.from_args(_args(names.MAIN_CONFIG, **{key: value}))
+        rc.LolmRunConfig.from_args(_args(registry_names.MAIN_CONFIG, **{key: value}))
 
 
 def test_a_missing_plugin_key_asks_to_refresh_the_installed_yaml():
     _parts_available()
-    args = _args(names.MAIN_CONFIG)
+    args = _args(registry_names.MAIN_CONFIG)
     del args["log_sample_prompts"]
     with pytest.raises(
         rc.RunConfigError, match="missing LoLM-MARL config key.*log_sample_prompts.*epymarl-llm install"

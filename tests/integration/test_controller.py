@@ -148,7 +148,7 @@ def test_test_mode_samples_by_default_as_epymarls_mappo_and_greedy_is_an_option(
 
 
 def test_test_actions_key_is_checked():
-    from epymarl_llm.epymarl.run_config import IntegrationConfig, RunConfigError
+    from epymarl_llm.run_config import IntegrationConfig, RunConfigError
 
     assert IntegrationConfig(test_actions="greedy").test_actions == "greedy"
     with pytest.raises(RunConfigError, match="test_actions must be one of 'sample', 'greedy'"):

@@ -10,18 +10,19 @@ import types
 import pytest
 
 from epymarl_llm.epymarl import install as inst
-from epymarl_llm.epymarl import names, registration
+from epymarl_llm import registry_names
+from epymarl_llm.epymarl import registration
 
 from .conftest import REPO_ROOT, subprocess_env, user_site
 from .fake_epymarl import make_fake_epymarl
 
-ALL_NAMES = {m: set(n) for m, n in names.REGISTRY_NAMES.items()}
+ALL_NAMES = {m: set(n) for m, n in registry_names.REGISTRY_NAMES.items()}
 
 
 @pytest.fixture
 def fake_registries(monkeypatch):
     modules = {}
-    for module_name in names.REGISTRY_NAMES:
+    for module_name in registry_names.REGISTRY_NAMES:
         module = types.ModuleType(module_name)
         module.REGISTRY = {"builtin": object}
         monkeypatch.setitem(sys.modules, module_name, module)
@@ -34,21 +35,21 @@ def test_register_adds_every_plugin_name_once_and_keeps_the_builtins(fake_regist
     assert {m: set(n) for m, n in added.items()} == ALL_NAMES
     for module_name, module in fake_registries.items():
         assert set(module.REGISTRY) == {"builtin", *ALL_NAMES[module_name]}
-    assert registration.register() == {m: [] for m in names.REGISTRY_NAMES}, "second call adds nothing"
+    assert registration.register() == {m: [] for m in registry_names.REGISTRY_NAMES}, "second call adds nothing"
     registration.unregister()
     assert all(set(m.REGISTRY) == {"builtin"} for m in fake_registries.values())
 
 
 def test_a_name_taken_by_someone_else_is_an_error(fake_registries):
-    fake_registries["controllers"].REGISTRY[names.MAC] = object
+    fake_registries["controllers"].REGISTRY[registry_names.MAC] = object
     with pytest.raises(registration.RegistrationError, match="REGISTRY\\['lolm_mac'\\] is already taken"):
         registration.register(["controllers"])
 
 
 def test_entries_are_lazy_factories_that_name_their_target(fake_registries):
     registration.register()
-    entry = fake_registries["controllers"].REGISTRY[names.MAC]
-    assert entry.__name__ == names.MAC and registration.is_plugin_entry(entry)
+    entry = fake_registries["controllers"].REGISTRY[registry_names.MAC]
+    assert entry.__name__ == registry_names.MAC and registration.is_plugin_entry(entry)
     assert "epymarl_llm.epymarl.controller" in entry.__doc__
 
 
@@ -113,7 +114,7 @@ def test_register_by_hand_in_real_epymarl(epymarl_copy):
     )
     result = _child(code, subprocess_env(epymarl_copy / "no-user-site"), epymarl_copy)
     assert {m: set(n) for m, n in result["added"].items()} == ALL_NAMES
-    assert {"basic_mac", names.MAC} <= set(result["mac"])
+    assert {"basic_mac", registry_names.MAC} <= set(result["mac"])
 
 
 TARGET_CLASSES_CODE = """

@@ -8,7 +8,7 @@ import pytest
 
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.critic import CriticConfig
-from epymarl_llm.epymarl.run_config import IntegrationConfig, LolmRunConfig, RunConfigError, complete_args, run_config
+from epymarl_llm.run_config import IntegrationConfig, LolmRunConfig, RunConfigError, complete_args, run_config
 from epymarl_llm.learner import LearnerConfig
 from epymarl_llm.leed.config import LeedConfig
 from epymarl_llm.policy import PolicyConfig

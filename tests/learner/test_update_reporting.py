@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from epymarl_llm.epymarl.run_summary import ARGS_ATTR, RunSummary
+from epymarl_llm.run_summary import ARGS_ATTR, RunSummary
 from epymarl_llm.learner import LolmPPOLearner
 
 

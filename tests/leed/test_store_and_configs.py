@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from epymarl_llm.epymarl import names
-from epymarl_llm.epymarl import run_config as rc
+from epymarl_llm import registry_names
+from epymarl_llm import run_config as rc
 from epymarl_llm.leed import configs
 from epymarl_llm.leed.config import LeedConfig
 from epymarl_llm.leed.store import (
@@ -67,7 +67,7 @@ def test_leed_yamls_declare_every_leed_key_with_the_dataclass_default(stem):
     assert data["name"] == stem
     known = rc.EPYMARL_KEYS | set(expected) | (set(rc.field_defaults()) if stem.startswith("lolm") else set())
     assert not sorted(set(data) - known)
-    learner = names.LEED_LEARNER if stem.startswith("lolm") else names.MAPPO_LEED_LEARNER
+    learner = registry_names.LEED_LEARNER if stem.startswith("lolm") else registry_names.MAPPO_LEED_LEARNER
     assert data["learner"] == learner
 
 

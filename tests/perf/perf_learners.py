@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from epymarl_llm.epymarl.run_config import complete_args
+from epymarl_llm.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.prompts import PromptEncoder

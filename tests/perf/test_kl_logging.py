@@ -4,8 +4,9 @@ from types import SimpleNamespace
 
 import torch
 
-from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
-from epymarl_llm.epymarl.run_config import complete_args
+from epymarl_llm.bench.episodes import synthetic_episodes
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
+from epymarl_llm.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.metric_names import KL_TO_REFERENCE

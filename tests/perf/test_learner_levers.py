@@ -4,7 +4,8 @@ version that keys the prefix cache (fused optimisers), dropout off in every pass
 import pytest
 import torch
 
-from epymarl_llm.bench.episodes import EpisodeTensors, replay_rollout, synthetic_episodes
+from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone

@@ -7,7 +7,8 @@ policy: logits, reference logits, gradients, and a whole learner update.
 import pytest
 import torch
 
-from epymarl_llm.bench.episodes import EpisodeTensors, synthetic_episodes
+from epymarl_llm.bench.episodes import synthetic_episodes
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError

@@ -71,7 +71,7 @@ def test_a_cached_or_local_model_needs_no_network(monkeypatch, tiny_model_dir):
 
 
 def test_invalid_config_value_is_one_unchained_message():
-    from epymarl_llm.epymarl import run_config as rc
+    from epymarl_llm import run_config as rc
     from tests.integration.test_configs import (
         _args,  # the shipped yaml's keys and values
     )

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from epymarl_llm.epymarl import env_checks, workers
-from epymarl_llm.epymarl.run_config import complete_args
-from epymarl_llm.epymarl.run_summary import ARGS_ATTR, RunSummary, sacred_run_locations
+from epymarl_llm.run_config import complete_args
+from epymarl_llm.run_summary import ARGS_ATTR, RunSummary, sacred_run_locations
 
 
 def test_the_test_line_and_the_final_summary_say_what_happened():

@@ -10,6 +10,10 @@ When: `run_config(args)` builds the `LolmRunConfig` the first time a component a
 controller (EPyMARL's run.py builds it once the env's sizes are on args), and keeps it on args as
 `lolm_config`, as the runner publishes `lolm_layout`; the agent and the learner get the same object
 and hand its parts on (policy -> `LlmPolicy`, prompt -> `PromptEncoder`, critic -> the critic).
+
+Where: beside the learner, below the EPyMARL integration, because both the controller and the
+learner read it. Each part's dataclass is named by "module:Class" (`PARTS`) and imported only when
+a run config is built, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from epymarl_llm.config_errors import ConfigError
-from epymarl_llm.epymarl import names
+from epymarl_llm.mongo_url import check_url
+from epymarl_llm import registry_names
 
 if TYPE_CHECKING:
     from epymarl_llm.critic.config import CriticConfig
@@ -36,7 +41,7 @@ PARTS: dict[str, str] = {
     "prompt": "epymarl_llm.prompts:PromptConfig",
     "learner": "epymarl_llm.learner:LearnerConfig",
     "critic": "epymarl_llm.critic:CriticConfig",
-    "integration": "epymarl_llm.epymarl.run_config:IntegrationConfig",
+    "integration": "epymarl_llm.run_config:IntegrationConfig",
 }
 
 # Top-level keys of EPyMARL's default.yaml, algs/mappo.yaml and envs/*.yaml (uoe-agents/epymarl
@@ -110,9 +115,9 @@ EPYMARL_RUNTIME_KEYS = frozenset({"n_agents", "n_actions", "state_shape", "devic
 
 # EPyMARL keys whose value the plugin's components depend on.
 REQUIRED_EPYMARL_VALUES: dict[str, tuple[object, ...]] = {
-    "mac": (names.MAC,),
-    "agent": (names.AGENT,),
-    "runner": (names.EPISODE_RUNNER, names.PARALLEL_RUNNER),
+    "mac": (registry_names.MAC,),
+    "agent": (registry_names.AGENT,),
+    "runner": (registry_names.EPISODE_RUNNER, registry_names.PARALLEL_RUNNER),
     # EPyMARL's own selector samples from the mac's probabilities (test_actions: greedy, see controller).
     "action_selector": ("soft_policies",),
     "agent_output_type": ("pi_logits",),
@@ -177,8 +182,6 @@ class IntegrationConfig:
     def __post_init__(self) -> None:
         _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
         if self.mongo_url is not None:
-            from epymarl_llm.epymarl.mongo import check_url
-
             try:
                 check_url(self.mongo_url)
             except ValueError as err:

@@ -1,6 +1,8 @@
 """The stable names under which the plugin registers in EPyMARL's registries.
 
 These strings appear in user yamls (`mac: lolm_mac`, `runner: lolm_parallel`, ...): never rename them.
+They sit below every layer because the parts name themselves with them too (the critic's default
+`critic_type`, the learner's critic choice, LEED's configs), not only the EPyMARL integration.
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""The demonstrator a command line names (`--demonstrator scripted|lm|checkpoint`), built for one map.
+
+Shared by `epymarl-llm demos generate` and the generation benchmark (`leed.bench`), so it lives with
+the demonstrators rather than in either command.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def build_demonstrator(args: argparse.Namespace, layout):
+    """`args` carries `demonstrator`, `model`, `max_new_tokens`, `sample`, `no_chat_template`,
+    `checkpoint` and `llm_model`, as `demos generate` parses them."""
+    from epymarl_llm.leed import demonstrators as d
+
+    if args.demonstrator == "scripted":
+        return d.ScriptedDemonstrator(layout)
+    if args.demonstrator == "lm":
+        if not args.model:
+            raise ValueError(
+                "--demonstrator lm needs --model DIR (a causal LM; offline: `epymarl-llm make-tiny-model DIR`)"
+            )
+        return d.TextLmDemonstrator(
+            layout, args.model, max_new_tokens=args.max_new_tokens, sample=args.sample, chat=not args.no_chat_template
+        )
+    if not args.checkpoint:
+        raise ValueError("--demonstrator checkpoint needs --checkpoint results/models/<token>/<step>")
+    return d.CheckpointDemonstrator(layout, args.checkpoint, llm_model=args.llm_model, sample=args.sample)
