@@ -64,11 +64,12 @@ setup(
     install_requires=[
         # torch is a range, not a pin: CPU and CUDA builds alike satisfy it.
         "torch>=2.4",
-        # Qwen3 support starts at 4.51. The prefix cache names its argument as the model's forward
-        # does (`cache` in 5.x, `past_key_values` before: epymarl_llm/policy/cache_api.py), so 5.40,
-        # which drops `past_key_values`, needs no cap.
-        "transformers>=4.51",
-        "peft>=0.13",
+        # The oldest releases the equality suite passed on (5.23.0 and 5.25.0 were run). On 4.51 the
+        # head-positions layer breaks its layer loop and peft 0.15 refuses `lora_layers` targets. The
+        # prefix cache names its argument as the model's forward does (`cache` in 5.x:
+        # epymarl_llm/policy/cache_api.py), so 5.40, which drops `past_key_values`, needs no cap.
+        "transformers>=5.23",
+        "peft>=0.21",
         "tokenizers>=0.20",
         "numpy>=1.24",
         "pyyaml>=6",

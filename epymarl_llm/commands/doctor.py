@@ -219,7 +219,7 @@ def _transformers(probe: tuple[bool, str], torchvision_broken: bool = False) -> 
             "transformers",
             FAIL,
             f"cannot import transformers and peft ({out})",
-            'pip install "transformers>=4.51" "peft>=0.13"',
+            'pip install "transformers>=5.23" "peft>=0.21"',
         )
     tv, pv = out.split()
     return Check("transformers", OK, f"transformers {tv}, peft {pv}")

@@ -134,7 +134,7 @@ def inspect_model(name: str) -> ModelFound:
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
-        return ModelFound(False, f"{name}: huggingface_hub is not installed", 'pip install "transformers>=4.51"')
+        return ModelFound(False, f"{name}: huggingface_hub is not installed", 'pip install "transformers>=5.23"')
     cached = try_to_load_from_cache(name, "config.json")
     if isinstance(cached, str):
         return inspect_folder(Path(cached).parent, f"{name} (cached; {state})")

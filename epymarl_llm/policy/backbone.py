@@ -15,8 +15,6 @@ import torch
 
 # First: a broken torchvision then fails here with the fix, not deep inside transformers.
 from epymarl_llm.policy import transformers_guard  # noqa: F401
-import transformers
-from packaging.version import Version
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 from epymarl_llm.policy.causal_check import check_causal_decoder
@@ -27,8 +25,6 @@ from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
 from epymarl_llm.policy.named_models import resolve_model
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-# transformers renamed `torch_dtype` to `dtype` in 4.56; setup.py allows >= 4.51.
-_DTYPE_KWARG = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
 _HUB_TIMEOUT_S = 3.0
 _LOCAL_HINT = (
     "If you are offline or the model is not in the Hugging Face cache, download it on a machine with "
@@ -81,7 +77,7 @@ def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -
         raise ModelLoadError(
             f"llm_model={cfg.llm_model!r} is not an existing folder. " + _LOCAL_HINT.format(name="Qwen/Qwen3-0.6B")
         )
-    kwargs: dict[str, Any] = {_DTYPE_KWARG: dtype}
+    kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.llm_attn_implementation is not None:
         kwargs["attn_implementation"] = cfg.llm_attn_implementation
     problem = None
