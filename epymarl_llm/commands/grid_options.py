@@ -30,4 +30,5 @@ def slurm_options(args: argparse.Namespace) -> SlurmOptions:
         gpus_per_node=args.gpus,
         mem=args.mem,
         array_parallelism=args.array_parallelism,
+        python=args.python,
     )

@@ -34,6 +34,7 @@ class SlurmOptions:
     mem: str = "32G"
     array_parallelism: int = 64
     job_name: str = "epymarl-llm-grid"
+    python: str | None = None  # the interpreter submitit starts on the node (default: this one)
 
     def parameters(self) -> dict:
         params = {
@@ -114,7 +115,7 @@ def submit_slurm(
 
 
 def _slurm_executor(submitit, folder: Path, options: SlurmOptions, after: str | None):
-    executor = submitit.SlurmExecutor(folder=str(folder))
+    executor = submitit.SlurmExecutor(folder=str(folder), python=options.python)
     extra = {"dependency": f"afterany:{after}"} if after else {}
     executor.update_parameters(**options.parameters(), additional_parameters=extra)
     return executor
