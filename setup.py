@@ -78,6 +78,8 @@ setup(
         "setuptools<82",
         "pymongo>=4",
         "matplotlib>=3.7",
+        # `epymarl-llm grid` runs its jobs through submitit, on this machine or on Slurm.
+        "submitit>=1.5",
     ],
     extras_require={
         # import-linter checks that the package's layers only point down (tests/test_layers.py, .ci/lint).

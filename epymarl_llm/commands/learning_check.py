@@ -13,7 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
+
+from .grid_options import add_executor_arguments, slurm_options
+from .grid_runner import print_outcome, print_plan, print_submitted, run_local, run_report, submit_slurm
 
 HELP = "train lolm_mappo and mappo on an easy SMAClite map with real EPyMARL runs, test transfer, report"
 
@@ -102,7 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reuse the runs an earlier check with this --out finished (same label, rc 0): e.g. a new "
         "--target-map transfers the checkpoints already trained",
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the commands and stop")
+    add_executor_arguments(parser)
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:
@@ -122,53 +126,105 @@ def run(args: argparse.Namespace) -> int:
         print(lr.curves_table(args.show, ("test_battle_won_mean", "test_return_mean", "kl_to_reference", "kl_beta")))
         return 0
     if args.out is None:
-        print("epymarl-llm learning-check: --out DIR is required (or --show SACRED_DIR)", file=sys.stderr)
-        return 2
+        return _fail("--out DIR is required (or --show SACRED_DIR)")
     try:
-        source = lr.epymarl_source(args.epymarl)
-        map_files = {k: Path(v).resolve() for k, v in _pairs(args.map_file, "--map-file").items()}
-        extra = _pairs(args.lolm_with, "--with")
+        source, map_files, extra = _inputs(args, lr.REPO_ROOT)
     except ValueError as err:
-        print(f"epymarl-llm learning-check: {err}", file=sys.stderr)
-        return 2
-    for name in (args.map, args.target_map):  # maps the project ships are found by name
-        shipped = lr.REPO_ROOT / "maps" / "smaclite" / f"{name}.json"
+        return _fail(str(err))
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        model = _model(args, out)
+    except ValueError as err:
+        return _fail(str(err))
+    specs = lr.plan_runs(
+        source_map=args.map,
+        target_map=None if args.no_transfer else args.target_map,
+        seeds=args.seeds,
+        budget=_budget(args, lr),
+        llm_model=model,
+        lolm_updates={"llm_cpu_threads": args.threads, **extra},
+        with_mappo=not args.no_mappo,
+        with_no_kl=not args.no_kl_ablation,
+        transfer=not args.no_transfer,
+    )
+    if args.dry_run:
+        print_plan(lr.grid_jobs(specs, None, map_files, out / "logs", args), "in a private copy of the checkout")
+        return 0
+    checkout = lr.prepare_checkout(source, out, map_files)
+    reused, other_rows = lr.finished_runs(out, specs) if args.resume else ({}, [])
+    for label, result in reused.items():
+        print(f"[{label}] reused: {result.sacred_dir}", flush=True)
+    jobs = [j for j in lr.grid_jobs(specs, checkout, map_files, out / "logs", args) if j.label not in reused]
+    sacred, report_dir = checkout.root / "results" / "sacred", out / "report"
+    if args.executor == "slurm":
+        report = partial(run_report, str(sacred), str(report_dir))
+        return print_submitted(submit_slurm(jobs, out / "submitit", slurm_options(args), report), out / "submitit")
+    outcomes = run_local(jobs, out / "submitit", args.parallel, print_outcome)
+    results = {**reused, **lr.results_of(outcomes, specs)}
+    summary = lr.summarize([results[s.label] for s in specs if s.label in results], "test_battle_won_mean")
+    if other_rows:
+        summary["other_runs"] = other_rows  # earlier runs outside this plan (e.g. another target map)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    code = run_report(str(sacred), str(report_dir))
+    failed = [label for label, r in results.items() if r.returncode != 0]
+    if failed:
+        return _fail(f"{len(failed)} runs failed: {', '.join(failed)} (see {out / 'logs'})", 1)
+    return code
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"epymarl-llm learning-check: {message}", file=sys.stderr)
+    return code
+
+
+def _inputs(args: argparse.Namespace, repo_root: Path) -> tuple[Path, dict[str, Path], dict[str, str]]:
+    """The checkout to copy, the map files by name (the project's shipped maps found by name) and
+    the extra Sacred updates; ValueError says what is wrong."""
+    from . import learning_runs as lr
+
+    source = lr.epymarl_source(args.epymarl)
+    map_files = {k: Path(v).resolve() for k, v in _pairs(args.map_file, "--map-file").items()}
+    extra = _pairs(args.lolm_with, "--with")
+    for name in (args.map, args.target_map):
+        shipped = repo_root / "maps" / "smaclite" / f"{name}.json"
         if name not in map_files and shipped.is_file():
             map_files[name] = shipped
     missing = [str(p) for p in map_files.values() if not p.is_file()]
     if missing:
-        print(f"epymarl-llm learning-check: no such map file: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        raise ValueError(f"no such map file: {', '.join(missing)}")
     try:
         import smaclite  # noqa: F401
     except ImportError:
-        print(
-            "epymarl-llm learning-check: SMAClite is not installed: pip install "
-            "git+https://github.com/uoe-agents/smaclite.git",
-            file=sys.stderr,
-        )
-        return 2
+        raise ValueError(
+            "SMAClite is not installed: pip install git+https://github.com/uoe-agents/smaclite.git"
+        ) from None
+    return source, map_files, extra
 
-    out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    model = args.llm_model
-    if model is None:
+
+def _model(args: argparse.Namespace, out: Path) -> str:
+    """The model every lolm run loads: --llm-model resolved once here (not by each run at once), or
+    a small random model made under --out."""
+    if args.llm_model is None:
         model_dir = out / f"model-{args.tiny_shape}"
         if not (model_dir / "config.json").is_file() and not args.dry_run:
             from epymarl_llm.policy.tiny_model import make_tiny_model
 
             make_tiny_model(model_dir, args.tiny_shape)
-        model = str(model_dir)
-    elif not args.dry_run:
+        return str(model_dir)
+    if not args.dry_run:
         from epymarl_llm.policy.errors import ModelLoadError
         from epymarl_llm.policy.named_models import resolve_model
 
         try:
-            resolve_model(model)  # a named model or .gguf converted here once, not by each run at once
+            resolve_model(args.llm_model)
         except ModelLoadError as err:
-            print(f"epymarl-llm learning-check: {err}", file=sys.stderr)
-            return 2
-    budget = lr.Budget(
+            raise ValueError(str(err)) from None
+    return args.llm_model
+
+
+def _budget(args: argparse.Namespace, lr):
+    return lr.Budget(
         t_max=args.t_max,
         test_interval=args.test_interval,
         test_nepisode=args.test_nepisode,
@@ -178,77 +234,3 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         kl_anneal_steps=args.kl_anneal_steps,
     )
-    target = None if args.no_transfer else args.target_map
-    specs = lr.plan_runs(
-        source_map=args.map,
-        target_map=target,
-        seeds=args.seeds,
-        budget=budget,
-        llm_model=model,
-        lolm_updates={"llm_cpu_threads": args.threads, **extra},
-        with_mappo=not args.no_mappo,
-        with_no_kl=not args.no_kl_ablation,
-        transfer=not args.no_transfer,
-    )
-    checkout = lr.prepare_checkout(source, out, map_files) if not args.dry_run else None
-    logs = out / "logs"
-    logs.mkdir(exist_ok=True)
-    reused, other_rows = lr.finished_runs(out, specs) if args.resume else ({}, [])
-    results: dict[str, lr.RunResult] = {}
-    for spec in specs:
-        if checkout is not None:
-            env_config, epymarl_map, env_args = lr.map_updates(spec.map_name, map_files, checkout)
-            spec.env_config, spec.updates = env_config, {**spec.updates, **env_args}
-            spec.map_name = epymarl_map
-        if spec.label in reused:
-            results[spec.label] = reused[spec.label]
-            print(f"[{spec.label}] reused: {reused[spec.label].sacred_dir}", flush=True)
-            continue
-        if spec.after is not None and not args.dry_run:
-            parent = results.get(spec.after)
-            ckpt = lr.checkpoint_of(parent) if parent else None
-            if ckpt is None:
-                print(f"  skip {spec.label}: {spec.after} left no checkpoint", flush=True)
-                continue
-            spec.updates = {**spec.updates, "checkpoint_path": str(ckpt)}
-            if "evaluate" not in spec.updates:
-                spec.updates["t_max"] = int(ckpt_step(ckpt)) + args.few_shot_t
-        print(f"[{spec.label}] " + " ".join(spec.argv()[1:]), flush=True)
-        if args.dry_run:
-            continue
-        result = lr.run_one(spec, checkout, logs, args.threads, args.run_timeout)
-        results[spec.label] = result
-        print(
-            f"  rc {result.returncode}, {result.wall_s:.0f} s wall, load {result.load[0]:.2f}, log {result.log}",
-            flush=True,
-        )
-    if args.dry_run:
-        return 0
-    summary = lr.summarize(list(results.values()), "test_battle_won_mean")
-    if other_rows:
-        summary["other_runs"] = other_rows  # earlier runs outside this plan (e.g. another target map)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    code = _report(checkout.root / "results" / "sacred", out / "report")
-    failed = [r.spec.label for r in results.values() if r.returncode != 0]
-    if failed:
-        print(
-            f"epymarl-llm learning-check: {len(failed)} runs failed: {', '.join(failed)} (see {logs})", file=sys.stderr
-        )
-        return 1
-    return code
-
-
-def _report(sacred_dir: Path, out: Path) -> int:
-    """`epymarl-llm report SACRED_DIR --out OUT --format png`, through the report command's own parser:
-    a command calls its sibling, never the command line above it."""
-    from epymarl_llm.commands import report
-
-    parser = argparse.ArgumentParser(prog="epymarl-llm report")
-    report.add_arguments(parser)
-    return int(report.run(parser.parse_args([str(sacred_dir), "--out", str(out), "--format", "png"])) or 0)
-
-
-def ckpt_step(checkpoint_dir: Path) -> int:
-    """The newest step folder EPyMARL wrote under results/models/<token>/."""
-    steps = [int(p.name) for p in checkpoint_dir.iterdir() if p.is_dir() and p.name.isdigit()]
-    return max(steps)

@@ -14,11 +14,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from epymarl_llm.epymarl import install as inst
+
+from .grid_job import GridJob, JobOutcome
 
 # An untrained policy is evaluated under its own algorithm name, so the report keeps it apart
 # from the from-scratch training run on the same map (both have no checkpoint_path).
@@ -67,17 +68,7 @@ class RunSpec:
     updates: dict
     env_config: str = "smaclite"
     after: str | None = None  # label of the run whose checkpoint this one loads
-
-    def argv(self) -> list[str]:
-        items = {"env_args.map_name": self.map_name, "seed": self.seed, **self.updates}
-        return [
-            sys.executable,
-            "src/main.py",
-            f"--config={self.config}",
-            f"--env-config={self.env_config}",
-            "with",
-            *[f"{k}={v}" for k, v in items.items()],
-        ]
+    phase: int = 1  # 2: a run on the target map, after every training run has ended
 
 
 @dataclass
@@ -109,14 +100,18 @@ class PrivateCheckout:
     root: Path
     user_base: Path
 
-    def env(self, threads: int) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PYTHONUSERBASE"] = str(self.user_base)
-        env["PYTHONNOUSERSITE"] = "1"
-        paths = (str(self.user_base / "site_loader"), str(REPO_ROOT), env.get("PYTHONPATH", ""))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-        env.setdefault("HF_HUB_OFFLINE", "1")
-        env.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
+    def env_updates(self, threads: int) -> dict[str, str]:
+        """What a run's environment changes: the private user site, this package, one thread count."""
+        paths = (str(self.user_base / "site_loader"), str(REPO_ROOT), os.environ.get("PYTHONPATH", ""))
+        env = {
+            "PYTHONUSERBASE": str(self.user_base),
+            "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+            "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+            "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": os.environ.get(
+                "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python"
+            ),
+        }
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[name] = str(threads)
         return env
@@ -213,7 +208,9 @@ def plan_runs(
     for seed in seeds:
         parent = f"lolm_mappo/{source_map}/s{seed}"
         runs.append(
-            RunSpec(f"zero-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed, dict(evaluate), after=parent)
+            RunSpec(
+                f"zero-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed, dict(evaluate), after=parent, phase=2
+            )
         )
         # EPyMARL evaluates only a checkpoint: `evaluate=True` without one trains for t_max. The
         # untrained policy is therefore one batch (t_max=1) with a learning rate too small to move
@@ -225,16 +222,28 @@ def plan_runs(
                 target_map,
                 seed,
                 {**lolm, "t_max": 1, "lr": UNTRAINED_LR, "name": UNTRAINED_NAME},
+                phase=2,
             )
         )
         runs.append(
             RunSpec(
-                f"few-shot/{target_map}/s{seed}", "lolm_mappo", target_map, seed, {**lolm, "t_max": few_t}, after=parent
+                f"few-shot/{target_map}/s{seed}",
+                "lolm_mappo",
+                target_map,
+                seed,
+                {**lolm, "t_max": few_t},
+                after=parent,
+                phase=2,
             )
         )
         runs.append(
             RunSpec(
-                f"scratch/{target_map}/s{seed}", "lolm_mappo", target_map, seed, {**lolm, "t_max": budget.few_shot_t}
+                f"scratch/{target_map}/s{seed}",
+                "lolm_mappo",
+                target_map,
+                seed,
+                {**lolm, "t_max": budget.few_shot_t},
+                phase=2,
             )
         )
     return runs
@@ -243,46 +252,53 @@ def plan_runs(
 # ---- running -------------------------------------------------------------------------------------
 
 
-def _sacred_dirs(root: Path) -> set[Path]:
-    base = root / "results" / "sacred"
-    return {p for p in base.glob("*/*/[0-9]*") if p.is_dir()} if base.is_dir() else set()
+def grid_jobs(
+    specs: list[RunSpec], checkout: PrivateCheckout | None, map_files: dict[str, Path], logs: Path, args
+) -> list[GridJob]:
+    """The plan as the experiment runner's jobs, in the private checkout (None: a dry run's view).
 
-
-def checkpoint_of(result: RunResult) -> Path | None:
-    """The folder EPyMARL's `checkpoint_path` takes (results/models/<token>) for a finished run."""
-    if result.sacred_dir is None:
-        return None
-    token_line = [ln for ln in result.log.read_text(errors="replace").splitlines() if "Saving models to" in ln]
-    if not token_line:
-        return None
-    path = Path(token_line[-1].split("Saving models to", 1)[1].strip())
-    path = path if path.is_absolute() else result.sacred_dir.parents[4] / path
-    return path.parent
-
-
-def run_one(spec: RunSpec, checkout: PrivateCheckout, logs: Path, threads: int, timeout: float) -> RunResult:
-    before = _sacred_dirs(checkout.root)
-    log = logs / (spec.label.replace("/", "_") + ".log")
-    start = time.monotonic()
-    with log.open("w") as out:
-        out.write("$ " + " ".join(spec.argv()[1:]) + "\n")
-        out.flush()
-        try:
-            proc = subprocess.run(
-                spec.argv(),
-                check=False,
-                cwd=checkout.root,
-                env=checkout.env(threads),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
+    A run from a checkpoint trains `few_shot_t` steps past the checkpoint's step (t_max is set when
+    the job starts); an evaluation takes the checkpoint as it is.
+    """
+    jobs = []
+    for spec in specs:
+        env_config, map_name, env_args = (
+            map_updates(spec.map_name, map_files, checkout) if checkout else (spec.env_config, spec.map_name, {})
+        )
+        few_shot = spec.after is not None and "evaluate" not in spec.updates
+        updates = {"env_args.map_name": map_name, "seed": spec.seed, **spec.updates, **env_args}
+        if few_shot:
+            updates.pop("t_max")
+        jobs.append(
+            GridJob(
+                label=spec.label,
+                phase=spec.phase,
+                command=(args.python, "src/main.py", f"--config={spec.config}", f"--env-config={env_config}"),
+                with_args=tuple(f"{k}={v}" for k, v in updates.items()),
+                cwd=str(checkout.root) if checkout else "<private copy of the checkout>",
+                log=str(logs / _log_name(spec.label)),
+                env_updates=tuple(checkout.env_updates(args.threads).items()) if checkout else (),
+                parent_log=str(logs / _log_name(spec.after)) if spec.after else None,
+                few_shot_steps=args.few_shot_t if few_shot else None,
+                timeout_s=args.run_timeout,
             )
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = 124
-    wall = time.monotonic() - start
-    new = sorted(_sacred_dirs(checkout.root) - before, key=lambda p: p.stat().st_mtime)
-    return RunResult(spec, code, wall, new[-1] if new else None, log, os.getloadavg())
+        )
+    return jobs
+
+
+def _log_name(label: str) -> str:
+    return label.replace("/", "_") + ".log"
+
+
+def results_of(outcomes: list[JobOutcome], specs: list[RunSpec]) -> dict[str, RunResult]:
+    """The runner's outcomes as the summary's results, by label."""
+    by_label = {s.label: s for s in specs}
+    return {
+        o.label: RunResult(
+            by_label[o.label], o.returncode, o.wall_s, Path(o.sacred_dir) if o.sacred_dir else None, Path(o.log), o.load
+        )
+        for o in outcomes
+    }
 
 
 # ---- the summary ---------------------------------------------------------------------------------

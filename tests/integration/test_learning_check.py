@@ -1,4 +1,5 @@
-"""A shortened `epymarl-llm learning-check`: every kind of run through EPyMARL's real main.py.
+"""A shortened `epymarl-llm grid learning-check --executor local`: every kind of run through
+EPyMARL's real main.py, as submitit's local executor runs them.
 
 One seed, a few hundred steps, the tiny model: it cannot show learning to win (docs/RESULTS.md
 does), but a break anywhere on that path fails here: training must move the policy away from
@@ -8,6 +9,7 @@ few-shot runs, and the report must produce the transfer table.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -53,6 +55,29 @@ def test_plan_loads_checkpoints_only_after_their_run_and_keeps_the_untrained_bas
     assert all(mappo.updates[k] == lolm.updates[k] for k in shared), "same budget for both algorithms"
     scratch = next(s for s in specs if s.label.startswith("scratch/"))
     assert scratch.updates["t_max"] == 40 and "checkpoint_path" not in scratch.updates
+    # The runner's phase 2 (every run on the target map) starts after every training run has ended.
+    assert {s.phase for s in specs if s.map_name == "3s_vs_1sc"} == {2}
+    assert {s.phase for s in specs if s.map_name == "2s_vs_1sc"} == {1}
+
+
+def test_runner_jobs_set_the_few_shot_budget_past_the_checkpoint_and_log_where_the_parent_does(tmp_path):
+    specs = lr.plan_runs(
+        source_map="2s_vs_1sc",
+        target_map="3s_vs_1sc",
+        seeds=[1],
+        budget=_budget(),
+        llm_model="/m",
+        lolm_updates={},
+        with_mappo=False,
+        with_no_kl=False,
+        transfer=True,
+    )
+    args = argparse.Namespace(python="python3", threads=1, few_shot_t=40, run_timeout=60.0)
+    jobs = {j.label: j for j in lr.grid_jobs(specs, None, {}, tmp_path, args)}
+    few, zero = jobs["few-shot/3s_vs_1sc/s1"], jobs["zero-shot/3s_vs_1sc/s1"]
+    assert few.few_shot_steps == 40 and not any(a.startswith("t_max=") for a in few.with_args)
+    assert zero.few_shot_steps is None and "evaluate=True" in zero.with_args
+    assert few.parent_log == zero.parent_log == jobs["lolm_mappo/2s_vs_1sc/s1"].log
 
 
 def test_summary_jumpstart_is_zero_shot_minus_untrained_per_seed(tmp_path):
@@ -121,7 +146,10 @@ def _check_runs_train_transfer_and_report(tmp_path, budget):
         sys.executable,
         "-m",
         "epymarl_llm",
+        "grid",
         "learning-check",
+        "--executor",
+        "local",
         "--out",
         str(out),
         "--epymarl",
