@@ -14,6 +14,17 @@ from epymarl_llm.run_config import complete_args, run_config
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
 
+class Recorder:
+    """EPyMARL's logger as the learner uses it: every `log_stat` kept, and Sacred's `info` dict."""
+
+    def __init__(self):
+        self.stats: dict[str, list] = {}
+        self.sacred_info: dict = {}
+
+    def log_stat(self, key, value, t):
+        self.stats.setdefault(key, []).append((t, value))
+
+
 def episode_batch(layout, episodes: int = 2, steps: int = 3, seed: int = 0) -> EpisodeTensors:
     """Random but well-formed episodes of `layout`: obs (B, T+1, N, obs), avail, actions, state, ..."""
     n, t = layout.n_agents, steps + 1

@@ -16,18 +16,9 @@ from epymarl_llm.critic import EpymarlTransformerCritic
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
 from epymarl_llm.prompts import PromptEncoder, random_observations
-from tests.transfer.layouts import TestMac, episode_batch, layout_of, run_args
+from tests.transfer.layouts import Recorder, TestMac, episode_batch, layout_of, run_args
 
 SOURCE, TARGET = "2s3z", "MMM2"
-
-
-class Recorder:
-    def __init__(self):
-        self.stats: dict[str, list] = {}
-        self.sacred_info: dict = {}
-
-    def log_stat(self, key, value, t):
-        self.stats.setdefault(key, []).append((t, value))
 
 
 def _policy(model_dir, seed: int) -> LlmPolicy:

@@ -12,18 +12,9 @@ from epymarl_llm import metric_names as M
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.load_plan import CheckpointManifest, KlAction
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
-from tests.transfer.layouts import TestMac, episode_batch, layout_of, run_args
+from tests.transfer.layouts import Recorder, TestMac, episode_batch, layout_of, run_args
 
 SOURCE, TARGET = "2s3z", "MMM2"
-
-
-class Recorder:
-    def __init__(self):
-        self.stats: dict[str, list] = {}
-        self.sacred_info: dict = {}
-
-    def log_stat(self, key, value, t):
-        self.stats.setdefault(key, []).append((t, value))
 
 
 def _learner(model_dir, map_name: str, seed: int = 5, **overrides):
