@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from epymarl_llm.policy.cache_api import output_cache
+
 from epymarl_llm.policy.errors import ModelLoadError
 
 
@@ -48,7 +50,7 @@ def _probe(model: torch.nn.Module) -> str | None:
             other = model(input_ids=changed, attention_mask=torch.ones_like(ids), use_cache=False)
     finally:
         model.train(was_training)
-    if getattr(out, "past_key_values", None) is None:
+    if output_cache(out) is None:
         return "its forward returns no key/value cache"
     before, after = out.last_hidden_state[:, :-1].float(), other.last_hidden_state[:, :-1].float()
     # A bidirectional model moves them by about their own size; rounding of a causal one in half

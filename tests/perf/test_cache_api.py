@@ -58,15 +58,17 @@ def test_a_default_prefix_cache_forward_warns_of_nothing(make_policy, step):
     """Rollout, reference and top-layer passes through the prefix cache: no warning, of any kind."""
     batch, avail = step
     assert batch.prefix_len > 0
-    policy = make_policy()  # defaults: prefix cache, length buckets, head positions only
-    split = make_policy(lora_layers=1)  # the lower layers' own prefix cache
-    assert policy.cfg.prefix_cache and split.splits_layers
+    # transformers says each deprecation once per process: forget what earlier tests triggered
+    logging.Logger.warning_once.cache_clear()
     transformers_log = logging.getLogger("transformers")
     records = _Records()
     transformers_log.addHandler(records)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            policy = make_policy()  # loading runs a forward too (the causal-decoder check)
+            split = make_policy(lora_layers=1)  # the lower layers' own prefix cache
+            assert policy.cfg.prefix_cache and split.splits_layers
             with torch.no_grad():
                 for _ in range(2):  # the second call reuses the cached prefix
                     policy.forward_chunked(batch, avail)
