@@ -33,9 +33,9 @@ import tempfile
 from typing import Any
 
 from epymarl_llm.epymarl.progress import RolloutClock, RolloutProgress
+from epymarl_llm.map_identity import map_identity
 from epymarl_llm.run_config import run_config
 from epymarl_llm.run_summary import ARGS_ATTR, RunSummary, sacred_run_locations
-from epymarl_llm.map_identity import map_identity
 
 SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
 

@@ -19,19 +19,18 @@ import torch
 
 from epymarl_llm import metric_names as M
 from epymarl_llm import run_summary
-from epymarl_llm.run_config import run_config
-from epymarl_llm.learner import losses
+from epymarl_llm.learner import losses, random_states
 from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
-from epymarl_llm.learner import random_states
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
 from epymarl_llm.learner.update_progress import UpdateProgress
 from epymarl_llm.load_plan import KlAction, LoadKind, LoadPlan
 from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
+from epymarl_llm.run_config import run_config
 
 _STATE_FILE = "learner_state.th"
 

@@ -232,10 +232,9 @@ class CheckpointDemonstrator:
     ):
         import torch
 
+        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
         from epymarl_llm.policy import LlmPolicy, PolicyConfig
         from epymarl_llm.prompts import PromptEncoder
-
-        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
 
         path = Path(checkpoint)
         manifest = CheckpointManifest.read(path) or CheckpointManifest(map_name=None)

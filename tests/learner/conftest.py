@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
-from epymarl_llm.run_config import complete_args
 from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.prompts import EntitySlot
+from epymarl_llm.run_config import complete_args
 from epymarl_llm.token_batch import TokenBatch
 
 N_AGENTS, N_ENEMIES, OBS, VOCAB, HIDDEN = 3, 2, 6, 32, 16

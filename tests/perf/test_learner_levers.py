@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone
 from epymarl_llm.prompts import load_map_layout

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import synthetic_episodes
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
 from epymarl_llm.prompts import load_map_layout
