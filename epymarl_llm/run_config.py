@@ -25,9 +25,9 @@ from dataclasses import MISSING, dataclass, fields
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from epymarl_llm import registry_names
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.mongo_url import check_url
-from epymarl_llm import registry_names
 
 if TYPE_CHECKING:
     from epymarl_llm.critic.config import CriticConfig

@@ -26,18 +26,18 @@ class TokenBatch:
             (side is "self", "ally" or "enemy"); for inspection and later work, not the hot path.
     """
 
-    input_ids: "torch.Tensor"
-    attention_mask: "torch.Tensor"
-    lengths: "torch.Tensor"
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    lengths: torch.Tensor
     prefix_len: int
-    target_spans: "torch.Tensor"
+    target_spans: torch.Tensor
     pad_id: int
     entity_spans: list[list[tuple[str, int, int, int]]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.input_ids.shape[0])
 
-    def to(self, device) -> "TokenBatch":
+    def to(self, device) -> TokenBatch:
         """A copy with every tensor on `device`."""
         return TokenBatch(
             input_ids=self.input_ids.to(device),
@@ -49,7 +49,7 @@ class TokenBatch:
             entity_spans=self.entity_spans,
         )
 
-    def select(self, index: "torch.Tensor") -> "TokenBatch":
+    def select(self, index: torch.Tensor) -> TokenBatch:
         """The rows `index` (a long tensor), trimmed to their longest row."""
         lengths = self.lengths[index]
         width = int(lengths.max()) if len(lengths) else 0

@@ -18,7 +18,6 @@ import pytest
 
 from epymarl_llm.commands import doctor, doctor_model
 from epymarl_llm.epymarl import install as inst
-
 from tests.integration.fake_epymarl import make_fake_epymarl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -201,10 +201,10 @@ _LENGTH_ENCODER = None
 
 def measure_learner(opts: dict, variant: str) -> dict:
     """Agent-steps per second of one full `train()`: old log-probs, reference KL, PPO epochs, critic."""
-    from epymarl_llm.learner.episode_tensors import EpisodeTensors
-    from epymarl_llm.run_config import complete_args
     from epymarl_llm.learner import LolmPPOLearner
     from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
+    from epymarl_llm.learner.episode_tensors import EpisodeTensors
+    from epymarl_llm.run_config import complete_args
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "(llm_dtype=auto) with all 80 prompts for every shape."
         )
     load = (
-        ", load average %.1f (times are noisy when other jobs share the CPU)" % os.getloadavg()[0]
+        f", load average {os.getloadavg()[0]:.1f} (times are noisy when other jobs share the CPU)"
         if hasattr(os, "getloadavg")
         else ""
     )

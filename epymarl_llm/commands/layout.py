@@ -104,35 +104,61 @@ def _entity_line(e) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from epymarl_llm.prompts import UnknownMapError, load_map_layout
+    from epymarl_llm.prompts import UnknownMapError
 
-    env = "smaclite" if args.map_file else args.env
     try:
-        if args.map is None and args.map_file is None:
-            raise ValueError("give a MAP name or --map-file FILE")
-        env_args = _env_args(args.env_arg)
-        try:
-            layout = load_map_layout(args.map, env=env or "smaclite", env_args=env_args, map_file=args.map_file)
-        except UnknownMapError:
-            if env is not None:
-                raise
-            layout = load_map_layout(args.map, env="sc2", env_args=env_args)
-            print(f"note: {args.map} is not a SMAClite map; this is SMAC's (sc2) layout", file=sys.stderr)
-        if not 0 <= args.agent < layout.n_agents:
-            raise ValueError(f"--agent must be in 0..{layout.n_agents - 1} for {layout.map_name}")
-        example = _example(layout, args) if args.example_prompt or args.model else None
-        tokens = _token_counts(layout, args, example) if args.model else None
+        layout, example, tokens = _layout_and_example(args)
     except (UnknownMapError, ValueError, OSError) as err:
         print(f"epymarl-llm layout: {err}", file=sys.stderr)
         return 2
     if args.json:
-        data = layout.as_dict(agent_id=args.agent)
-        if example is not None:
-            data["example_prompt"] = example
-        if tokens is not None:
-            data["example_prompt_tokens"] = tokens
-        print(json.dumps(data, indent=1))
+        _print_json(layout, args, example, tokens)
         return 0
+    _print_units(layout)
+    _print_columns(layout, args.agent)
+    _print_example(args, example, tokens)
+    return 0
+
+
+def _layout_and_example(args: argparse.Namespace):
+    """The layout the arguments name, and the example prompt and its token counts when asked for."""
+    if args.map is None and args.map_file is None:
+        raise ValueError("give a MAP name or --map-file FILE")
+    layout = _load_layout(args)
+    if not 0 <= args.agent < layout.n_agents:
+        raise ValueError(f"--agent must be in 0..{layout.n_agents - 1} for {layout.map_name}")
+    example = _example(layout, args) if args.example_prompt or args.model else None
+    tokens = _token_counts(layout, args, example) if args.model else None
+    return layout, example, tokens
+
+
+def _load_layout(args: argparse.Namespace):
+    """SMAClite's layout of the map unless --env says otherwise; SMAC's when SMAClite has no such map."""
+    from epymarl_llm.prompts import UnknownMapError, load_map_layout
+
+    env = "smaclite" if args.map_file else args.env
+    env_args = _env_args(args.env_arg)
+    try:
+        return load_map_layout(args.map, env=env or "smaclite", env_args=env_args, map_file=args.map_file)
+    except UnknownMapError:
+        if env is not None:
+            raise
+        layout = load_map_layout(args.map, env="sc2", env_args=env_args)
+        print(f"note: {args.map} is not a SMAClite map; this is SMAC's (sc2) layout", file=sys.stderr)
+        return layout
+
+
+def _print_json(layout, args: argparse.Namespace, example: str | None, tokens: dict | None) -> None:
+    data = layout.as_dict(agent_id=args.agent)
+    if example is not None:
+        data["example_prompt"] = example
+    if tokens is not None:
+        data["example_prompt_tokens"] = tokens
+    print(json.dumps(data, indent=1))
+
+
+def _print_units(layout) -> None:
+    """Sizes, the teams, type bits, healers and the env args that shape the observation."""
     spec = layout.spec
     print(
         f"map {layout.map_name} ({layout.env}): {layout.n_agents} agents, {layout.n_enemies} enemies, "
@@ -155,12 +181,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"healers (target slots are allies to heal): agents {healers}")
     if layout.env != "smaclite":
         print("env args: " + layout._flags_text())
-    print(f"\nobservation: {layout.obs_size} values, as agent {args.agent} sees it")
-    for e in layout.obs_for_agent(args.agent).entities:
+
+
+def _print_columns(layout, agent: int) -> None:
+    """Every entity's columns in the observation of `agent` and in the state."""
+    print(f"\nobservation: {layout.obs_size} values, as agent {agent} sees it")
+    for e in layout.obs_for_agent(agent).entities:
         print(_entity_line(e))
     print(f"\nstate: {layout.state_size} values")
     for e in layout.state.entities:
         print(_entity_line(e))
+
+
+def _print_example(args: argparse.Namespace, example: str | None, tokens: dict | None) -> None:
     if example is not None:
         print(f"\nexample prompt (agent {args.agent}, seed {args.seed}):\n{example}")
     if tokens is not None:
@@ -168,4 +201,3 @@ def run(args: argparse.Namespace) -> int:
             f"\n{tokens['tokens']} tokens with {args.model}'s tokenizer, of which the shared prefix "
             f"(instruction and goal, run once by the prefix cache) is {tokens['prefix_tokens']}"
         )
-    return 0

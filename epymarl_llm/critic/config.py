@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from epymarl_llm.config_errors import ConfigError
 from epymarl_llm import registry_names
+from epymarl_llm.config_errors import ConfigError
 
 # critic_type -> what lolm_ppo_learner builds (`learner.critics.CRITICS` maps each to its class).
 CRITIC_TYPES: dict[str, str] = {
@@ -43,7 +43,7 @@ class CriticConfig:
             )
 
     @classmethod
-    def from_args(cls, args: Any) -> "CriticConfig":
+    def from_args(cls, args: Any) -> CriticConfig:
         """The keys present in EPyMARL's args, defaults for the others: only for the critic under
         EPyMARL's own ppo_learner (a mappo yaml declares no critic_* keys). A lolm_mappo run reads
         them once, strictly, into `LolmRunConfig.critic`."""

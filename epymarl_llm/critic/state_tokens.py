@@ -97,7 +97,7 @@ class EntityTokens:
 class StateTokenizer:
     """Cuts state rows of one map into entity tokens; holds index tensors, no trainable weights."""
 
-    def __init__(self, entities: Sequence["EntitySlot"]):
+    def __init__(self, entities: Sequence[EntitySlot]):
         sides = {e.side for e in entities}
         if "agent_obs" in sides:
             raise ValueError(

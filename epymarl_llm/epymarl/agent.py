@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from epymarl_llm.run_config import run_config
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
+from epymarl_llm.run_config import run_config
 from epymarl_llm.token_batch import TokenBatch
 
 

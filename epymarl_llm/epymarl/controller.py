@@ -22,10 +22,10 @@ from typing import Any
 import torch
 
 from epymarl_llm.actions import NO_OP, dead_agents
-from epymarl_llm.run_config import LolmRunConfig, RunConfigError, run_config
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.load_plan import CheckpointManifest, LoadPlan, LoadSettings, plan_load
 from epymarl_llm.map_identity import map_identity
+from epymarl_llm.run_config import LolmRunConfig, RunConfigError, run_config
 
 
 @torch.no_grad()
@@ -131,7 +131,7 @@ class LolmMAC:
     def parameters(self):
         return self.agent.parameters()
 
-    def load_state(self, other_mac: "LolmMAC") -> None:
+    def load_state(self, other_mac: LolmMAC) -> None:
         self.agent.load_state_dict(other_mac.agent.state_dict())
 
     def cuda(self) -> None:

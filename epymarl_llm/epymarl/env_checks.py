@@ -84,9 +84,8 @@ def _constructors(env: str) -> list[Callable]:
 
         return [SMACliteWrapper.__init__]
     if env == "sc2":
-        from smac.env import StarCraft2Env
-
         from envs.smac_wrapper import SMACWrapper
+        from smac.env import StarCraft2Env
 
         return [SMACWrapper.__init__, StarCraft2Env.__init__]
     return []

@@ -33,9 +33,9 @@ import tempfile
 from typing import Any
 
 from epymarl_llm.epymarl.progress import RolloutClock, RolloutProgress
+from epymarl_llm.map_identity import map_identity
 from epymarl_llm.run_config import run_config
 from epymarl_llm.run_summary import ARGS_ATTR, RunSummary, sacred_run_locations
-from epymarl_llm.map_identity import map_identity
 
 SAMPLE_PROMPTS_ARTIFACT = "sample_prompts.txt"
 
@@ -185,10 +185,9 @@ class LolmRunnerMixin:
             texts = self.mac.sample_prompts(
                 batch["obs"][0, t], batch["avail_actions"][0, t], k, cfg.log_sample_prompt_chars
             )
-            agents = (
-                (~dead_agents(batch["avail_actions"][0, t])).nonzero().flatten().tolist()
-            )  # as sample_prompts picks
-            records += [{"t": t, "agent": a, "text": text} for a, text in zip(agents, texts)]
+            # The first k live agents, as sample_prompts picks them: one per text.
+            agents = (~dead_agents(batch["avail_actions"][0, t])).nonzero().flatten().tolist()[:k]
+            records += [{"t": t, "agent": a, "text": text} for a, text in zip(agents, texts, strict=True)]
         _put_info(self.logger, "lolm_sample_prompts", records)
         run = getattr(self.logger, "_run_obj", None)
         if run is not None and records:

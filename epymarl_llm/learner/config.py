@@ -54,6 +54,15 @@ class LearnerConfig:
     lower_cache_mb: int = 4096
 
     def __post_init__(self) -> None:
+        self._check_ranges()
+        self._check_switches()
+        try:
+            self.kl_schedule()  # validates the KL keys with the schedule's own messages
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+    def _check_ranges(self) -> None:
+        """Every number within its range."""
         positive = {
             "n_agents": self.n_agents,
             "n_actions": self.n_actions,
@@ -82,6 +91,9 @@ class LearnerConfig:
             raise ConfigError(f"eps_clip must be in (0, 1) (PPO's clip range, e.g. 0.2), got {self.eps_clip!r}")
         if isinstance(self.lower_cache_mb, bool) or not isinstance(self.lower_cache_mb, int) or self.lower_cache_mb < 0:
             raise ConfigError(f"lower_cache_mb must be an integer >= 0 (MiB; 0 = off), got {self.lower_cache_mb!r}")
+
+    def _check_switches(self) -> None:
+        """The on/off keys are booleans, the KL mode is known, and the reward is the team's."""
         if not isinstance(self.log_kl_to_reference, bool):
             raise ConfigError(f"log_kl_to_reference must be True or False, got {self.log_kl_to_reference!r}")
         if not isinstance(self.pi_old_from_rollout, bool):
@@ -96,10 +108,6 @@ class LearnerConfig:
                 "the Transformer critic values the global state once for the team, so the "
                 "learner needs common_reward=True (SMAC's reward is common anyway)"
             )
-        try:
-            self.kl_schedule()  # validates the KL keys with the schedule's own messages
-        except ValueError as err:
-            raise ConfigError(str(err)) from None
 
     def kl_schedule(self) -> KlBetaSchedule:
         return KlBetaSchedule(

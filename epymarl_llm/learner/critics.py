@@ -13,9 +13,9 @@ from typing import Any
 
 from torch import nn
 
+from epymarl_llm import registry_names
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.critic import CriticConfig, EpymarlTransformerCritic
-from epymarl_llm import registry_names
 
 
 def critic_class(critic_type: str) -> type[nn.Module]:

@@ -19,21 +19,31 @@ import torch
 
 from epymarl_llm import metric_names as M
 from epymarl_llm import run_summary
-from epymarl_llm.run_config import run_config
-from epymarl_llm.learner import losses
-from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
+from epymarl_llm.learner import losses, random_states
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
-from epymarl_llm.learner import random_states
 from epymarl_llm.learner.lower_cache import LowerStatesCache
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
+from epymarl_llm.learner.update_inputs import UpdateInputs, update_inputs
 from epymarl_llm.learner.update_progress import UpdateProgress
 from epymarl_llm.load_plan import KlAction, LoadKind, LoadPlan
 from epymarl_llm.policy.checkpoint_files import read_checkpoint_file
+from epymarl_llm.run_config import run_config
 
 _STATE_FILE = "learner_state.th"
+
+
+@dataclasses.dataclass
+class _EpochResult:
+    """What an update reports: the stats of its last epoch."""
+
+    critic_stats: dict[str, float]
+    policy_stats: Any  # None when the batch has no live agent-step
+    grad_norm: torch.Tensor
+    live_advantages: torch.Tensor
+    beta: float
 
 
 class LolmPPOLearner:
@@ -79,18 +89,11 @@ class LolmPPOLearner:
     # --- the update -------------------------------------------------------------------------------
     def train(self, batch: Any, t_env: int, episode_num: int) -> None:
         started = time.perf_counter()
-        policy, device = self.mac.policy, self._policy_device()
-        masks = team_masks(batch, self.n_agents)
+        policy = self.mac.policy
         rewards = self._team_rewards(batch)
-        steps = gather_live_steps(batch, masks.live)
-        tokens = self.mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
-        chunks = policy.row_groups(tokens, self.config.max_prompts_per_forward)
-        self.update_progress.start(t_env, self.config.epochs, len(chunks), len(steps))
-        avail, actions = steps.avail.to(device), steps.actions.to(device)
-        with_reference = (
-            self.kl_schedule.enabled and (self.kl_schedule.needs_start or self.kl_schedule.beta(t_env) > 0)
-        ) or self.config.log_kl_to_reference
-        rollout_probs = self._rollout_pi_old(batch, steps, actions)
+        inputs = self._update_inputs(batch, t_env)
+        with_reference = self._needs_reference(t_env)
+        rollout_probs = self._rollout_pi_old(batch, inputs.steps, inputs.actions)
         checkpointing = bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False))
         was_training = policy.training
         # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
@@ -99,70 +102,102 @@ class LolmPPOLearner:
         # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass.
         lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb)
         try:
-            old = old_and_reference(
-                policy,
-                tokens,
-                avail,
-                actions,
-                chunks,
-                with_reference,
-                device,
-                rollout_probs=rollout_probs,
-                epochs_path=checkpointing,
-                lower_cache=lower_cache,
-                on_minibatch=self.update_progress.minibatch_done,
-            )
-            target_values = self._target_values(batch)
-            for epoch in range(self.config.epochs):
-                self.update_progress.epoch(epoch)
-                advantages, critic_stats = self._critic_step(batch, rewards, masks.mask, target_values)
-                live_advantages = steps.take(advantages).to(device)
-                if self.kl_schedule.needs_start:
-                    # Eq. 10 at the first update: at ratio 1, L_MAPPO = -mean[A + c_ent * H(pi_old)].
-                    mappo_at_start = -(float(live_advantages.mean()) + self.config.entropy_coef * old.entropy_mean)
-                    self.kl_schedule.start(mappo_at_start, old.kl_mean)
-                beta = self.kl_schedule.beta(t_env)
-                policy_stats, grad_norm = None, torch.zeros(())
-                if len(steps):
-                    self.agent_optimiser.zero_grad()
-                    policy_stats = policy_gradient_step(
-                        policy,
-                        tokens,
-                        avail,
-                        actions,
-                        live_advantages,
-                        old,
-                        chunks,
-                        beta,
-                        self.config.eps_clip,
-                        self.config.entropy_coef,
-                        device,
-                        lower_cache=lower_cache,
-                        on_minibatch=self.update_progress.minibatch_done,
-                    )
-                    if self.extra_loss is not None:
-                        self.extra_loss.accumulate(t_env)
-                    grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
-                    self.agent_optimiser.step()
-                    policy.weights_changed()  # fused optimisers bump no tensor version counter
+            old = self._old_and_reference(inputs, with_reference, rollout_probs, checkpointing, lower_cache)
+            last = self._epochs(batch, rewards, inputs, old, lower_cache, t_env)
         finally:
             policy.train(was_training)
         self._update_target_critic()
-        seconds = time.perf_counter() - started
+        self._report_update(t_env, len(inputs.steps), time.perf_counter() - started, old, last)
+
+    def _update_inputs(self, batch: Any, t_env: int) -> UpdateInputs:
+        """The batch's live agent-steps, prompts and forward chunks; starts the progress report."""
+        inputs = update_inputs(
+            batch, self.mac, self.n_agents, self.config.max_prompts_per_forward, self._policy_device()
+        )
+        self.update_progress.start(t_env, self.config.epochs, len(inputs.chunks), len(inputs.steps))
+        return inputs
+
+    def _needs_reference(self, t_env: int) -> bool:
+        """Whether the adapter-off reference policy runs: for the KL term, or to log the KL alone."""
+        schedule = self.kl_schedule
+        kl_term = schedule.enabled and (schedule.needs_start or schedule.beta(t_env) > 0)
+        return kl_term or self.config.log_kl_to_reference
+
+    def _old_and_reference(self, inputs, with_reference, rollout_probs, checkpointing, lower_cache):
+        """pi_old of every live step (from the rollout when it is usable) and, if asked, the reference."""
+        return old_and_reference(
+            self.mac.policy,
+            inputs.tokens,
+            inputs.avail,
+            inputs.actions,
+            inputs.chunks,
+            with_reference,
+            inputs.device,
+            rollout_probs=rollout_probs,
+            epochs_path=checkpointing,
+            lower_cache=lower_cache,
+            on_minibatch=self.update_progress.minibatch_done,
+        )
+
+    def _epochs(self, batch, rewards, inputs, old, lower_cache, t_env: int) -> _EpochResult:
+        """The PPO epochs: each a critic step, whose TD error is its advantage, then a policy step."""
+        target_values = self._target_values(batch)
+        for epoch in range(self.config.epochs):
+            self.update_progress.epoch(epoch)
+            advantages, critic_stats = self._critic_step(batch, rewards, inputs.masks.mask, target_values)
+            live_advantages = inputs.steps.take(advantages).to(inputs.device)
+            if self.kl_schedule.needs_start:
+                # Eq. 10 at the first update: at ratio 1, L_MAPPO = -mean[A + c_ent * H(pi_old)].
+                mappo_at_start = -(float(live_advantages.mean()) + self.config.entropy_coef * old.entropy_mean)
+                self.kl_schedule.start(mappo_at_start, old.kl_mean)
+            beta = self.kl_schedule.beta(t_env)
+            policy_stats, grad_norm = None, torch.zeros(())
+            if len(inputs.steps):
+                policy_stats, grad_norm = self._policy_step(inputs, live_advantages, old, beta, lower_cache, t_env)
+            last = _EpochResult(critic_stats, policy_stats, grad_norm, live_advantages, beta)
+        return last
+
+    def _policy_step(self, inputs, live_advantages, old, beta: float, lower_cache, t_env: int):
+        """One optimiser step of LoRA and the head on every live step; returns its stats and grad norm."""
+        self.agent_optimiser.zero_grad()
+        policy_stats = policy_gradient_step(
+            self.mac.policy,
+            inputs.tokens,
+            inputs.avail,
+            inputs.actions,
+            live_advantages,
+            old,
+            inputs.chunks,
+            beta,
+            self.config.eps_clip,
+            self.config.entropy_coef,
+            inputs.device,
+            lower_cache=lower_cache,
+            on_minibatch=self.update_progress.minibatch_done,
+        )
+        if self.extra_loss is not None:
+            self.extra_loss.accumulate(t_env)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
+        self.agent_optimiser.step()
+        self.mac.policy.weights_changed()  # fused optimisers bump no tensor version counter
+        return policy_stats, grad_norm
+
+    def _report_update(self, t_env: int, n_steps: int, seconds: float, old, last: _EpochResult) -> None:
+        """The run summary's update record, and the logged stats every `learner_log_interval` steps."""
         summary = run_summary.for_run(self.args)
         if summary is not None:
-            kl = policy_stats.kl if policy_stats is not None and old.ref_log_probs is not None else None
-            summary.record_update(len(steps), seconds, beta, kl)
+            kl = last.policy_stats.kl if last.policy_stats is not None and old.ref_log_probs is not None else None
+            summary.record_update(n_steps, seconds, last.beta, kl)
         if t_env - self.log_stats_t >= self.config.learner_log_interval:
             self._log(
                 t_env,
-                critic_stats,
-                policy_stats,
-                grad_norm,
-                live_advantages,
-                beta,
+                last.critic_stats,
+                last.policy_stats,
+                last.grad_norm,
+                last.live_advantages,
+                last.beta,
                 old,
-                len(steps) / seconds,
+                n_steps / seconds,
             )
             self.log_stats_t = t_env
 
@@ -239,7 +274,7 @@ class LolmPPOLearner:
                 self.last_target_update_step = self.critic_training_steps
             return
         with torch.no_grad():
-            for target, source in zip(self.target_critic.parameters(), self.critic.parameters()):
+            for target, source in zip(self.target_critic.parameters(), self.critic.parameters(), strict=True):
                 target.mul_(1.0 - every).add_(source, alpha=every)
 
     def _log(self, t_env, critic_stats, policy_stats, grad_norm, advantages, beta, old, samples_per_s) -> None:
@@ -314,12 +349,16 @@ class LolmPPOLearner:
         """
         self.mac.load_models(path)
         plan = self.mac.load_plan
+        load = _checkpoint_reader(path)
+        notes = self._load_critics_and_optimisers(path, load)
+        state = load(_STATE_FILE) if os.path.exists(os.path.join(path, _STATE_FILE)) else None
+        if state is not None:
+            notes.extend(self._load_learner_state(state, plan))
+        self._apply_kl_plan(plan, state)
+        self._record_load(plan.record(notes, beta_0=self.kl_schedule.beta_0))
 
-        def load(name: str):
-            return read_checkpoint_file(
-                os.path.join(path, name), lambda file: torch.load(file, map_location="cpu", weights_only=False)
-            )
-
+    def _load_critics_and_optimisers(self, path: str, load) -> list[str]:
+        """Critic, target critic (the critic where none was saved) and Adam states, at this run's lr."""
         notes: list[str] = []
         self.critic.load_state_dict(load("critic.th"))
         target_file = "target_critic.th" if os.path.exists(os.path.join(path, "target_critic.th")) else "critic.th"
@@ -333,22 +372,27 @@ class LolmPPOLearner:
                 notes.append(
                     f"{name}: lr {sorted(saved_lrs)} of the checkpoint replaced by this run's lr {self.config.lr}"
                 )
+        return notes
 
-        state = load(_STATE_FILE) if os.path.exists(os.path.join(path, _STATE_FILE)) else None
-        if state is not None:
-            self.rew_ms.load_state_dict(state["rew_ms"])
-            ret = _team_statistics(state["ret_ms"], self.n_agents)
-            if ret is not state["ret_ms"]:
-                notes.append(
-                    f"return statistics: the team statistic of {tuple(state['ret_ms']['mean'].shape)[0]} "
-                    f"agents repeated for {self.n_agents} (common reward: identical per agent)"
-                )
-            self.ret_ms.load_state_dict(ret)
-            self.critic_training_steps = state["critic_training_steps"]
-            self.last_target_update_step = state["last_target_update_step"]
-            if plan.kind is LoadKind.RESUMED:
-                notes.extend(self._restore_random_states(state))
+    def _load_learner_state(self, state: dict, plan: LoadPlan) -> list[str]:
+        """Reward and return statistics, update counters and, when resumed, the random streams."""
+        notes: list[str] = []
+        self.rew_ms.load_state_dict(state["rew_ms"])
+        ret = _team_statistics(state["ret_ms"], self.n_agents)
+        if ret is not state["ret_ms"]:
+            notes.append(
+                f"return statistics: the team statistic of {tuple(state['ret_ms']['mean'].shape)[0]} "
+                f"agents repeated for {self.n_agents} (common reward: identical per agent)"
+            )
+        self.ret_ms.load_state_dict(ret)
+        self.critic_training_steps = state["critic_training_steps"]
+        self.last_target_update_step = state["last_target_update_step"]
+        if plan.kind is LoadKind.RESUMED:
+            notes.extend(self._restore_random_states(state))
+        return notes
 
+    def _apply_kl_plan(self, plan: LoadPlan, state: dict | None) -> None:
+        """The KL schedule as the load plan says: off, restarted from the checkpoint's step, or continued."""
         if plan.kl is KlAction.OFF:
             self.kl_schedule = dataclasses.replace(self.kl_schedule, mode="none", beta_0=None)
         elif plan.kl is KlAction.RESTART:
@@ -361,7 +405,6 @@ class LolmPPOLearner:
                 self.kl_schedule = _ShiftedKlSchedule(**dataclasses.asdict(self.kl_schedule), t_offset=offset)
             if state is not None:
                 self.kl_schedule.load_state_dict(state["kl_schedule"])
-        self._record_load(plan.record(notes, beta_0=self.kl_schedule.beta_0))
 
     def _restore_random_states(self, state: dict) -> list[str]:
         """Resumed training: the global random streams and LEED's draws continue from the save."""
@@ -391,6 +434,17 @@ class _ShiftedKlSchedule(KlBetaSchedule):
 
     def beta(self, t_env: int) -> float:
         return super().beta(max(0, t_env - self.t_offset))
+
+
+def _checkpoint_reader(path: str):
+    """name -> the object saved as `path/name`, read on the CPU (`read_checkpoint_file` names a bad file)."""
+
+    def load(name: str):
+        return read_checkpoint_file(
+            os.path.join(path, name), lambda file: torch.load(file, map_location="cpu", weights_only=False)
+        )
+
+    return load
 
 
 def _team_statistics(state: dict, n_agents: int) -> dict:

@@ -79,7 +79,7 @@ class RunningMeanStd:
     def denormalise(self, values: torch.Tensor) -> torch.Tensor:
         return values * torch.sqrt(self.var) + self.mean
 
-    def to(self, device: str | torch.device) -> "RunningMeanStd":
+    def to(self, device: str | torch.device) -> RunningMeanStd:
         self.mean, self.var = self.mean.to(device), self.var.to(device)
         return self
 

@@ -209,7 +209,7 @@ class TextLmDemonstrator:
             return actions, valid
         texts = self.encoder.texts(obs[live], avail[live], live)
         self.last_answers = self.answers(texts)
-        for i, answer in zip(live, self.last_answers):
+        for i, answer in zip(live, self.last_answers, strict=True):
             action, ok = parse_action(answer, avail[i], self.layout.spec.is_healer(int(i)))
             valid[i] = ok
             actions[i] = action if ok else sample_available(avail[i], rng)
@@ -232,10 +232,9 @@ class CheckpointDemonstrator:
     ):
         import torch
 
+        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
         from epymarl_llm.policy import LlmPolicy, PolicyConfig
         from epymarl_llm.prompts import PromptEncoder
-
-        from epymarl_llm.load_plan import MANIFEST_FILE, CheckpointManifest
 
         path = Path(checkpoint)
         manifest = CheckpointManifest.read(path) or CheckpointManifest(map_name=None)

@@ -15,10 +15,12 @@ import torch
 
 # First: a broken torchvision then fails here with the fix, not deep inside transformers.
 from epymarl_llm.policy import transformers_guard  # noqa: F401
+
+# isort: split
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
-from epymarl_llm.policy.causal_check import check_causal_decoder
 from epymarl_llm.policy.cache_api import cache_from_layers, cache_kwargs, layer_kv, output_cache
+from epymarl_llm.policy.causal_check import check_causal_decoder
 from epymarl_llm.policy.config import PolicyConfig
 from epymarl_llm.policy.dtype_choice import auto_dtype
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError

@@ -8,6 +8,8 @@ import torch
 
 # First: a broken torchvision then fails here with the fix, not deep inside transformers.
 from epymarl_llm.policy import transformers_guard  # noqa: F401
+
+# isort: split
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import PreTrainedModel
 

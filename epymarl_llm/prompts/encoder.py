@@ -204,7 +204,7 @@ class PromptEncoder:
             ally_l, enemy_l = ally_slots.tolist(), enemy.tolist()
             for r in range(m):
                 row = [("self", agents[r], own[r][0], own[r][1])]
-                row += [("ally", a, s, e) for a, (s, e) in zip(ally_ids[r], ally_l[r]) if e > s]
+                row += [("ally", a, s, e) for a, (s, e) in zip(ally_ids[r], ally_l[r], strict=True) if e > s]
                 row += [("enemy", j, s, e) for j, (s, e) in enumerate(enemy_l[r]) if e > s]
                 entity.append(row)
         width = ids.shape[1]

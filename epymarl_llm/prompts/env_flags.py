@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from .map_spec import EnvName
 
@@ -50,7 +51,7 @@ class EnvFlags:
         return self.obs_all_health or self.obs_own_health
 
     @classmethod
-    def from_env_args(cls, env_args: Mapping[str, Any] | None, env: EnvName) -> "EnvFlags":
+    def from_env_args(cls, env_args: Mapping[str, Any] | None, env: EnvName) -> EnvFlags:
         """Pick the layout flags out of a full `env_args` mapping (other keys are ignored)."""
         env_args = dict(env_args or {})
         values = {

@@ -8,9 +8,10 @@ position (`obs_own_pos`) and field-of-view direction (`conic_fov`, also in the s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .env_flags import EnvFlags
 from .errors import LayoutMismatchError, UnknownMapError

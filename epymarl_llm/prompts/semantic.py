@@ -230,5 +230,5 @@ def semantic_observation(
             )
     ts = float(q[layout.timestep_column] / 100) if layout.timestep_column is not None else None
     return SemanticObservation(
-        self_unit, tuple(allies), tuple(enemies), dict(zip(MOVE_DIRECTIONS, map(bool, d.moves[0]))), ts
+        self_unit, tuple(allies), tuple(enemies), dict(zip(MOVE_DIRECTIONS, map(bool, d.moves[0]), strict=True)), ts
     )

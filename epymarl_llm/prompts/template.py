@@ -113,10 +113,28 @@ class Plan:
     enemy_cols: list[tuple[int, int]]  # per enemy id
 
 
+# The label before each number of a unit line.
+_FIELD_LABELS = {"distance": " distance", "rel_x": ", x", "rel_y": ", y", "health": ", health", "shield": ", shield"}
+
+
+class _Columns:
+    """The piece columns of a plan in prompt order, each an (M,) array or one piece for every row."""
+
+    def __init__(self, rows: int):
+        self.columns: list[np.ndarray | int] = []
+        self.absent = np.full(rows, -1, dtype=np.int64)  # -1: no piece in that row
+
+    def add(self, column) -> int:
+        """Append a column; returns its index."""
+        self.columns.append(column)
+        return len(self.columns) - 1
+
+
 class PromptTemplate:
     """All text pieces of one map's prompts, and the planner from decoded rows to pieces."""
 
-    def __init__(self, layout: MapLayout, config: PromptConfig = PromptConfig()):
+    def __init__(self, layout: MapLayout, config: PromptConfig | None = None):
+        config = PromptConfig() if config is None else config
         self.layout, self.config = layout, config
         self.decoder = SemanticDecoder(layout)
         spec, dec = layout.spec, self.decoder
@@ -195,89 +213,95 @@ class PromptTemplate:
 
     def plan(self, d: Decoded, avail: np.ndarray) -> Plan:
         """Piece indices of every prompt (M rows), fully vectorised."""
-        lay, cfg = self.layout, self.config
-        m = d.q.shape[0]
-        q = d.q
-        cols: list[np.ndarray | int] = []
-        ally_cols: list[tuple[int, int]] = []
-        enemy_cols: list[tuple[int, int]] = []
+        cols = _Columns(d.q.shape[0])
+        cols.add(self.p_prefix)
+        self_cols = self._plan_self(cols, d)
+        if not self.config.compact:  # compact: the available actions list the same moves
+            self._plan_moves(cols, d)
+        ally_cols = self._plan_allies(cols, d)
+        enemy_cols = self._plan_enemies(cols, d)
+        if self.layout.timestep_column is not None:
+            cols.add(self._numbers(d.q, "Elapsed time", self.layout.timestep_column))
+            cols.add(self.p_newline)
+        cols.add(self.p_actions)
+        return Plan(self._pieces(cols, d, avail), self_cols, ally_cols, enemy_cols)
 
-        def add(column) -> int:
-            cols.append(column)  # an (M,) array or one piece for every row
-            return len(cols) - 1
-
-        absent = np.full(m, -1, dtype=np.int64)
-        add(self.p_prefix)
+    def _plan_self(self, cols: _Columns, d: Decoded) -> tuple[int, int]:
+        """The agent's own line (header, then health and shield while alive); returns its first and last column."""
         header = np.where(d.alive, self.self_header[d.agent_ids, d.self_type], self.self_dead[d.agent_ids, d.self_type])
-        c0 = add(header)
+        c0 = cols.add(header)
         labels = [" health", ", shield"][: len(self.own_cols)]
         c1 = c0
-        for label, col in zip(labels, self.own_cols):
-            c1 = add(np.where(d.alive, self._numbers(q, label, col), absent))
-        self_cols = (c0, c1)
-        add(self.p_newline)
-        if not cfg.compact:  # compact: the available actions list the same moves
-            add(self.p_move)
-            seen = np.cumsum(d.moves, axis=1)
-            for k in range(4):
-                add(np.where(d.moves[:, k], np.where(seen[:, k] == 1, self.move_first[k], self.move_next[k]), absent))
-            add(np.where(seen[:, -1] == 0, self.p_move_none, absent))
-            add(self.p_newline)
+        for label, col in zip(labels, self.own_cols, strict=True):
+            c1 = cols.add(np.where(d.alive, self._numbers(d.q, label, col), cols.absent))
+        cols.add(self.p_newline)
+        return c0, c1
 
-        dyn = cfg.dynamic_prompt
-        any_ally = d.ally_visible.any(axis=1) if lay.n_agents > 1 else np.zeros(m, bool)
-        add(np.where(any_ally | (not dyn and lay.n_agents > 1), self.p_allies, self.p_allies_none))
-        labels = {"distance": " distance", "rel_x": ", x", "rel_y": ", y", "health": ", health", "shield": ", shield"}
-        for s in range(lay.n_agents - 1):
-            vis = d.ally_visible[:, s]
-            first = add(
-                np.where(
-                    vis,
-                    self.ally_header[d.ally_ids[:, s], d.ally_type[:, s]],
-                    absent if dyn else self.ally_unseen[d.ally_ids[:, s]],
-                )
-            )
-            for f in self.ally_fields:
-                col = lay.ally_offset + s * lay.ally_feats + lay.ally_features.index(f)
-                last = add(np.where(vis, self._numbers(q, labels[f], col), absent))
-            la = d.ally_last_action[:, s]
-            # a Medivac's (ally's) last target action healed an ally
-            ally_heals = self.decoder.healer_type[d.ally_type[:, s]]
-            last = add(np.where(vis & (la >= 0), self.last_action[ally_heals.astype(int), np.maximum(la, 0)], absent))
-            add(np.where(vis | (not dyn), self.p_newline, absent))
-            ally_cols.append((first, last))
-        add(np.where(d.enemy_visible.any(axis=1) | (not dyn), self.p_enemies, self.p_enemies_none))
-        for j in range(lay.n_enemies):
-            vis = d.enemy_visible[:, j]
-            first = add(
-                np.where(
-                    vis,
-                    self.enemy_header[j, np.maximum(d.enemy_type[:, j], 0)],
-                    absent if dyn else self.enemy_unseen[j],
-                )
-            )
-            for f in self.enemy_fields:
-                col = lay.enemy_offset + j * lay.enemy_feats + lay.enemy_features.index(f)
-                last = add(np.where(vis, self._numbers(q, labels[f], col), absent))
-            # A Medivac's "attackable" enemy bit is SMAC's avail bit of heal target j, not about the
-            # enemy (get_obs_agent: enemy_feats[e, 0] = avail_actions[6 + e]): left out for healers.
-            att = q[:, lay.enemy_offset + j * lay.enemy_feats + self.enemy_attackable] > 0
-            last = add(np.where(vis & ~d.healer, np.where(att, self.p_in_range, self.p_out_of_range), absent))
-            add(np.where(vis | (not dyn), self.p_newline, absent))
-            enemy_cols.append((first, last))
-        if lay.timestep_column is not None:
-            add(self._numbers(q, "Elapsed time", lay.timestep_column))
-            add(self.p_newline)
-        add(self.p_actions)
+    def _plan_moves(self, cols: _Columns, d: Decoded) -> None:
+        """ "Can move:" and the open directions, comma-separated, or "nowhere"."""
+        cols.add(self.p_move)
+        seen = np.cumsum(d.moves, axis=1)
+        for k in range(4):
+            first_or_next = np.where(seen[:, k] == 1, self.move_first[k], self.move_next[k])
+            cols.add(np.where(d.moves[:, k], first_or_next, cols.absent))
+        cols.add(np.where(seen[:, -1] == 0, self.p_move_none, cols.absent))
+        cols.add(self.p_newline)
+
+    def _plan_allies(self, cols: _Columns, d: Decoded) -> list[tuple[int, int]]:
+        """The allies' heading and one line per ally slot; returns each line's first and last column."""
+        lay, dyn = self.layout, self.config.dynamic_prompt
+        any_ally = d.ally_visible.any(axis=1) if lay.n_agents > 1 else np.zeros(d.q.shape[0], bool)
+        cols.add(np.where(any_ally | (not dyn and lay.n_agents > 1), self.p_allies, self.p_allies_none))
+        return [self._plan_ally(cols, d, s) for s in range(lay.n_agents - 1)]
+
+    def _plan_ally(self, cols: _Columns, d: Decoded, s: int) -> tuple[int, int]:
+        lay, dyn, absent = self.layout, self.config.dynamic_prompt, cols.absent
+        vis = d.ally_visible[:, s]
+        unseen = absent if dyn else self.ally_unseen[d.ally_ids[:, s]]
+        first = cols.add(np.where(vis, self.ally_header[d.ally_ids[:, s], d.ally_type[:, s]], unseen))
+        for f in self.ally_fields:
+            col = lay.ally_offset + s * lay.ally_feats + lay.ally_features.index(f)
+            cols.add(np.where(vis, self._numbers(d.q, _FIELD_LABELS[f], col), absent))
+        la = d.ally_last_action[:, s]
+        # a Medivac's (ally's) last target action healed an ally
+        ally_heals = self.decoder.healer_type[d.ally_type[:, s]]
+        last_action = self.last_action[ally_heals.astype(int), np.maximum(la, 0)]
+        last = cols.add(np.where(vis & (la >= 0), last_action, absent))
+        cols.add(np.where(vis | (not dyn), self.p_newline, absent))
+        return first, last
+
+    def _plan_enemies(self, cols: _Columns, d: Decoded) -> list[tuple[int, int]]:
+        """The enemies' heading and one line per enemy; returns each line's first and last column."""
+        dyn = self.config.dynamic_prompt
+        cols.add(np.where(d.enemy_visible.any(axis=1) | (not dyn), self.p_enemies, self.p_enemies_none))
+        return [self._plan_enemy(cols, d, j) for j in range(self.layout.n_enemies)]
+
+    def _plan_enemy(self, cols: _Columns, d: Decoded, j: int) -> tuple[int, int]:
+        lay, dyn, absent = self.layout, self.config.dynamic_prompt, cols.absent
+        vis = d.enemy_visible[:, j]
+        unseen = absent if dyn else self.enemy_unseen[j]
+        first = cols.add(np.where(vis, self.enemy_header[j, np.maximum(d.enemy_type[:, j], 0)], unseen))
+        for f in self.enemy_fields:
+            col = lay.enemy_offset + j * lay.enemy_feats + lay.enemy_features.index(f)
+            cols.add(np.where(vis, self._numbers(d.q, _FIELD_LABELS[f], col), absent))
+        # A Medivac's "attackable" enemy bit is SMAC's avail bit of heal target j, not about the
+        # enemy (get_obs_agent: enemy_feats[e, 0] = avail_actions[6 + e]): left out for healers.
+        att = d.q[:, lay.enemy_offset + j * lay.enemy_feats + self.enemy_attackable] > 0
+        last = cols.add(np.where(vis & ~d.healer, np.where(att, self.p_in_range, self.p_out_of_range), absent))
+        cols.add(np.where(vis | (not dyn), self.p_newline, absent))
+        return first, last
+
+    def _pieces(self, cols: _Columns, d: Decoded, avail: np.ndarray) -> np.ndarray:
+        """(M, pieces): the planned columns, the available actions, then "Your action:"."""
         # exactly the actions avail_actions allows, named; a Medivac's target actions heal allies
         names = self.actions[d.healer.astype(int)]  # (M, n_actions)
         acts = np.where(np.asarray(avail) > 0, names, -1)
-        pieces = np.empty((m, len(cols) + acts.shape[1] + 1), dtype=np.int64)
-        for k, column in enumerate(cols):
+        pieces = np.empty((d.q.shape[0], len(cols.columns) + acts.shape[1] + 1), dtype=np.int64)
+        for k, column in enumerate(cols.columns):
             pieces[:, k] = column
-        pieces[:, len(cols) : -1] = acts
+        pieces[:, len(cols.columns) : -1] = acts
         pieces[:, -1] = self.p_end
-        return Plan(pieces, self_cols, ally_cols, enemy_cols)
+        return pieces
 
     def texts_of(self, pieces: np.ndarray) -> list[str]:
         tx = self.table.texts

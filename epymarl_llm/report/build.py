@@ -14,14 +14,12 @@ Output folder layout:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from epymarl_llm.report import metric_names as m
-from epymarl_llm.report.curves import Curve
-from epymarl_llm.report.figures import plot_metric, plot_panels, plot_zero_shot, series_colors
+from epymarl_llm.report.figures import plot_zero_shot, series_colors
 from epymarl_llm.report.groups import (
     DEFAULT_TRANSFERABLE_PREFIXES,
     BrokenRun,
@@ -30,6 +28,7 @@ from epymarl_llm.report.groups import (
     diagnose,
     group_runs,
 )
+from epymarl_llm.report.map_figures import plot_map
 from epymarl_llm.report.runs import Run, RunMode
 from epymarl_llm.report.tables import (
     Stat,
@@ -68,23 +67,6 @@ class ReportResult:
     messages: list[str] = field(default_factory=list)
     n_runs: int = 0
     broken: list[BrokenRun] = field(default_factory=list)
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", name)
-
-
-def _series_curves(
-    groups: Mapping[SeriesKey, Sequence[Run]], metric: str, map_name: str
-) -> dict[SeriesKey, list[Curve]]:
-    out = {}
-    for key, runs in groups.items():
-        if key.map_name != map_name:
-            continue
-        curves = [c for c in (r.curve(metric) for r in runs if not r.crashed) if c is not None]
-        if curves:
-            out[key] = curves
-    return out
 
 
 def zero_shot_values(groups: Mapping[SeriesKey, Sequence[Run]], metric: str) -> dict[SeriesKey, list[float]]:
@@ -127,68 +109,52 @@ def write_report(
     """Figures, tables and report.md for `runs` in `out_dir`; problems become messages, not errors."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ReportResult(messages=list(read_messages), n_runs=len(runs))
-    metric = options.metric
     for run in runs:
-        result.messages.extend(diagnose(run, metric))
+        result.messages.extend(diagnose(run, options.metric))
     result.broken = broken_runs(runs)
     if result.broken:
-        traces = out_dir / "broken_runs.txt"
-        traces.write_text(
-            "".join(
-                f"===== {b.run}: {b.kind}, {b.status} =====\n{b.trace.strip() or b.cause}\n\n" for b in result.broken
-            ),
-            encoding="utf-8",
-        )
-        result.files.append(traces)
-    if options.completed_only:
-        kept = [r for r in runs if r.status == "COMPLETED"]
-        if len(kept) < len(runs):
-            result.messages.append(f"--completed-only: {len(runs) - len(kept)} runs not COMPLETED are left out")
-        runs = kept
-    groups, duplicate_messages = group_runs(runs, metric)
+        result.files.append(_write_broken_runs(result.broken, out_dir))
+    runs = _runs_to_report(runs, options, result.messages)
+    groups, duplicate_messages = group_runs(runs, options.metric)
     result.messages.extend(duplicate_messages)
     colors = series_colors(groups, options.transferable_prefixes)
-    maps = sorted({k.map_name for k in groups})
-
-    for map_name in maps:
-        slug = _slug(map_name)
-        series = _series_curves(groups, metric, map_name)
-        prefix = "win_rate" if m.is_win_rate(metric) else _slug(metric)
-        if series:
-            result.files += plot_metric(series, metric, map_name, out_dir / f"{prefix}_{slug}", colors, options.formats)
-        else:
-            result.messages.append(f"{map_name}: no run logged {metric!r}; no figure")
-        entropy = _series_curves(groups, m.ENTROPY, map_name)
-        # Series that logged nothing (crashed at start) are reported once, by `diagnose`.
-        lacking = sorted(
-            {
-                k.label()
-                for k, rs in groups.items()
-                if k.map_name == map_name
-                and k not in entropy
-                and k.mode not in (RunMode.ZERO_SHOT, RunMode.EVALUATION)
-                and any(r.metrics for r in rs)
-            }
-        )
-        if entropy:
-            result.files += plot_metric(
-                entropy, m.ENTROPY, f"{map_name}: policy entropy", out_dir / f"entropy_{slug}", colors, options.formats
-            )
-        if lacking:
-            result.messages.append(
-                f"{map_name}: entropy curve missing for {', '.join(lacking)} (no {m.ENTROPY!r} logged; "
-                "EPyMARL's built-in learners do not log policy entropy)"
-            )
-        panels = [(key, _series_curves(groups, key, map_name)) for key in m.KL_PANEL_METRICS]
-        if any(series for _, series in panels):
-            result.files += plot_panels(
-                panels, f"{map_name}: KL to the reference policy", out_dir / f"kl_{slug}", colors, options.formats
-            )
-
-    zero_shot = zero_shot_values(groups, metric)
+    for map_name in sorted({k.map_name for k in groups}):
+        files, messages = plot_map(groups, map_name, colors, out_dir, options.metric, options.formats)
+        result.files += files
+        result.messages += messages
+    zero_shot = zero_shot_values(groups, options.metric)
     if zero_shot:
-        result.files += plot_zero_shot(zero_shot, metric, out_dir / "zero_shot", colors, options.formats)
+        result.files += plot_zero_shot(zero_shot, options.metric, out_dir / "zero_shot", colors, options.formats)
+    result.files += _write_tables(groups, out_dir, options)
+    index = out_dir / "report.md"
+    index.write_text(_index_markdown(result, groups, options), encoding="utf-8")
+    result.files.append(index)
+    return result
 
+
+def _write_broken_runs(broken: Sequence[BrokenRun], out_dir: Path) -> Path:
+    """broken_runs.txt: the full traceback of every run that did not complete."""
+    traces = out_dir / "broken_runs.txt"
+    traces.write_text(
+        "".join(f"===== {b.run}: {b.kind}, {b.status} =====\n{b.trace.strip() or b.cause}\n\n" for b in broken),
+        encoding="utf-8",
+    )
+    return traces
+
+
+def _runs_to_report(runs: Sequence[Run], options: ReportOptions, messages: list[str]) -> Sequence[Run]:
+    """All runs, or with `completed_only` the COMPLETED ones (saying how many were left out)."""
+    if not options.completed_only:
+        return runs
+    kept = [r for r in runs if r.status == "COMPLETED"]
+    if len(kept) < len(runs):
+        messages.append(f"--completed-only: {len(runs) - len(kept)} runs not COMPLETED are left out")
+    return kept
+
+
+def _write_tables(groups: Mapping[SeriesKey, Sequence[Run]], out_dir: Path, options: ReportOptions) -> list[Path]:
+    """transfer.md, transfer.csv and single_task.md."""
+    metric = options.metric
     rows = transfer_rows(groups, metric, options.settings, options.transferable_prefixes)
     transfer_md = out_dir / "transfer.md"
     transfer_md.write_text(
@@ -205,12 +171,7 @@ def write_report(
     single_md.write_text(
         "# Single task\n\n" + _single_task_markdown(groups, metric, options.settings), encoding="utf-8"
     )
-    result.files += [transfer_md, out_dir / "transfer.csv", single_md]
-
-    index = out_dir / "report.md"
-    index.write_text(_index_markdown(result, groups, options), encoding="utf-8")
-    result.files.append(index)
-    return result
+    return [transfer_md, out_dir / "transfer.csv", single_md]
 
 
 def _index_markdown(result: ReportResult, groups: Mapping[SeriesKey, Sequence[Run]], options: ReportOptions) -> str:

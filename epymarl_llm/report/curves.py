@@ -30,7 +30,7 @@ class Curve:
         if len(steps) != len(values):
             raise ValueError(f"a metric has {len(steps)} steps but {len(values)} values")
         by_step: dict[int, float] = {}
-        for step, value in zip(steps, values):
+        for step, value in zip(steps, values, strict=True):
             if value is None or isinstance(value, (str, bytes, dict, list)):
                 continue
             value = float(value)

@@ -184,7 +184,7 @@ def plot_panels(
     """Side-by-side panels, one metric each (the KL term and beta), one shared legend."""
     with plt.rc_context(_STYLE):
         fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 3.6), squeeze=False)
-        for ax, (metric, series) in zip(axes[0], panels):
+        for ax, (metric, series) in zip(axes[0], panels, strict=True):
             for key in _draw_order(series, colors):
                 _draw(ax, key, series[key], colors[key.label()], display_scale(metric))
             _finish_axes(ax, metric)
@@ -218,7 +218,7 @@ def plot_zero_shot(
         fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(keys) + 1.5), 3.8))
         data = [np.asarray(values[k], dtype=float) * scale for k in keys]
         boxes = ax.boxplot(data, patch_artist=True, widths=0.55, medianprops={"color": "black"})
-        for patch, key in zip(boxes["boxes"], keys):
+        for patch, key in zip(boxes["boxes"], keys, strict=True):
             patch.set(facecolor=colors[key.label()].color, alpha=0.45)
         # Every seed as a point: with three seeds a box alone hides how few values there are.
         for i, d in enumerate(data, start=1):

@@ -7,10 +7,10 @@ import torch
 
 from epymarl_llm import prompts
 from epymarl_llm.critic import (
+    TOKEN_FEATURES,
     CriticConfig,
     EpymarlTransformerCritic,
     StateTokenizer,
-    TOKEN_FEATURES,
     TransformerCritic,
     pad_tokens,
 )

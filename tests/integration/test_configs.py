@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from epymarl_llm import registry_names
-from epymarl_llm.epymarl import ablations
 from epymarl_llm import run_config as rc
+from epymarl_llm.epymarl import ablations
 from epymarl_llm.leed import configs as leed_configs
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"

@@ -9,8 +9,8 @@ import types
 
 import pytest
 
-from epymarl_llm.epymarl import install as inst
 from epymarl_llm import registry_names
+from epymarl_llm.epymarl import install as inst
 from epymarl_llm.epymarl import registration
 
 from .conftest import REPO_ROOT, subprocess_env, user_site

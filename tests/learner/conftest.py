@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
-from epymarl_llm.run_config import complete_args
 from epymarl_llm.policy.buckets import row_groups
 from epymarl_llm.prompts import EntitySlot
+from epymarl_llm.run_config import complete_args
 from epymarl_llm.token_batch import TokenBatch
 
 N_AGENTS, N_ENEMIES, OBS, VOCAB, HIDDEN = 3, 2, 6, 32, 16
@@ -42,7 +42,7 @@ class FakeEncoder:
 
     def encode(self, obs, avail, agent_ids):
         rows = []
-        for o, a, i in zip(obs.tolist(), avail.tolist(), agent_ids.tolist()):
+        for o, a, i in zip(obs.tolist(), avail.tolist(), agent_ids.tolist(), strict=True):
             ids = [1 + i] + [2 + (int(abs(x) * 7) % (VOCAB - 4)) for x in o if x != 0]
             ids += [VOCAB - 1 - k for k, ok in enumerate(a[:3]) if ok]
             rows.append(ids)

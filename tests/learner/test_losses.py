@@ -17,9 +17,9 @@ def test_masked_mean_ignores_masked_rows_even_when_not_finite():
 
 def _direct_probs(logits, avail):
     out = []
-    for row, a in zip(logits.tolist(), avail.tolist()):
-        z = sum(math.exp(x) for x, ok in zip(row, a) if ok)
-        out.append([math.exp(x) / z if ok else 0.0 for x, ok in zip(row, a)])
+    for row, a in zip(logits.tolist(), avail.tolist(), strict=True):
+        z = sum(math.exp(x) for x, ok in zip(row, a, strict=True) if ok)
+        out.append([math.exp(x) / z if ok else 0.0 for x, ok in zip(row, a, strict=True)])
     return out
 
 
@@ -31,7 +31,7 @@ def test_log_softmax_entropy_and_kl_over_available_actions_only():
     p, q = _direct_probs(logits, avail), _direct_probs(ref, avail)
     torch.testing.assert_close(logp.exp(), torch.tensor(p))
     h = [-sum(x * math.log(x) for x in row if x > 0) for row in p]
-    kl = [sum(x * math.log(x / y) for x, y in zip(rp, rq) if x > 0) for rp, rq in zip(p, q)]
+    kl = [sum(x * math.log(x / y) for x, y in zip(rp, rq, strict=True) if x > 0) for rp, rq in zip(p, q, strict=True)]
     torch.testing.assert_close(losses.entropy(logp, avail), torch.tensor(h))
     torch.testing.assert_close(losses.exact_kl(logp, logq, avail), torch.tensor(kl))
     assert torch.all(losses.exact_kl(logp, logp, avail) == 0)
@@ -56,7 +56,7 @@ def test_ppo_loss_equals_a_direct_computation():
     surr, ratio = losses.clipped_surrogate(logp, old, adv, eps)
     loss = losses.mappo_loss(surr, ent, mask, c)
     total = 0.0
-    for lp, lo, a, h, m in zip(logp.tolist(), old.tolist(), adv.tolist(), ent.tolist(), mask.tolist()):
+    for lp, lo, a, h, m in zip(logp.tolist(), old.tolist(), adv.tolist(), ent.tolist(), mask.tolist(), strict=True):
         r = math.exp(lp - lo)
         total += m * (min(r * a, min(max(r, 1 - eps), 1 + eps) * a) + c * h)
     assert loss.item() == pytest.approx(-total / 4, rel=1e-6)
@@ -65,7 +65,7 @@ def test_ppo_loss_equals_a_direct_computation():
     assert logp.grad[1] == 0  # ratio e^-1 clipped below with negative advantage: no gradient
     assert losses.clip_fraction(ratio, mask, eps).item() == pytest.approx(3 / 4)
     log_ratio = (logp - old).detach()
-    direct = sum(m * (math.exp(x) - 1 - x) for x, m in zip(log_ratio.tolist(), mask.tolist())) / 4
+    direct = sum(m * (math.exp(x) - 1 - x) for x, m in zip(log_ratio.tolist(), mask.tolist(), strict=True)) / 4
     assert losses.approx_kl_old(log_ratio, mask).item() == pytest.approx(direct, rel=1e-6)
 
 

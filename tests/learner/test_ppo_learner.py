@@ -125,7 +125,7 @@ def test_save_and_load_resume_the_schedule_and_optimisers(fake, tmp_path):
     assert resumed.critic_training_steps == 2
     torch.testing.assert_close(resumed.ret_ms.mean, learner.ret_ms.mean)
     assert torch.equal(mac2.policy.lora_B, mac.policy.lora_B)
-    for a, b in zip(resumed.target_critic.parameters(), learner.target_critic.parameters()):
+    for a, b in zip(resumed.target_critic.parameters(), learner.target_critic.parameters(), strict=True):
         assert torch.equal(a, b)
     state = resumed.agent_optimiser.state_dict()["state"]
     assert state and all(int(s["step"]) == 4 for s in state.values())

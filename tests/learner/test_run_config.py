@@ -8,11 +8,11 @@ import pytest
 
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.critic import CriticConfig
-from epymarl_llm.run_config import IntegrationConfig, LolmRunConfig, RunConfigError, complete_args, run_config
 from epymarl_llm.learner import LearnerConfig
 from epymarl_llm.leed.config import LeedConfig
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.prompts import PromptConfig
+from epymarl_llm.run_config import IntegrationConfig, LolmRunConfig, RunConfigError, complete_args, run_config
 
 
 def test_the_run_config_is_built_once_with_typed_parts_and_kept_on_args():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from epymarl_llm.run_summary import ARGS_ATTR, RunSummary
 from epymarl_llm.learner import LolmPPOLearner
+from epymarl_llm.run_summary import ARGS_ATTR, RunSummary
 
 
 class _Console:

@@ -109,6 +109,6 @@ def test_text_lm_garbage_answers_are_counted_and_replaced_by_available_actions(t
     assert len(lm.last_answers) == int(live.sum())
     assert all(avail[i, a] for i, a in enumerate(actions))  # every action is available
     assert (~valid[live]).sum() >= 1  # a random tiny LM does not answer with action words
-    for i, answer in zip(np.flatnonzero(live), lm.last_answers):
+    for i, answer in zip(np.flatnonzero(live), lm.last_answers, strict=True):
         parsed, ok = d.parse_action(answer, avail[i], healer=False)
         assert valid[i] == ok and (not ok or actions[i] == parsed)

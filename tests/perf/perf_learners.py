@@ -2,10 +2,10 @@
 
 from types import SimpleNamespace
 
-from epymarl_llm.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.prompts import PromptEncoder
+from epymarl_llm.run_config import complete_args
 
 MAP = "3s5z_vs_3s6z"
 

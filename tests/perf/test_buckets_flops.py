@@ -28,10 +28,10 @@ def test_buckets_are_optimal_against_brute_force(seed):
     lengths = torch.randint(1, 60, (7,), generator=torch.Generator().manual_seed(seed))
     order = torch.argsort(lengths, stable=True)
     best = min(
-        _cost(lengths, [order[i:j] for i, j in zip((0, *cuts), (*cuts, 7))], 25)
+        _cost(lengths, [order[i:j] for i, j in zip((0, *cuts), (*cuts, 7), strict=True)], 25)
         for k in range(7)
         for cuts in itertools.combinations(range(1, 7), k)
-        if all(j - i <= 3 for i, j in zip((0, *cuts), (*cuts, 7)))
+        if all(j - i <= 3 for i, j in zip((0, *cuts), (*cuts, 7), strict=True))
     )
     assert _cost(lengths, length_buckets(lengths, 3, overhead_tokens=25), 25) == best
 

@@ -5,14 +5,19 @@ from types import SimpleNamespace
 import torch
 
 from epymarl_llm.bench.episodes import synthetic_episodes
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
-from epymarl_llm.run_config import complete_args
 from epymarl_llm.learner import LolmPPOLearner
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.metric_names import KL_TO_REFERENCE
 from epymarl_llm.prompts import PromptEncoder, load_map_layout
+from epymarl_llm.run_config import complete_args
 
 MAP = "3s5z_vs_3s6z"
+
+
+def _recording_into(stats: dict):
+    """A logger's log_stat that keeps each stat's last value in `stats` (bound here, not by the loop)."""
+    return lambda key, value, t: stats.__setitem__(key, value)
 
 
 def test_kl_is_logged_with_the_kl_term_off_and_the_update_is_unchanged(make_policy):
@@ -40,7 +45,7 @@ def test_kl_is_logged_with_the_kl_term_off_and_the_update_is_unchanged(make_poli
             log_kl_to_reference=log_kl,
             learner_log_interval=0,
         )
-        logger = SimpleNamespace(log_stat=lambda k, v, t: stats.__setitem__(k, v))
+        logger = SimpleNamespace(log_stat=_recording_into(stats))
         LolmPPOLearner(mac, {}, logger, args).train(EpisodeTensors({k: v.clone() for k, v in episodes.items()}), 0, 0)
         updates.append({n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad})
         logged.append(stats.get(KL_TO_REFERENCE))

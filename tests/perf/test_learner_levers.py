@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone
 from epymarl_llm.prompts import load_map_layout
@@ -46,6 +46,16 @@ def capture_ratios(monkeypatch) -> list[torch.Tensor]:
     return ratios
 
 
+def _counting(calls: list, fn):
+    """`fn`, appending to `calls` once per call (bound here, not by the loop that builds it)."""
+    return lambda *a, **k: calls.append(1) or fn(*a, **k)
+
+
+def _noting_backward_forwards(in_backward: list):
+    """A forward hook noting, per forward, whether it runs inside a backward (checkpointing's recomputation)."""
+    return lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1)
+
+
 # --- pi_old from the rollout --------------------------------------------------------------------------
 def test_pi_old_from_the_rollout_gives_the_pass_update_and_skips_the_pass(make_policy, layout, episodes, monkeypatch):
     updates, sources, calls = [], [], []
@@ -56,7 +66,7 @@ def test_pi_old_from_the_rollout_gives_the_pass_update_and_skips_the_pass(make_p
         replay_rollout(mac.rollout_record, mac.policy, mac.prompt_encoder, batch)
         counted = []
         original = mac.policy.forward
-        monkeypatch.setattr(mac.policy, "forward", lambda *a, **k: counted.append(1) or original(*a, **k))
+        monkeypatch.setattr(mac.policy, "forward", _counting(counted, original))
         learner.train(batch, 0, 0)
         updates.append(trained_lora(mac.policy))
         sources.append(learner.pi_old_source)
@@ -107,9 +117,7 @@ def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, 
         # layer itself fires once, while its submodules run again during backward (the recomputation).
         attention_input = mac.policy.model.base_model.model.layers[0].self_attn.q_proj
         in_backward = []  # forwards that run inside a backward: checkpointing's recomputation
-        handle = attention_input.register_forward_hook(
-            lambda *a: in_backward.append(torch._C._current_graph_task_id() != -1)
-        )
+        handle = attention_input.register_forward_hook(_noting_backward_forwards(in_backward))
         ratios = capture_ratios(monkeypatch)
         learner.train(EpisodeTensors(episodes), 0, 0)
         handle.remove()

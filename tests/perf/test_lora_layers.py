@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from epymarl_llm.bench.episodes import synthetic_episodes
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner import losses
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
 from epymarl_llm.prompts import load_map_layout
@@ -88,7 +88,7 @@ def test_gradients_through_the_top_layers_equal_the_whole_body(make_policy, step
         logp = losses.masked_log_softmax(logits, avail)
         (logp.exp() * logp).sum().backward()
         grads.append([p.grad.clone() for p in params])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=True):
         torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-4)
     assert any(float(g.abs().max()) > 0 for g in grads[0])
 
@@ -109,6 +109,11 @@ def _learner(make_policy, layout, cache_mb):
     return learner, policy
 
 
+def _counting(calls: list, fn):
+    """`fn`, appending to `calls` once per call (bound here, not by the loop that builds it)."""
+    return lambda *a, **k: calls.append(1) or fn(*a, **k)
+
+
 @pytest.mark.parametrize("cache_mb", [4096, 1])  # 1 MiB: some chunks kept, the rest through the whole body
 def test_learner_update_with_kept_lower_states_equals_the_plain_update(make_policy, cache_mb, monkeypatch):
     layout = load_map_layout(MAP, env="sc2")
@@ -118,7 +123,7 @@ def test_learner_update_with_kept_lower_states_equals_the_plain_update(make_poli
         learner, policy = _learner(make_policy, layout, mb)
         calls = []
         original = policy.lower_states
-        monkeypatch.setattr(policy, "lower_states", lambda rows: calls.append(1) or original(rows))
+        monkeypatch.setattr(policy, "lower_states", _counting(calls, original))
         learner.train(EpisodeTensors({k: v.clone() for k, v in episodes.items()}), 0, 0)
         updates.append({n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad})
         lowers.append(len(calls))

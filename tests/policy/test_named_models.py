@@ -12,8 +12,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from epymarl_llm.policy import LlmPolicy, ModelLoadError, PolicyConfig
-from epymarl_llm.policy import gguf_convert
+from epymarl_llm.policy import LlmPolicy, ModelLoadError, PolicyConfig, gguf_convert
 from epymarl_llm.policy.named_models import CACHE_ENV, NAMED_MODELS, cache_root, locate, resolve_model
 from tests.policy.helpers import build_batch, smac_rows
 

@@ -72,7 +72,7 @@ def test_table_rows_equal_smac_registry():
 def test_sizes_equal_starcraft2env_for_every_flag_combination(name):
     env_mod = _smac()
     for combo in itertools.product((False, True), repeat=len(FLAG_KEYS)):
-        args = dict(zip(FLAG_KEYS, combo))
+        args = dict(zip(FLAG_KEYS, combo, strict=True))
         env = env_mod.StarCraft2Env(map_name=name, **args)
         layout = load_map_layout(name, env_args=args)
         assert (layout.obs_size, layout.state_size, layout.n_actions) == (

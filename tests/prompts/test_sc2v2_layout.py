@@ -75,77 +75,88 @@ def _units(layout, args, rng) -> tuple[list[Unit], list[Unit]]:
 
 def _expected_obs(env, layout, agent_id, avail_true, x_units) -> dict[int, float]:
     """Column -> value, from the unit records and SMACv2's documented formulas."""
-    caps = layout.capabilities
-    allies, enemies = x_units
-    me = env.agents[agent_id]
-    out: dict[int, float] = {}
-    row = layout.obs_for_agent(agent_id)
-    if me.health <= 0:
+    if env.agents[agent_id].health <= 0:
         return {c: 0.0 for c in range(layout.obs_size - (layout.timestep_column is not None))}
-    sr = env.unit_sight_range(agent_id)
     avail = env.get_avail_agent_actions(agent_id)
-
-    def seen(unit):
-        if layout.flags.conic_fov:
-            return env.is_position_in_cone(agent_id, unit.pos)
-        return math.hypot(unit.pos.x - me.pos.x, unit.pos.y - me.pos.y) < sr
-
-    for ent in row.entities:
+    out: dict[int, float] = {}
+    for ent in layout.obs_for_agent(agent_id).entities:
         for i, f in enumerate(ent.features):
-            col, v = ent.offset + i, 0.0
-            if ent.side == "move":
-                if f.startswith("move_"):
-                    v = avail[2 + ("north", "south", "east", "west").index(f[5:])]
-                elif f.startswith("pathing_"):
-                    v = 1.0
-            elif ent.side in ("enemy", "ally"):
-                u = env.enemies[ent.unit_id] if ent.side == "enemy" else env.agents[ent.unit_id]
-                name = (enemies if ent.side == "enemy" else allies)[ent.unit_id].name
-                ak = ent.unit_id if ent.side == "ally" else 0  # ally-only features read agent arrays
-                # StarCraft2Env.get_obs_agent: a masked enemy shows where it is, not its health or type
-                hidden = ent.side == "enemy" and env.mask_enemies and env.enemy_mask[agent_id][ent.unit_id]
-                if u.health > 0 and seen(u) and hidden and f not in ("attackable", "distance", "rel_x", "rel_y"):
-                    out[col] = 0.0
-                    continue
-                if u.health > 0 and seen(u):
-                    dx, dy = u.pos.x - me.pos.x, u.pos.y - me.pos.y
-                    hl = env.agent_health_levels[ent.unit_id] if ent.side == "ally" else 0.0
-                    health = u.health / u.health_max
-                    if ent.side == "ally" and caps.health:
-                        health = (health - hl) / (1 - hl) if env.observe_teammate_health else 0.0
-                    types_seen = ent.side == "enemy" or caps.observe_types
-                    v = {
-                        "attackable": avail_true[env.n_actions_no_attack + ent.unit_id],
-                        "visible": 1.0,
-                        "distance": math.hypot(dx, dy) / sr,
-                        "rel_x": dx / sr,
-                        "rel_y": dy / sr,
-                        "health": health,
-                        "shield": u.shield / u.shield_max if u.shield_max else 0.0,
-                        "attack_probability": env.agent_attack_probabilities[ak]
-                        if caps.attack and env.observe_attack_probs
-                        else 0.0,
-                        "health_level": hl if caps.health and env.observe_teammate_health else 0.0,
-                    }.get(f, float(f == "type_" + name and types_seen))
-                    if f.startswith("last_action_"):
-                        v = env.last_action[ent.unit_id][int(f.rsplit("_", 1)[1])]
-            elif ent.side == "self":
-                hl = env.agent_health_levels[agent_id]
-                health = me.health / me.health_max
-                v = {
-                    "health": (health - hl) / (1 - hl) if caps.health else health,
-                    "shield": me.shield / me.shield_max if me.shield_max else 0.0,
-                    "attack_probability": env.agent_attack_probabilities[agent_id],
-                    "health_level": hl,
-                    "own_pos_x": me.pos.x / 32,
-                    "own_pos_y": me.pos.y / 32,
-                    "fov_x": env.fov_directions[agent_id][0],
-                    "fov_y": env.fov_directions[agent_id][1],
-                }.get(f, float(f == "type_" + allies[agent_id].name))
-            elif ent.side == "timestep":
-                v = env._episode_steps / env.episode_limit
-            out[col] = float(v)
+            out[ent.offset + i] = float(_expected_value(env, layout, agent_id, avail, avail_true, x_units, ent, f))
     return out
+
+
+def _expected_value(env, layout, agent_id, avail, avail_true, x_units, ent, f) -> float:
+    """One observation column: feature `f` of entity `ent`."""
+    if ent.side == "move":
+        if f.startswith("move_"):
+            return avail[2 + ("north", "south", "east", "west").index(f[5:])]
+        return 1.0 if f.startswith("pathing_") else 0.0
+    if ent.side in ("enemy", "ally"):
+        return _expected_unit_value(env, layout, agent_id, avail_true, x_units, ent, f)
+    if ent.side == "self":
+        return _expected_self_value(env, layout, agent_id, x_units[0], f)
+    if ent.side == "timestep":
+        return env._episode_steps / env.episode_limit
+    return 0.0
+
+
+def _seen(env, layout, agent_id, unit) -> bool:
+    """Whether `agent_id` sees `unit`: in its cone with conic_fov, else within its sight range."""
+    if layout.flags.conic_fov:
+        return env.is_position_in_cone(agent_id, unit.pos)
+    me = env.agents[agent_id]
+    return math.hypot(unit.pos.x - me.pos.x, unit.pos.y - me.pos.y) < env.unit_sight_range(agent_id)
+
+
+def _expected_unit_value(env, layout, agent_id, avail_true, x_units, ent, f) -> float:
+    """An enemy's or ally's column: zero unless the unit is alive and seen."""
+    u = env.enemies[ent.unit_id] if ent.side == "enemy" else env.agents[ent.unit_id]
+    if not (u.health > 0 and _seen(env, layout, agent_id, u)):
+        return 0.0
+    # StarCraft2Env.get_obs_agent: a masked enemy shows where it is, not its health or type
+    hidden = ent.side == "enemy" and env.mask_enemies and env.enemy_mask[agent_id][ent.unit_id]
+    if hidden and f not in ("attackable", "distance", "rel_x", "rel_y"):
+        return 0.0
+    if f.startswith("last_action_"):
+        return env.last_action[ent.unit_id][int(f.rsplit("_", 1)[1])]
+    caps, me, sr = layout.capabilities, env.agents[agent_id], env.unit_sight_range(agent_id)
+    allies, enemies = x_units
+    name = (enemies if ent.side == "enemy" else allies)[ent.unit_id].name
+    ak = ent.unit_id if ent.side == "ally" else 0  # ally-only features read agent arrays
+    dx, dy = u.pos.x - me.pos.x, u.pos.y - me.pos.y
+    hl = env.agent_health_levels[ent.unit_id] if ent.side == "ally" else 0.0
+    health = u.health / u.health_max
+    if ent.side == "ally" and caps.health:
+        health = (health - hl) / (1 - hl) if env.observe_teammate_health else 0.0
+    types_seen = ent.side == "enemy" or caps.observe_types
+    return {
+        "attackable": avail_true[env.n_actions_no_attack + ent.unit_id],
+        "visible": 1.0,
+        "distance": math.hypot(dx, dy) / sr,
+        "rel_x": dx / sr,
+        "rel_y": dy / sr,
+        "health": health,
+        "shield": u.shield / u.shield_max if u.shield_max else 0.0,
+        "attack_probability": env.agent_attack_probabilities[ak] if caps.attack and env.observe_attack_probs else 0.0,
+        "health_level": hl if caps.health and env.observe_teammate_health else 0.0,
+    }.get(f, float(f == "type_" + name and types_seen))
+
+
+def _expected_self_value(env, layout, agent_id, allies, f) -> float:
+    """The observing agent's own column."""
+    caps, me = layout.capabilities, env.agents[agent_id]
+    hl = env.agent_health_levels[agent_id]
+    health = me.health / me.health_max
+    return {
+        "health": (health - hl) / (1 - hl) if caps.health else health,
+        "shield": me.shield / me.shield_max if me.shield_max else 0.0,
+        "attack_probability": env.agent_attack_probabilities[agent_id],
+        "health_level": hl,
+        "own_pos_x": me.pos.x / 32,
+        "own_pos_y": me.pos.y / 32,
+        "fov_x": env.fov_directions[agent_id][0],
+        "fov_y": env.fov_directions[agent_id][1],
+    }.get(f, float(f == "type_" + allies[agent_id].name))
 
 
 def _expected_state(env, layout, x_units) -> dict[int, float]:
@@ -421,7 +432,7 @@ def test_each_episode_names_its_own_team():
     for seed in (1, 2):
         obs, avail, ids = random_observations(layout, 6, seed=seed)
         allies, _ = draw_teams(layout.env_args, np.random.default_rng(seed))
-        for text, a, row in zip(enc.texts(obs, avail, ids), ids, avail):
+        for text, a, row in zip(enc.texts(obs, avail, ids), ids, avail, strict=True):
             if row[1]:  # alive
                 assert f"Self: Ally {a} ({allies[a]})" in text
         seen.append(allies)

@@ -47,7 +47,7 @@ def run_sacred(observer: Any, config: dict[str, Any], metrics: Metrics, fail_wit
     @ex.main
     def main(_run):
         for name, (steps, values) in metrics.items():
-            for step, value in zip(steps, values):
+            for step, value in zip(steps, values, strict=True):
                 _run.log_scalar(name, value, step)
         if fail_with:
             raise RuntimeError(fail_with)

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.epymarl.controller import LolmMAC
-from epymarl_llm.run_config import complete_args, run_config
+from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
+from epymarl_llm.run_config import complete_args, run_config
 
 
 class Recorder:
