@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 
 from epymarl_llm.policy.cache_api import output_cache
-
 from epymarl_llm.policy.errors import ModelLoadError
 
 
