@@ -9,7 +9,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from epymarl_llm.epymarl import runners, transfer
+from epymarl_llm.epymarl.progress import RolloutClock
 from epymarl_llm.load_plan import MANIFEST_FILE
+from epymarl_llm.run_summary import RunSummary
 
 
 def _checkpoint(root, steps_maps: dict[int, str | None]):
@@ -47,6 +49,7 @@ class _EpymarlRunner:
 
     def __init__(self, args):
         self.args, self.t_env, self.logged, self.closed, self.played = args, 700, [], False, 0
+        self.logger = SimpleNamespace(console_logger=None)  # EPyMARL's Logger; no console here
 
     def run(self, test_mode=False):
         """Two episodes per call (batch_size_run=2); a test log every test_nepisode of them."""
@@ -73,6 +76,8 @@ class _Runner(runners.LolmRunnerMixin, _EpymarlRunner):
 def _runner(evaluate: bool):
     runner = _Runner.__new__(_Runner)
     _EpymarlRunner.__init__(runner, SimpleNamespace(evaluate=evaluate))
+    # what LolmRunnerMixin.__init__ sets before EPyMARL's runner starts (no env here)
+    runner.run_summary, runner.rollout_clock, runner.rollout_progress = RunSummary(), RolloutClock(), None
     runner._held_test_returns, runner._held_test_stats = [], {}
     runner._transfer_recorded = runner._prompts_recorded = True
     return runner
