@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from ..config_dataclass import Says, config_dataclass
-from ..config_errors import ConfigError
+from epymarl_llm.config_dataclass import Says, config_dataclass
+from epymarl_llm.config_errors import ConfigError
 
 NUMBER_FORMATS = ("compact", "percent", "decimal")
 
