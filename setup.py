@@ -73,6 +73,8 @@ setup(
         "tokenizers>=0.20",
         "numpy>=1.24",
         "pyyaml>=6",
+        # Validates the config dataclasses (strict types, unknown keys refused); v2 API.
+        "pydantic>=2.5",
         "sacred>=0.8.5",
         # sacred 0.8.x imports pkg_resources at top level; setuptools 82 removed it.
         "setuptools<82",

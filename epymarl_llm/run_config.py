@@ -23,9 +23,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
 
 from epymarl_llm import registry_names
+from epymarl_llm.config_dataclass import Says, config_dataclass, read_config
 from epymarl_llm.config_errors import ConfigError
 from epymarl_llm.mongo_url import check_url
 
@@ -132,15 +135,7 @@ class RunConfigError(ConfigError):
     """A plugin key is missing from EPyMARL's args or has an invalid value (the message names its part)."""
 
 
-def _positive_int(name: str, value: object, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        extra = " or null" if allow_none else ""
-        raise RunConfigError(f"{name} must be a positive integer{extra}; got {value!r}")
-
-
-@dataclass(frozen=True)
+@config_dataclass(RunConfigError, frozen=True)
 class IntegrationConfig:
     """How the plugin runs inside EPyMARL.
 
@@ -169,61 +164,39 @@ class IntegrationConfig:
             probable action. EPyMARL's `test_greedy` (True in every env yaml) is not read.
     """
 
-    llm_cpu_threads: int | None = None
+    llm_cpu_threads: Annotated[
+        int | None, Field(ge=1), Says("{key} must be a positive integer or null; got {value!r}")
+    ] = None
     mongo_url: str | None = None
-    mongo_db_name: str = "sacred"
-    mongo_timeout_s: float = 5.0
-    log_sample_prompts: int = 3
-    log_sample_prompt_chars: int = 4000
-    kl_in_transfer: bool = False
-    progress_interval_s: float = 30.0
-    test_actions: str = "sample"
+    mongo_db_name: Annotated[
+        str, Field(min_length=1), Says("{key} must be a non-empty database name; got {value!r}")
+    ] = "sacred"
+    mongo_timeout_s: Annotated[
+        float, Field(gt=0, le=120), Says("{key} must be a number of seconds in (0, 120]; got {value!r}")
+    ] = 5.0
+    log_sample_prompts: Annotated[
+        int, Field(ge=0, le=32), Says("{key} must be an integer from 0 to 32; got {value!r}")
+    ] = 3
+    log_sample_prompt_chars: Annotated[
+        int, Field(ge=100, le=100_000), Says("{key} must be an integer from 100 to 100000; got {value!r}")
+    ] = 4000
+    kl_in_transfer: Annotated[bool, Says("{key} must be True or False; got {value!r}")] = False
+    progress_interval_s: Annotated[
+        float,
+        Field(ge=0),
+        Says("{key} must be a number of seconds >= 0 (0 = no progress lines); got {value!r}"),
+    ] = 30.0
+    test_actions: Annotated[
+        Literal["sample", "greedy"],
+        Says("{key} must be one of " + ", ".join(map(repr, TEST_ACTIONS)) + "; got {value!r}"),
+    ] = "sample"
 
     def __post_init__(self) -> None:
-        _positive_int("llm_cpu_threads", self.llm_cpu_threads, allow_none=True)
         if self.mongo_url is not None:
             try:
                 check_url(self.mongo_url)
             except ValueError as err:
                 raise RunConfigError(str(err)) from None
-        if not isinstance(self.mongo_db_name, str) or not self.mongo_db_name:
-            raise RunConfigError(f"mongo_db_name must be a non-empty database name; got {self.mongo_db_name!r}")
-        if (
-            isinstance(self.mongo_timeout_s, bool)
-            or not isinstance(self.mongo_timeout_s, (int, float))
-            or not 0 < self.mongo_timeout_s <= 120
-        ):
-            raise RunConfigError(
-                f"mongo_timeout_s must be a number of seconds in (0, 120]; got {self.mongo_timeout_s!r}"
-            )
-        if (
-            isinstance(self.log_sample_prompts, bool)
-            or not isinstance(self.log_sample_prompts, int)
-            or not 0 <= self.log_sample_prompts <= 32
-        ):
-            raise RunConfigError(f"log_sample_prompts must be an integer from 0 to 32; got {self.log_sample_prompts!r}")
-        if (
-            isinstance(self.log_sample_prompt_chars, bool)
-            or not isinstance(self.log_sample_prompt_chars, int)
-            or not 100 <= self.log_sample_prompt_chars <= 100_000
-        ):
-            raise RunConfigError(
-                f"log_sample_prompt_chars must be an integer from 100 to 100000; got {self.log_sample_prompt_chars!r}"
-            )
-        if not isinstance(self.kl_in_transfer, bool):
-            raise RunConfigError(f"kl_in_transfer must be True or False; got {self.kl_in_transfer!r}")
-        if (
-            isinstance(self.progress_interval_s, bool)
-            or not isinstance(self.progress_interval_s, (int, float))
-            or self.progress_interval_s < 0
-        ):
-            raise RunConfigError(
-                f"progress_interval_s must be a number of seconds >= 0 (0 = no progress lines); got {self.progress_interval_s!r}"
-            )
-        if self.test_actions not in TEST_ACTIONS:
-            raise RunConfigError(
-                f"test_actions must be one of {', '.join(map(repr, TEST_ACTIONS))}; got {self.test_actions!r}"
-            )
 
     @property
     def cpu_threads(self) -> int:
@@ -266,11 +239,6 @@ def _as_mapping(args: Mapping[str, Any] | SimpleNamespace) -> Mapping[str, Any]:
     return args if isinstance(args, Mapping) else vars(args)
 
 
-def _yaml_value(value: Any) -> Any:
-    """yaml gives lists where the dataclasses hold tuples (immutable, hashable)."""
-    return tuple(value) if isinstance(value, list) else value
-
-
 @dataclass(frozen=True)
 class LolmRunConfig:
     """The plugin's whole run configuration, read from EPyMARL's args (`run_config`)."""
@@ -300,19 +268,12 @@ class LolmRunConfig:
         parts = {}
         for part in PARTS:
             klass = part_class(part)
-            names_ = [f.name for f in fields(klass)]
-            missing = [n for n in names_ if n not in values]
-            if missing:
-                raise RunConfigError(
-                    f"missing LoLM-MARL config key(s) {', '.join(missing)} ({klass.__name__}); your algorithm "
-                    "yaml is older than the plugin: run `epymarl-llm install EPYMARL_DIR` to refresh it"
-                )
             problem = None
             try:
-                parts[part] = klass(**{n: _yaml_value(values[n]) for n in names_})
+                parts[part] = read_config(klass, values, owner="LoLM-MARL", error=RunConfigError)
             except RunConfigError:
                 raise
-            except (ValueError, TypeError) as err:
+            except ConfigError as err:
                 problem = str(err)
             if problem is not None:
                 # Raised outside the `except`, unchained: the part's message is already complete,

@@ -19,13 +19,14 @@ prints as one message without a traceback, the last lines of the output.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from sacred.utils import ConfigAddedError, SacredError
+
+from epymarl_llm.config_errors import did_you_mean
 
 _WRAPPED_FLAG = "_epymarl_llm_wrapped"
 
@@ -96,12 +97,12 @@ def spelling_hints(keys: list[str], config: Mapping[str, Any]) -> list[str]:
         level: Any = config
         for p in parents:
             level = level.get(p, {}) if isinstance(level, Mapping) else {}
-        # Sacred has already added the misspelled key to `config`: it is no candidate.
-        candidates = [k for k in level if isinstance(k, str) and k != leaf] if isinstance(level, Mapping) else []
-        close = difflib.get_close_matches(leaf, candidates, n=3, cutoff=0.7)
-        if close:
-            prefix = ".".join(parents) + "." if parents else ""
-            hints.append(f"{key}: did you mean " + " or ".join(f"`{prefix}{c}`" for c in close) + "?")
+        # Sacred has already added the misspelled key to `config`: `did_you_mean` skips it.
+        candidates = [k for k in level if isinstance(k, str)] if isinstance(level, Mapping) else []
+        prefix = ".".join(parents) + "." if parents else ""
+        hint = did_you_mean(leaf, candidates, prefix)
+        if hint:
+            hints.append(hint)
     return hints
 
 

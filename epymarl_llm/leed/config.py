@@ -3,14 +3,17 @@
 The keys live in their own dataclass (not in `LolmRunConfig`'s parts) because they belong to two
 algorithm configs, `lolm_leed` and `mappo_leed`, and not to `lolm_mappo`. Sacred already rejects a
 `with` key the yaml does not declare; `from_args` also rejects any `demo_*` key that is not a field
-(a typo in a hand-written yaml), and every field must be present (an outdated installed yaml).
+(a typo in a hand-written yaml, with the nearest key), and every field must be present (an outdated
+installed yaml).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
+
+from epymarl_llm.config_dataclass import Says, config_dataclass, read_config
 from epymarl_llm.config_errors import ConfigError
 
 WEIGHTINGS = ("constant", "anneal", "dynamic")
@@ -21,7 +24,11 @@ class LeedConfigError(ConfigError):
     """A LEED key is missing, unknown or has an invalid value."""
 
 
-@dataclass(frozen=True)
+PositiveInt = Annotated[int, Field(ge=1), Says("{key} must be a positive integer; got {value!r}")]
+Switch = Annotated[bool, Says("{key} must be True or False; got {value!r}")]
+
+
+@config_dataclass(LeedConfigError, frozen=True)
 class LeedConfig:
     """The expert policy loss added to the PPO loss (LEED's policy optimisation module).
 
@@ -43,28 +50,21 @@ class LeedConfig:
             stand-in, so by default they are left out of the expert loss.
     """
 
-    demo_path: str | None = None
-    demo_coef: float = 1.0
+    demo_path: Annotated[
+        str | None, Field(min_length=1), Says("{key} must be a folder path or null; got {value!r}")
+    ] = None
+    demo_coef: Annotated[
+        float, Field(ge=0), Says("{key} must be a number >= 0 (0 = no expert loss); got {value!r}")
+    ] = 1.0
     demo_weighting: str = "constant"
-    demo_anneal_steps: int = 500000
-    demo_batch_episodes: int = 4
-    demo_only_won: bool = False
-    demo_keep_invalid: bool = False
+    demo_anneal_steps: PositiveInt = 500000
+    demo_batch_episodes: PositiveInt = 4
+    demo_only_won: Switch = False
+    demo_keep_invalid: Switch = False
 
     def __post_init__(self) -> None:
-        if self.demo_path is not None and (not isinstance(self.demo_path, str) or not self.demo_path):
-            raise LeedConfigError(f"demo_path must be a folder path or null; got {self.demo_path!r}")
-        if isinstance(self.demo_coef, bool) or not isinstance(self.demo_coef, (int, float)) or not self.demo_coef >= 0:
-            raise LeedConfigError(f"demo_coef must be a number >= 0 (0 = no expert loss); got {self.demo_coef!r}")
         if self.demo_weighting not in WEIGHTINGS:
             raise LeedConfigError(f"demo_weighting must be one of {WEIGHTINGS}; got {self.demo_weighting!r}")
-        for name in ("demo_anneal_steps", "demo_batch_episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise LeedConfigError(f"{name} must be a positive integer; got {value!r}")
-        for name in ("demo_only_won", "demo_keep_invalid"):
-            if not isinstance(getattr(self, name), bool):
-                raise LeedConfigError(f"{name} must be True or False; got {getattr(self, name)!r}")
 
     @property
     def enabled(self) -> bool:
@@ -80,15 +80,4 @@ class LeedConfig:
 
     @classmethod
     def from_args(cls, args: Any) -> LeedConfig:
-        values = args if isinstance(args, dict) else vars(args)
-        names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in values]
-        if missing:
-            raise LeedConfigError(
-                f"missing LEED config key(s) {', '.join(missing)}: the algorithm yaml is older than the "
-                "plugin; run `epymarl-llm install EPYMARL_DIR` to refresh it"
-            )
-        unknown = sorted(k for k in values if k.startswith(PREFIX) and k not in names)
-        if unknown:
-            raise LeedConfigError(f"unknown LEED key(s) {', '.join(unknown)}; the keys are {', '.join(names)}")
-        return cls(**{n: values[n] for n in names})
+        return read_config(cls, args, owner="LEED", prefix=PREFIX)

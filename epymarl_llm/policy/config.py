@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, field_validator
+
+from epymarl_llm.config_dataclass import Says, config_dataclass
 from epymarl_llm.policy.errors import PolicyConfigError
 
 LLM_INITS = ("pretrained", "random")
 LLM_DTYPES = ("auto", "float32", "bfloat16", "float16")
 ATTACK_KEYS = ("entity", "shared")
 
+Switch = Annotated[bool, Says("{key} must be true or false; got {value!r}")]
+PositiveInt = Annotated[int, Field(ge=1), Says("{key} must be a positive integer; got {value!r}")]
 
-@dataclass
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return "{key} must be one of " + ", ".join(choices) + "; got {value!r}"
+
+
+_MODEL_MESSAGE = "llm_model must be a hub name (e.g. 'Qwen/Qwen3-0.6B') or a local folder"
+_DEVICE_MESSAGE = "{key} must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {value!r}"
+
+
+@config_dataclass(PolicyConfigError)
 class PolicyConfig:
     """The LLM-LoRA policy and its attention action head.
 
@@ -55,72 +68,57 @@ class PolicyConfig:
         device: "auto" (CUDA when available), "cpu", "cuda", "cuda:1", ...
     """
 
-    llm_model: str = "Qwen/Qwen3-0.6B"
-    llm_init: str = "pretrained"
-    llm_dtype: str = "auto"
-    llm_attn_implementation: str | None = None
-    gradient_checkpointing: bool = False
-    lora_rank: int = 8
-    lora_alpha: float = 16.0
-    lora_dropout: float = 0.0
+    llm_model: Annotated[str, Says(_MODEL_MESSAGE)] = "Qwen/Qwen3-0.6B"
+    llm_init: Annotated[Literal["pretrained", "random"], Says(_one_of(LLM_INITS))] = "pretrained"
+    llm_dtype: Annotated[Literal["auto", "float32", "bfloat16", "float16"], Says(_one_of(LLM_DTYPES))] = "auto"
+    llm_attn_implementation: Annotated[
+        str | None,
+        Field(min_length=1),
+        Says(
+            "{key} must be null (transformers default) or a name such as 'sdpa', 'eager' or "
+            "'flash_attention_2'; got {value!r}"
+        ),
+    ] = None
+    gradient_checkpointing: Switch = False
+    lora_rank: PositiveInt = 8
+    lora_alpha: Annotated[
+        float, Field(gt=0), Says("{key} must be a positive number (e.g. 2 * lora_rank); got {value!r}")
+    ] = 16.0
+    lora_dropout: Annotated[
+        float,
+        Field(ge=0, le=0),
+        Says(
+            "{key}={value!r}: set lora_dropout=0. PPO runs the rollout, pi_old, the reference and every "
+            "epoch without dropout (as TRL's PPO trainers do), so that the rollout samples from the policy "
+            "PPO's ratio is taken of; dropout would have no coherent place"
+        ),
+    ] = 0.0
     lora_target_modules: tuple[str, ...] | str | None = None
     lora_layers: int | str = "all"
-    action_dim: int = 1024
-    attack_keys: str = "entity"
-    prefix_cache: bool = True
-    length_buckets: bool = True
-    head_positions_only: bool = True
-    llm_autocast: bool = True
-    max_prompts_per_forward: int = 64
-    device: str = "auto"
+    action_dim: PositiveInt = 1024
+    attack_keys: Annotated[Literal["entity", "shared"], Says(_one_of(ATTACK_KEYS))] = "entity"
+    prefix_cache: Switch = True
+    length_buckets: Switch = True
+    head_positions_only: Switch = True
+    llm_autocast: Switch = True
+    max_prompts_per_forward: PositiveInt = 64
+    device: Annotated[str, Says(_DEVICE_MESSAGE)] = "auto"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.llm_model, str) or not self.llm_model.strip():
-            raise PolicyConfigError("llm_model must be a hub name (e.g. 'Qwen/Qwen3-0.6B') or a local folder")
-        _choice("llm_init", self.llm_init, LLM_INITS)
-        _choice("llm_dtype", self.llm_dtype, LLM_DTYPES)
-        _choice("attack_keys", self.attack_keys, ATTACK_KEYS)
-        if self.llm_attn_implementation is not None and (
-            not isinstance(self.llm_attn_implementation, str) or not self.llm_attn_implementation
-        ):
-            raise PolicyConfigError(
-                "llm_attn_implementation must be null (transformers default) or a name such as "
-                f"'sdpa', 'eager' or 'flash_attention_2'; got {self.llm_attn_implementation!r}"
-            )
-        for name in ("gradient_checkpointing", "prefix_cache", "length_buckets", "llm_autocast", "head_positions_only"):
-            if not isinstance(getattr(self, name), bool):
-                raise PolicyConfigError(f"{name} must be true or false; got {getattr(self, name)!r}")
-        for name in ("lora_rank", "action_dim", "max_prompts_per_forward"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise PolicyConfigError(f"{name} must be a positive integer; got {value!r}")
-        if isinstance(self.lora_alpha, bool) or not isinstance(self.lora_alpha, (int, float)) or self.lora_alpha <= 0:
-            raise PolicyConfigError(
-                f"lora_alpha must be a positive number (e.g. 2 * lora_rank); got {self.lora_alpha!r}"
-            )
-        self.lora_alpha = float(self.lora_alpha)
-        if (
-            isinstance(self.lora_dropout, bool)
-            or not isinstance(self.lora_dropout, (int, float))
-            or self.lora_dropout != 0
-        ):
-            raise PolicyConfigError(
-                f"lora_dropout={self.lora_dropout!r}: set lora_dropout=0. PPO runs the rollout, pi_old, the "
-                "reference and every epoch without dropout (as TRL's PPO trainers do), so that the rollout "
-                "samples from the policy PPO's ratio is taken of; dropout would have no coherent place"
-            )
-        self.lora_dropout = float(self.lora_dropout)
-        self.lora_target_modules = _target_modules(self.lora_target_modules)
-        self.lora_layers = _lora_layers(self.lora_layers)
-        if not isinstance(self.device, str) or not (
-            self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith(("cuda:", "mps:"))
-        ):
-            raise PolicyConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {self.device!r}")
+        if not self.llm_model.strip():
+            raise PolicyConfigError(_MODEL_MESSAGE)
+        if not (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith(("cuda:", "mps:"))):
+            raise PolicyConfigError(_DEVICE_MESSAGE.format(key="device", value=self.device))
 
+    @field_validator("lora_target_modules", mode="before")
+    @classmethod
+    def _modules_as_tuple(cls, value: Any) -> tuple[str, ...] | str | None:
+        return _target_modules(value)  # a yaml list of module names becomes a tuple
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise PolicyConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    @field_validator("lora_layers", mode="before")
+    @classmethod
+    def _layers_as_count(cls, value: Any) -> int | str:
+        return _lora_layers(value)  # "top-K" becomes K
 
 
 def _lora_layers(value: Any) -> int | str:

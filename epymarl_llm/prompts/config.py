@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated
 
-from ..config_errors import ConfigError
+from epymarl_llm.config_dataclass import Says, config_dataclass
+from epymarl_llm.config_errors import ConfigError
 
 NUMBER_FORMATS = ("compact", "percent", "decimal")
 
 
-@dataclass(frozen=True)
+@config_dataclass(ConfigError, frozen=True)
 class PromptConfig:
     """How observation rows become prompt text.
 
@@ -26,12 +26,11 @@ class PromptConfig:
             per digit and per comma). "decimal": the paper's two-decimal text (0.53 -> "0.53").
     """
 
-    dynamic_prompt: bool = True
-    number_format: Literal["compact", "percent", "decimal"] = "compact"
+    dynamic_prompt: Annotated[bool, Says("{key} must be True or False, got {value!r}")] = True
+    # A str, checked below: the message gives the choices and what 'decimal' is.
+    number_format: str = "compact"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.dynamic_prompt, bool):
-            raise ConfigError(f"dynamic_prompt must be True or False, got {self.dynamic_prompt!r}")
         if self.number_format not in NUMBER_FORMATS:
             raise ConfigError(
                 f"number_format must be one of {NUMBER_FORMATS} ('decimal' is the paper's two-decimal text), "

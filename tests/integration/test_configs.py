@@ -10,6 +10,7 @@ import yaml
 
 from epymarl_llm import registry_names
 from epymarl_llm import run_config as rc
+from epymarl_llm.config_dataclass import yaml_value
 from epymarl_llm.epymarl import ablations
 from epymarl_llm.leed import configs as leed_configs
 
@@ -86,7 +87,7 @@ def test_the_yaml_declares_every_plugin_key_with_the_dataclass_default():
     base = _load(registry_names.MAIN_CONFIG)
     for key, (part, default) in rc.plugin_keys().items():
         assert key in base, f"{key} ({part}) has no default in lolm_mappo.yaml: `with {key}=...` would be rejected"
-        assert rc._yaml_value(base[key]) == default, f"{key}: yaml {base[key]!r} != {part} default {default!r}"
+        assert yaml_value(base[key]) == default, f"{key}: yaml {base[key]!r} != {part} default {default!r}"
 
 
 @pytest.mark.parametrize("stem", sorted(ablations.ABLATIONS))
