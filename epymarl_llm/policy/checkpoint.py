@@ -47,6 +47,7 @@ _FIX = {
     "vocab_size": "llm_model",
     "action_dim": "action_dim",
     "attack_keys": "attack_keys",
+    "head_input_norm": "head_input_norm",
     "lora_rank": "lora_rank",
     "lora_alpha": "lora_alpha",
     "lora_target_modules": "lora_target_modules",
@@ -71,6 +72,8 @@ def architecture_facts(policy: TrainableParts) -> dict[str, Any]:
         "vocab_size": int(config.vocab_size),
         "action_dim": policy.head.action_dim,
         "attack_keys": policy.head.attack_keys,
+        # Not a tensor's shape, but the head's weights were trained on inputs of that scale.
+        "head_input_norm": policy.head.input_norm,
         "lora_rank": int(lora.r),
         # The adapter's output is scaled by alpha / r: another alpha loads the same tensors at another scale.
         "lora_alpha": float(lora.lora_alpha),
@@ -134,6 +137,7 @@ def load_trainable(policy: TrainableParts, directory: Path) -> None:
     if "lora_alpha" not in saved and meta.get("lora_alpha") is not None:
         saved["lora_alpha"] = float(meta["lora_alpha"])  # a policy_meta.json may hold it beside the facts only
     saved.setdefault("lora_layers", "all")  # written before lora_layers existed: every layer adapted
+    saved.setdefault("head_input_norm", "none")  # written before the switch existed: the paper's head
     diffs = [
         f"{k}: checkpoint {saved.get(k)!r} vs policy {v!r} (set {_FIX[k]})"
         for k, v in current.items()

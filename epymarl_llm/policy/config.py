@@ -12,6 +12,7 @@ from epymarl_llm.policy.errors import PolicyConfigError
 LLM_INITS = ("pretrained", "random")
 LLM_DTYPES = ("auto", "float32", "bfloat16", "float16")
 ATTACK_KEYS = ("entity", "shared")
+HEAD_INPUT_NORMS = ("none", "rms")
 
 Switch = Annotated[bool, Says("{key} must be true or false; got {value!r}")]
 PositiveInt = Annotated[int, Field(ge=1), Says("{key} must be a positive integer; got {value!r}")]
@@ -54,6 +55,9 @@ class PolicyConfig:
         action_dim: d_a, the action head's embedding width (paper: 1024).
         attack_keys: "entity" (default): each target's key adds a projection of that target's
             pooled span of hidden states; "shared": the paper's replicated attack key, for ablation.
+        head_input_norm: "none" (the paper): the head reads the body's final states as they are;
+            "rms": divided by their root mean square first (no weights), so that a pretrained body's
+            larger states do not make the head's early steps larger than a random body's.
         prefix_cache: run the prompts' shared prefix (instruction + goal) once and reuse its
             keys/values: across rollout steps until LoRA changes, once per run for the reference,
             once per forward with gradients in training. Same probabilities as without.
@@ -97,6 +101,7 @@ class PolicyConfig:
     lora_layers: int | str = "all"
     action_dim: PositiveInt = 1024
     attack_keys: Annotated[Literal["entity", "shared"], Says(_one_of(ATTACK_KEYS))] = "entity"
+    head_input_norm: Annotated[Literal["none", "rms"], Says(_one_of(HEAD_INPUT_NORMS))] = "none"
     prefix_cache: Switch = True
     length_buckets: Switch = True
     head_positions_only: Switch = True

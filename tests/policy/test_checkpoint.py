@@ -72,6 +72,7 @@ def test_the_adapter_is_in_peft_format(make_policy, tiny_model_dir, tmp_path):
     [
         ({"action_dim": 16}, "action_dim: checkpoint 32 vs policy 16 (set action_dim)"),
         ({"attack_keys": "shared"}, "attack_keys: checkpoint 'entity' vs policy 'shared'"),
+        ({"head_input_norm": "rms"}, "head_input_norm: checkpoint 'none' vs policy 'rms' (set head_input_norm)"),
         ({"lora_rank": 4}, "lora_rank: checkpoint 8 vs policy 4"),
         ({"lora_alpha": 32.0}, "lora_alpha: checkpoint 16.0 vs policy 32.0 (set lora_alpha)"),
         ({"lora_target_modules": ["q_proj", "v_proj"]}, "lora_target_modules"),
@@ -147,6 +148,16 @@ def test_a_checkpoint_written_before_the_shape_facts_still_loads(make_policy, tm
         del meta["facts"][key]
     (folder / "policy_meta.json").write_text(json.dumps(meta))
     make_policy().load_trainable(folder)
+
+
+def test_a_checkpoint_written_before_the_head_input_norm_is_the_paper_head(make_policy, tmp_path):
+    folder = make_policy().save_trainable(tmp_path / "ckpt")
+    meta = json.loads((folder / "policy_meta.json").read_text())
+    del meta["facts"]["head_input_norm"]
+    (folder / "policy_meta.json").write_text(json.dumps(meta))
+    make_policy().load_trainable(folder)
+    with pytest.raises(CheckpointError, match="head_input_norm: checkpoint 'none' vs policy 'rms'"):
+        make_policy(head_input_norm="rms").load_trainable(folder)
 
 
 @pytest.mark.parametrize("name", ["adapter_model.safetensors", "action_head.safetensors"])

@@ -22,6 +22,7 @@ def test_defaults_follow_the_paper_and_perf_notes():
         ("llm_init", "scratch", "pretrained, random"),
         ("llm_dtype", "fp8", "auto, float32"),
         ("attack_keys", "unique", "entity, shared"),
+        ("head_input_norm", "layer", "none, rms"),
         ("lora_rank", 0, "positive integer"),
         ("action_dim", 12.5, "positive integer"),
         ("lora_alpha", -1, "positive number"),

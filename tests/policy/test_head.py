@@ -92,3 +92,32 @@ def test_the_initialisation_is_the_one_method_md_states(make_policy):
         logits = policy(tokens, avail)
     live = logits[avail]
     assert float(live.abs().max()) < 0.1, "the untrained head is nearly uniform"
+
+
+@pytest.mark.parametrize("attack_keys", ["entity", "shared"])
+def test_an_rms_head_reads_states_of_any_scale_alike(attack_keys):
+    torch.manual_seed(0)
+    head = AttentionActionHead(16, 8, attack_keys=attack_keys, input_norm="rms")
+    with torch.no_grad():
+        if head.target_key is not None:
+            head.target_key.weight.normal_()
+    h, feats = torch.randn(4, 16), torch.randn(4, 3, 16)
+    scale = torch.tensor([[0.5], [2.0], [7.0], [40.0]])
+    torch.testing.assert_close(head(h * scale, 3, feats * scale.unsqueeze(-1)), head(h, 3, feats))
+
+
+def test_the_paper_head_reads_states_as_they_are():
+    torch.manual_seed(0)
+    plain = AttentionActionHead(16, 8, attack_keys="entity")
+    h, feats = torch.randn(4, 16), torch.randn(4, 3, 16)
+    assert not torch.allclose(plain(h * 3, 3, feats * 3), plain(h, 3, feats))
+    rms = AttentionActionHead(16, 8, attack_keys="entity", input_norm="rms")
+    rms.load_state_dict(plain.state_dict())
+    unit = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + 1e-6)
+    unit_feats = feats * torch.rsqrt(feats.pow(2).mean(-1, keepdim=True) + 1e-6)
+    torch.testing.assert_close(rms(h, 3, feats), plain(unit, 3, unit_feats))
+
+
+def test_an_unknown_head_input_norm_is_refused():
+    with pytest.raises(ValueError, match="input_norm must be one of none, rms; got 'layer'"):
+        AttentionActionHead(16, 8, input_norm="layer")
