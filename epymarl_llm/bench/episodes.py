@@ -119,7 +119,7 @@ def replay_rollout(record, policy, encoder, batch) -> None:
     The learner benchmark and the tests use it for the on-policy case, where the rollout that filled
     the batch has already computed these probabilities.
     """
-    from epymarl_llm.epymarl.controller import live_action_probabilities
+    from epymarl_llm.epymarl.controller import training_step_probabilities
 
     with torch.no_grad():
         for t in range(batch.max_seq_length):
@@ -127,7 +127,4 @@ def replay_rollout(record, policy, encoder, batch) -> None:
             if not bool(filled.any()):
                 continue
             bs = filled.nonzero().flatten().tolist()
-            probs = live_action_probabilities(
-                policy.forward_chunked, encoder, batch["obs"][bs, t], batch["avail_actions"][bs, t], policy.device
-            )
-            record.record(batch, t, bs, probs, policy.weights_version)
+            training_step_probabilities(policy.forward_chunked, encoder, record, batch, t, bs, policy)

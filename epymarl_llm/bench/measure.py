@@ -23,12 +23,13 @@ from types import SimpleNamespace
 
 import torch
 
-# Shortcuts on by default: a variant turns one off. pi_old_from_rollout is the learner's key.
-FAST_SWITCHES = ("prefix_cache", "length_buckets", "head_positions_only", "pi_old_from_rollout")
+# Shortcuts on by default: a variant turns one off. pi_old_from_rollout and lower_from_rollout are
+# the learner's keys.
+FAST_SWITCHES = ("prefix_cache", "length_buckets", "head_positions_only", "pi_old_from_rollout", "lower_from_rollout")
 # Options off by default: a variant turns one on (bf16=on: a bfloat16 body, bf16=off: float32,
 # whatever the bench's --llm-dtype says for the other variants).
 FAST_OPTIONS = ("gradient_checkpointing", "bf16")
-LEARNER_SWITCHES = ("pi_old_from_rollout",)
+LEARNER_SWITCHES = ("pi_old_from_rollout", "lower_from_rollout")
 # Keys a variant sets to a value: "fast:lora_layers=1" (LoRA on the top layer only, the lower
 # layers run once per update), "fast:number_format=percent" (the longer text of earlier versions).
 FAST_VALUES = {"lora_layers": lambda v: v if v == "all" else int(v), "number_format": str}
@@ -234,14 +235,16 @@ def measure_learner(opts: dict, variant: str) -> dict:
         policy.lower_states = lambda rows: lower_seen.append(len(rows)) or original_lower(rows)
     from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
     learner.config.pi_old_from_rollout = from_rollout
+    learner.config.lower_from_rollout = from_rollout and flips.get("lower_from_rollout", True)
     if from_rollout:
         # The on-policy case: the rollout that played this batch already has its probabilities
         # (`lolm_mac` records them); computing them here is the rollout's work, not timed.
         from epymarl_llm.bench.episodes import replay_rollout
         from epymarl_llm.learner.rollout_record import RolloutRecord
 
-        mac.rollout_record = RolloutRecord()
+        mac.rollout_record = RolloutRecord.for_learner(learner.config)
         replay_rollout(mac.rollout_record, policy, encoder, batch)
+        lower_seen.clear()  # the rollout's own lower passes are the rollout's work
     if kind == "reference":
         from epymarl_llm.bench.reference import StockStyleLearner
 

@@ -43,6 +43,9 @@ class LolmAgent(nn.Module):
         """The policy is not recurrent: an empty hidden state, as EPyMARL's runners expect one."""
         return torch.zeros(1, 0)
 
-    def forward(self, tokens: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
-        """tokens: M prompts; avail (M, n_actions) -> (M, n_actions) float32 masked logits."""
-        return self.policy.forward_chunked(tokens, avail)
+    def forward(self, tokens: TokenBatch, avail: torch.Tensor, keep_lower: Any = None) -> torch.Tensor:
+        """tokens: M prompts; avail (M, n_actions) -> (M, n_actions) float32 masked logits.
+
+        `keep_lower`: a `RowLowerStates` to keep the frozen lower layers' output in (`lora_layers: K`).
+        """
+        return self.policy.forward_chunked(tokens, avail, keep_lower=keep_lower)

@@ -25,18 +25,22 @@ from epymarl_llm.actions import NO_OP, dead_agents
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.load_plan import CheckpointManifest, LoadPlan, LoadSettings, plan_load
 from epymarl_llm.map_identity import map_identity
+from epymarl_llm.policy.layer_split import RowLowerStates
 from epymarl_llm.run_config import LolmRunConfig, RunConfigError, run_config
 
 
 @torch.no_grad()
 def live_action_probabilities(
-    logits_fn, encoder, obs: torch.Tensor, avail: torch.Tensor, device: torch.device
+    logits_fn, encoder, obs: torch.Tensor, avail: torch.Tensor, device: torch.device, keep_lower: Any = None
 ) -> torch.Tensor:
     """The rollout's step: obs (B, N, obs_size), avail (B, N, A) -> (B, N, A) float32 probabilities.
 
     Prompts of the live agents only, built and tokenized by `encoder` (a PromptEncoder), then one
     `logits_fn(tokens, avail)` call (the agent: `LlmPolicy.forward_chunked`). Used by `LolmMAC` and by
     `epymarl-llm bench`, so the benchmark times exactly what the controller runs.
+
+    `keep_lower`: a callable given the number of live prompts, returning a `RowLowerStates` for
+    `logits_fn` to fill (rows in the order of `(~dead_agents(avail)).nonzero()`); None keeps nothing.
     """
     b, n, a = avail.shape
     probs = torch.zeros(b, n, a, dtype=torch.float32, device=avail.device)
@@ -48,8 +52,35 @@ def live_action_probabilities(
         live_avail = avail[live]
         # entity_spans are for inspection only: skip them on the rollout's hot path.
         tokens = encoder.encode(obs[live].cpu(), live_avail.cpu(), agent_ids.cpu(), entity_spans=False)
-        logits = logits_fn(tokens, live_avail.to(device))
+        if keep_lower is None:
+            logits = logits_fn(tokens, live_avail.to(device))
+        else:
+            logits = logits_fn(tokens, live_avail.to(device), keep_lower=keep_lower(len(tokens)))
         probs[live] = torch.softmax(logits.float(), dim=-1).to(avail.device)
+    return probs
+
+
+def training_step_probabilities(
+    logits_fn, encoder, record: RolloutRecord, ep_batch: Any, t_ep: int, bs: Any, policy: Any
+) -> torch.Tensor:
+    """A training-mode rollout step of the envs `bs`: probabilities as `live_action_probabilities`,
+    recorded in `record` for the learner (pi_old), with the frozen lower layers' output when the
+    record keeps it (`lora_layers: K`, `lower_from_rollout`)."""
+    obs, avail = ep_batch["obs"][bs, t_ep], ep_batch["avail_actions"][bs, t_ep]
+    collector: RowLowerStates | None = None
+
+    def keep(rows: int) -> RowLowerStates:
+        nonlocal collector
+        collector = RowLowerStates(rows)
+        return collector
+
+    wanted = record.lower_budget_mb > 0 and policy.splits_layers
+    probs = live_action_probabilities(
+        logits_fn, encoder, obs, avail, policy.device, keep_lower=keep if wanted else None
+    )
+    record.record(ep_batch, t_ep, bs, probs, policy.weights_version)
+    if collector is not None:
+        record.record_lower(ep_batch, t_ep, bs, ~dead_agents(avail), collector)
     return probs
 
 
@@ -79,8 +110,9 @@ class LolmMAC:
         # What `load_models` loaded (zero/few-shot transfer, resumed runs): its manifest and the plan.
         self.checkpoint_manifest: CheckpointManifest | None = None
         self.load_plan: LoadPlan | None = None
-        # The rollout's probabilities, which the learner takes as pi_old on on-policy batches.
-        self.rollout_record = RolloutRecord()
+        # The rollout's probabilities, which the learner takes as pi_old on on-policy batches, and
+        # with `lora_layers: K` the frozen lower layers' output, which the learner then need not recompute.
+        self.rollout_record = RolloutRecord.for_learner(self.config.learner)
         # Told of every step (`epymarl.progress.RolloutProgress`); the plugin's runner sets it.
         self.rollout_progress = None
 
@@ -91,9 +123,12 @@ class LolmMAC:
         if self.rollout_progress is not None:
             live = int((~dead_agents(avail)).sum())
             self.rollout_progress.step(t_ep, avail.shape[0], live, t_env, test_mode)
-        probs = self._probabilities(ep_batch["obs"][bs, t_ep], avail)
-        if not test_mode:
-            self.rollout_record.record(ep_batch, t_ep, bs, probs, self.policy.weights_version)
+        if test_mode:
+            probs = self._probabilities(ep_batch["obs"][bs, t_ep], avail)
+        else:
+            probs = training_step_probabilities(
+                self.agent, self.prompt_encoder, self.rollout_record, ep_batch, t_ep, bs, self.policy
+            )
         if test_mode and self.test_greedy:
             return probs.argmax(dim=-1)
         return self.action_selector.select_action(probs, avail, t_env, test_mode=test_mode)

@@ -65,6 +65,10 @@ class LearnerConfig:
     lower_cache_mb: Annotated[int, Field(ge=0), Says("{key} must be an integer >= 0 (MiB; 0 = off), got {value!r}")] = (
         4096
     )
+    # With `lora_layers: K` and an on-policy batch: the lower layers' output comes from the rollout,
+    # which computed it for every training step (`RolloutRecord.record_lower`, within
+    # `lower_cache_mb`); the learner then never runs the frozen layers. False: the learner runs them.
+    lower_from_rollout: Switch = True
 
     def __post_init__(self) -> None:
         if self.kl_mode not in KL_MODES:

@@ -78,8 +78,8 @@ def old_and_reference(
     with torch.no_grad():
         for chunk, idx in enumerate(chunks):
             rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
+            lower = lower_cache.compute(chunk, rows, idx) if lower_cache is not None else None
             idx = idx.to(device)
-            lower = lower_cache.compute(chunk, rows) if lower_cache is not None else None
             if rollout_probs is not None:
                 # log of the rollout's fp32 softmax; unavailable actions (probability 0) are masked.
                 logp = losses.masked_log_softmax(rollout_probs[idx].to(device).clamp_min(1e-38).log(), chunk_avail)

@@ -23,7 +23,7 @@ from epymarl_llm.learner import losses, random_states
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
-from epymarl_llm.learner.lower_cache import LowerStatesCache
+from epymarl_llm.learner.lower_cache import LowerStatesCache, RolloutLowerStates
 from epymarl_llm.learner.policy_passes import old_and_reference, policy_gradient_step
 from epymarl_llm.learner.returns import RunningMeanStd, nstep_returns
 from epymarl_llm.learner.update_inputs import UpdateInputs, update_inputs
@@ -81,6 +81,7 @@ class LolmPPOLearner:
         # epoch, before the clip and optimiser step (LEED's expert loss: epymarl_llm.leed).
         self.extra_loss: Any = None
         self.pi_old_source = "pass"  # where the last update's pi_old came from: "pass" or "rollout"
+        self.lower_chunks_from_rollout = 0  # the last update's chunks whose lower layers the rollout ran
         console = getattr(logger, "console_logger", None)
         self.update_progress = UpdateProgress(
             console.info if console is not None else None, run.integration.progress_interval_s
@@ -99,10 +100,12 @@ class LolmPPOLearner:
         # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
         # thing only: transformers checkpoints the layers in training mode, and only then.
         policy.train(checkpointing)
-        # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass.
-        lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb)
+        # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass, or not
+        # at all when the rollout kept their output (`lower_from_rollout`).
+        lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb, self._rollout_lower(batch, inputs.steps))
         try:
             old = self._old_and_reference(inputs, with_reference, rollout_probs, checkpointing, lower_cache)
+            self.lower_chunks_from_rollout = lower_cache.from_rollout
             last = self._epochs(batch, rewards, inputs, old, lower_cache, t_env)
         finally:
             policy.train(was_training)
@@ -222,6 +225,14 @@ class LolmPPOLearner:
             return None
         self.pi_old_source = "rollout"
         return live
+
+    def _rollout_lower(self, batch: Any, steps: Any) -> RolloutLowerStates | None:
+        """The frozen lower layers' output the rollout kept for `batch`, when it is the batch played."""
+        record = getattr(self.mac, "rollout_record", None)
+        if not self.config.lower_from_rollout or record is None or not len(steps):
+            return None
+        found = record.lower_lookup(batch)
+        return RolloutLowerStates(found[0], found[1], steps.index) if found is not None else None
 
     def _team_rewards(self, batch: Any) -> torch.Tensor:
         """(B, T-1, N) rewards, standardised as EPyMARL's `standardise_rewards` does."""

@@ -87,6 +87,37 @@ class LowerStates:
     def nbytes(self) -> int:
         return self.states.numel() * self.states.element_size()
 
+    @classmethod
+    def from_rows(cls, rows: list[torch.Tensor], prefix_len: int, width: int) -> LowerStates:
+        """Rows' states (S_i, H) right-padded with zeros to `width` tokens: the layout `lower_states`
+        gives a batch of those rows padded to `width` after the prefix. Padding is never attended to
+        (right padding, causal attention), so its value does not reach a real position."""
+        first = rows[0]
+        states = first.new_zeros(len(rows), width, first.shape[-1])
+        for i, row in enumerate(rows):
+            states[i, : row.shape[0]] = row
+        return cls(states, prefix_len, len(rows))
+
+
+class RowLowerStates:
+    """The lower layers' states of each row of a batch run in buckets, cut to its real tokens.
+
+    `LlmPolicy.forward_chunked(..., keep_lower=collector)` fills it bucket by bucket; `rows[i]` is
+    then row i's (S_i, H) states after the prefix (a compact copy, not a view of the bucket).
+    """
+
+    def __init__(self, n_rows: int) -> None:
+        self.rows: list[torch.Tensor | None] = [None] * n_rows
+        self.prefix_len: int | None = None
+
+    def add(self, index: torch.Tensor, lengths: torch.Tensor, lower: LowerStates) -> None:
+        """Keep bucket rows `index` (positions in the whole batch) with full prompt `lengths`."""
+        if self.prefix_len is not None and self.prefix_len != lower.prefix_len:
+            raise ValueError(f"buckets of one batch start after {self.prefix_len} and {lower.prefix_len} tokens")
+        self.prefix_len = lower.prefix_len
+        for j, (row, length) in enumerate(zip(index.tolist(), lengths.tolist(), strict=True)):
+            self.rows[row] = lower.states[j, : length - lower.prefix_len].clone()
+
 
 @dataclass
 class LowerPrefix:

@@ -35,7 +35,15 @@ from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_lo
 from epymarl_llm.policy.head_positions import last_layer_at, read_positions
 from epymarl_llm.policy.head_positions import supports as head_positions_supported
 from epymarl_llm.policy.inputs import check_inputs
-from epymarl_llm.policy.layer_split import LowerPrefix, LowerStates, decoder_body, full_cache, layer_kv, only_layers
+from epymarl_llm.policy.layer_split import (
+    LowerPrefix,
+    LowerStates,
+    RowLowerStates,
+    decoder_body,
+    full_cache,
+    layer_kv,
+    only_layers,
+)
 from epymarl_llm.policy.lora import apply_lora
 from epymarl_llm.token_batch import TokenBatch
 
@@ -64,9 +72,9 @@ class LlmPolicy(nn.Module):
         self.first_adapted_layer = 0 if cfg.lora_layers == "all" else self.n_layers - cfg.lora_layers
         self._lower_prefix_cache: dict[tuple, LowerPrefix] = {}
         # The head stays float32 whatever the body's dtype (docs/PERFORMANCE.md "Precision").
-        self.head = AttentionActionHead(
-            self.hidden_size, cfg.action_dim, cfg.attack_keys, cfg.head_input_norm
-        ).to(device)
+        self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys, cfg.head_input_norm).to(
+            device
+        )
         # The cached prefix is tagged with `weights_version`, which the learner bumps after every
         # optimiser step and every load bumps (`weights_changed`), and with the LoRA tensors'
         # in-place version counters. The counters alone are not enough: fused optimisers
@@ -165,6 +173,10 @@ class LlmPolicy(nn.Module):
         # Checkpointed layers drop any cache in training mode, so with gradient checkpointing the
         # boundary states are kept for whole rows (the plain path's layout).
         return self.cfg.prefix_cache and batch.prefix_len > 0 and not self.cfg.gradient_checkpointing
+
+    def lower_offset(self, batch: TokenBatch) -> int:
+        """The prefix length `lower_states(batch)` starts after: its states cover tokens `offset:`."""
+        return batch.prefix_len if self._lower_uses_prefix(batch) else 0
 
     @torch.no_grad()
     def lower_states(self, batch: TokenBatch) -> LowerStates:
@@ -345,18 +357,35 @@ class LlmPolicy(nn.Module):
             yield index, batch.select(index)
 
     def forward_chunked(
-        self, batch: TokenBatch, avail: torch.Tensor, reference: bool = False, max_rows: int | None = None
+        self,
+        batch: TokenBatch,
+        avail: torch.Tensor,
+        reference: bool = False,
+        max_rows: int | None = None,
+        keep_lower: RowLowerStates | None = None,
     ) -> torch.Tensor:
         """As `forward` (or `reference_logits`) in length buckets (`iter_buckets`); rows in the input order.
 
         Under autograd every chunk's graph is kept until backward: a learner runs `row_groups`
         itself with a backward per chunk; this is for rollouts and old/reference log-probs.
+
+        Args:
+            keep_lower: with `lora_layers: K`, each bucket runs as `lower_states` then the top
+                layers (the same logits, to float tolerance) and its lower states are kept here, so
+                that the learner need not run the frozen layers again (`lower_from_rollout`).
         """
         run = self.reference_logits if reference else self.forward
+        split = keep_lower is not None and self.splits_layers
         indices, parts = [], []
         for index, chunk in self.iter_buckets(batch, max_rows):
             indices.append(index)
-            parts.append(run(chunk, avail[index.to(avail.device)]))
+            chunk_avail = avail[index.to(avail.device)]
+            if split:
+                lower = self.lower_states(chunk)
+                keep_lower.add(index, chunk.lengths, lower)
+                parts.append(run(chunk, chunk_avail, lower=lower))
+            else:
+                parts.append(run(chunk, chunk_avail))
         order = torch.cat(indices).to(self.device)
         return torch.cat(parts)[torch.argsort(order)]  # back to the input row order
 

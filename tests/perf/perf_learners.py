@@ -34,4 +34,6 @@ def learner_for(policy, layout, logger=None, **keys):
         }
     )
     logger = logger or SimpleNamespace(log_stat=lambda *a, **k: None)
-    return LolmPPOLearner(mac, {}, logger, args), mac
+    learner = LolmPPOLearner(mac, {}, logger, args)
+    mac.rollout_record = RolloutRecord.for_learner(learner.config)  # as `lolm_mac` builds it
+    return learner, mac

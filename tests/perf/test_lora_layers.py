@@ -7,7 +7,7 @@ policy: logits, reference logits, gradients, and a whole learner update.
 import pytest
 import torch
 
-from epymarl_llm.bench.episodes import synthetic_episodes
+from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.policy import PolicyConfig
@@ -138,3 +138,52 @@ def test_checkpoint_of_another_lora_layers_is_refused(make_policy, tmp_path):
     make_policy(lora_layers=1).save_trainable(tmp_path / "top1")
     with pytest.raises(CheckpointError, match="lora_layers"):
         make_policy().load_trainable(tmp_path / "top1")
+
+
+# --- the lower layers' output from the rollout ---------------------------------------------------------
+def _rollout_then_update(make_policy, lower_from_rollout: bool, monkeypatch, lower_cache_mb=4096, **policy_keys):
+    """One learner update of an on-policy batch the policy just played (`replay_rollout`), the rollout
+    keeping its lower-layer states or not: (trained parameters, learner, mac, batch, lower passes in the update)."""
+    layout = load_map_layout(MAP, env="sc2")
+    episodes = synthetic_episodes(layout, episodes=2, length=3, seed=5)
+    policy = make_policy(lora_layers=1, **policy_keys)
+    learner, mac = learner_for(policy, layout, lower_from_rollout=lower_from_rollout, lower_cache_mb=lower_cache_mb)
+    batch = EpisodeTensors({k: v.clone() for k, v in episodes.items()})
+    replay_rollout(mac.rollout_record, policy, mac.prompt_encoder, batch)
+    calls = []
+    monkeypatch.setattr(policy, "lower_states", _counting(calls, policy.lower_states))
+    learner.train(batch, 0, 0)
+    trained = {n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad}
+    return trained, learner, mac, batch, len(calls)
+
+
+@pytest.mark.parametrize("prefix_cache", [True, False])
+def test_lower_states_from_the_rollout_give_the_update_the_learner_computes(make_policy, monkeypatch, prefix_cache):
+    plain, plain_learner, _, _, plain_lower = _rollout_then_update(
+        make_policy, False, monkeypatch, prefix_cache=prefix_cache
+    )
+    reused, learner, _, _, lower = _rollout_then_update(make_policy, True, monkeypatch, prefix_cache=prefix_cache)
+    assert plain_learner.lower_chunks_from_rollout == 0 and plain_lower > 0
+    assert learner.lower_chunks_from_rollout > 0 and lower == 0  # the learner never ran the frozen layers
+    for name in plain:
+        torch.testing.assert_close(reused[name], plain[name], atol=1e-5, rtol=1e-3)
+
+
+def test_the_rollout_keeps_no_more_lower_states_than_the_budget(make_policy, monkeypatch):
+    # 1 MiB holds a few agent-steps' states: chunks with every step kept come from the rollout, the
+    # others run the lower layers, and the update is the same.
+    plain, *_ = _rollout_then_update(make_policy, False, monkeypatch, lower_cache_mb=1)
+    reused, _, mac, batch, _ = _rollout_then_update(make_policy, True, monkeypatch, lower_cache_mb=1)
+    kept, _ = mac.rollout_record.lower_lookup(batch)
+    assert 0 < sum(s.numel() * s.element_size() for s in kept.values()) <= 2**20
+    for name in plain:
+        torch.testing.assert_close(reused[name], plain[name], atol=1e-5, rtol=1e-3)
+
+
+def test_lower_states_answer_for_the_batch_played_only_whatever_the_weights(make_policy, monkeypatch):
+    _, _, mac, played, _ = _rollout_then_update(make_policy, True, monkeypatch)
+    other = EpisodeTensors({k: v.flip(0).clone() for k, v in played.data.items()})
+    assert mac.rollout_record.lower_lookup(other) is None  # another batch (a larger buffer's sample)
+    # the update stepped the adapter: pi_old is stale, the frozen layers' output is not
+    assert mac.rollout_record.lookup(played, mac.policy.weights_version) is None
+    assert mac.rollout_record.lower_lookup(played) is not None
