@@ -64,9 +64,9 @@ class LlmPolicy(nn.Module):
         self.first_adapted_layer = 0 if cfg.lora_layers == "all" else self.n_layers - cfg.lora_layers
         self._lower_prefix_cache: dict[tuple, LowerPrefix] = {}
         # The head stays float32 whatever the body's dtype (docs/PERFORMANCE.md "Precision").
-        self.head = AttentionActionHead(
-            self.hidden_size, cfg.action_dim, cfg.attack_keys, cfg.head_input_norm
-        ).to(device)
+        self.head = AttentionActionHead(self.hidden_size, cfg.action_dim, cfg.attack_keys, cfg.head_input_norm).to(
+            device
+        )
         # The cached prefix is tagged with `weights_version`, which the learner bumps after every
         # optimiser step and every load bumps (`weights_changed`), and with the LoRA tensors'
         # in-place version counters. The counters alone are not enough: fused optimisers
