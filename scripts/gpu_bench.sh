@@ -17,7 +17,7 @@ if not torch.cuda.is_available():
 print(f"GPU: {torch.cuda.get_device_name(0)}", file=sys.stderr)
 PY
 # device cuda: llm_dtype auto = bf16; the bench measures the bf16 GEMM peak itself.
-python -m epymarl_llm bench --device cuda --model qwen3-0.6b --map 3s5z_vs_3s6z --envs 10 --steps 5 \
+python -m epymarl_llm_tools bench --device cuda --model qwen3-0.6b --map 3s5z_vs_3s6z --envs 10 --steps 5 \
     --episodes 10 --time-limit 150 --epochs 4 --repeats 3 --parts rollout,learner \
     --variants fast,reference,fast:prefix_cache=off,fast:length_buckets=off,fast:pi_old_from_rollout=off,fast:gradient_checkpointing=on,reference:vocab_projection=off,reference:second_copy=off,reference:text_tokenization=off \
     --json "$@" > "$out"

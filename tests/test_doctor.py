@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from epymarl_llm.commands import doctor, doctor_model
 from epymarl_llm.epymarl import install as inst
+from epymarl_llm_tools.commands import doctor, doctor_model
 from tests.integration.fake_epymarl import make_fake_epymarl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +181,16 @@ def test_the_command_exits_1_when_a_run_would_fail_and_prints_each_fix(tmp_path,
         os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]), PYTHONNOUSERSITE="1"
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "epymarl_llm", "doctor", str(checkout), "--llm-model", str(tiny_model_dir), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "epymarl_llm_tools",
+            "doctor",
+            str(checkout),
+            "--llm-model",
+            str(tiny_model_dir),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -1,6 +1,6 @@
 """Which map a run's checkpoint was trained on, recorded in the Sacred config before the run starts.
 
-The report (`epymarl_llm.report.runs`) tells transfer runs apart by the config key
+The report (`epymarl_llm_tools.report.runs`) tells transfer runs apart by the config key
 `transfer_source_map`: Sacred writes a run's config once, when the run starts (config.json, the
 MongoDB run document), so the key must be in `run.config` before then. The runner also puts it in
 run info, but the report does not read info (EPyMARL copies every statistic into it). The hook in

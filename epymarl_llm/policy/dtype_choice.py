@@ -1,7 +1,7 @@
 """What `llm_dtype: auto` means on this machine, and why.
 
 bfloat16 only where a whole model runs at least 1.5x faster in it than in float32: below that, the
-gain does not pay for bf16's probability error (`bench.dtype_error`). A bare GEMM's rate says little
+gain does not pay for bf16's probability error (`epymarl-llm bench dtype-error`). A bare GEMM's rate says little
 (docs/PERFORMANCE.md, "bf16 on CPUs"). Measured with SmolLM2-135M's rollout (2s3z, 4 envs):
 - CUDA: bf16 (tensor cores; the head, LoRA and log-softmax stay float32 whatever the body's dtype);
 - a CPU with AMX-BF16 (Sapphire Rapids): 1.17x float32's speed in bf16, though its bf16 GEMM ran at

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from epymarl_llm import cli
 from epymarl_llm.epymarl import install as inst
 from epymarl_llm.epymarl.checkout import NotAnEpymarlCheckoutError
+from epymarl_llm_tools import cli
 
 from .fake_epymarl import make_fake_epymarl
 

@@ -31,9 +31,9 @@ def _can_mount_read_only() -> bool:
 
 
 def run_install_read_only(read_only: list[Path], argv: list[str]) -> subprocess.CompletedProcess:
-    """Run `python -m epymarl_llm install ARGV...` with every folder in `read_only` unwritable."""
+    """Run `python -m epymarl_llm_tools install ARGV...` with every folder in `read_only` unwritable."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "epymarl_llm", "install", *argv, "--no-doctor"]
+    cmd = [sys.executable, "-m", "epymarl_llm_tools", "install", *argv, "--no-doctor"]
     if os.geteuid() != 0:
         modes = {p: p.stat().st_mode for d in read_only for p in [d, *d.rglob("*")]}
         for p in modes:

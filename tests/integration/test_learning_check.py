@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from epymarl_llm import metric_names as M
-from epymarl_llm.commands import learning_runs as lr
+from epymarl_llm_tools.commands import learning_runs as lr
 
 from .conftest import REPO_ROOT, epymarl_source
 
@@ -145,7 +145,7 @@ def _check_runs_train_transfer_and_report(tmp_path, budget):
     argv = [
         sys.executable,
         "-m",
-        "epymarl_llm",
+        "epymarl_llm_tools",
         "grid",
         "learning-check",
         "--executor",

@@ -48,7 +48,7 @@ def _generate(checkout: Path, user_base: Path, out: Path, *extra: str) -> dict:
     argv = [
         sys.executable,
         "-m",
-        "epymarl_llm",
+        "epymarl_llm_tools",
         "demos",
         "generate",
         "--epymarl",

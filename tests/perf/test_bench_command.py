@@ -6,15 +6,15 @@ import sys
 
 import torch
 
-from epymarl_llm.bench.measure import parse_variant
-from epymarl_llm.cli import main
+from epymarl_llm_tools.bench.measure import parse_variant
+from epymarl_llm_tools.cli import main
 
 
 def test_bench_json_has_rollout_and_learner_figures_for_both_implementations():
     cmd = [
         sys.executable,
         "-m",
-        "epymarl_llm",
+        "epymarl_llm_tools",
         "bench",
         "--model",
         "tiny",
@@ -61,7 +61,7 @@ def test_bench_json_has_rollout_and_learner_figures_for_both_implementations():
 
 
 def test_the_table_says_one_run_not_medians_of_one():
-    from epymarl_llm.bench.combined import format_table
+    from epymarl_llm_tools.bench.combined import format_table
 
     r = {
         "agent_steps_per_s": 2.0,
@@ -103,9 +103,9 @@ def test_bad_options_name_the_fix(capsys):
 
 
 def test_the_controllers_step_gives_dead_agents_no_op_and_live_agents_the_policy(make_policy, tiny_model_dir):
-    from epymarl_llm.bench.episodes import step_rows
     from epymarl_llm.epymarl.controller import dead_agents, live_action_probabilities
     from epymarl_llm.prompts import PromptEncoder, load_map_layout
+    from epymarl_llm_tools.bench.episodes import step_rows
 
     policy = make_policy()
     layout = load_map_layout("3s5z_vs_3s6z", env="sc2")

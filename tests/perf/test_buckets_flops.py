@@ -5,8 +5,8 @@ import itertools
 import pytest
 import torch
 
-from epymarl_llm.bench import flops
 from epymarl_llm.policy.buckets import length_buckets, padded_tokens, row_groups
+from epymarl_llm_tools.bench import flops
 
 
 def _cost(lengths, buckets, overhead):

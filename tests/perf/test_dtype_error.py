@@ -1,6 +1,6 @@
 """The bf16-against-fp32 measurement: it really runs a bf16 body, and its error is a float32 head's."""
 
-from epymarl_llm.bench import dtype_error
+from epymarl_llm_tools.bench import dtype_error
 
 
 def test_bf16_body_differs_from_fp32_by_rounding_only_and_the_figures_are_printed():

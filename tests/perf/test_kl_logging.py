@@ -4,13 +4,13 @@ from types import SimpleNamespace
 
 import torch
 
-from epymarl_llm.bench.episodes import synthetic_episodes
 from epymarl_llm.learner import LolmPPOLearner
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.metric_names import KL_TO_REFERENCE
 from epymarl_llm.prompts import PromptEncoder, load_map_layout
 from epymarl_llm.run_config import complete_args
+from epymarl_llm_tools.bench.episodes import synthetic_episodes
 
 MAP = "3s5z_vs_3s6z"
 

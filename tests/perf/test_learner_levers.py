@@ -4,12 +4,12 @@ version that keys the prefix cache (fused optimisers), dropout off in every pass
 import pytest
 import torch
 
-from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.learner.rollout_record import RolloutRecord
 from epymarl_llm.policy import backbone
 from epymarl_llm.prompts import load_map_layout
+from epymarl_llm_tools.bench.episodes import replay_rollout, synthetic_episodes
 from tests.perf.perf_learners import learner_for
 
 MAP = "3s5z_vs_3s6z"

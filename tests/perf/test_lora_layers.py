@@ -7,12 +7,12 @@ policy: logits, reference logits, gradients, and a whole learner update.
 import pytest
 import torch
 
-from epymarl_llm.bench.episodes import replay_rollout, synthetic_episodes
 from epymarl_llm.learner import losses
 from epymarl_llm.learner.episode_tensors import EpisodeTensors
 from epymarl_llm.policy import PolicyConfig
 from epymarl_llm.policy.errors import PolicyConfigError, TargetModulesError
 from epymarl_llm.prompts import load_map_layout
+from epymarl_llm_tools.bench.episodes import replay_rollout, synthetic_episodes
 from tests.perf.perf_learners import learner_for
 
 # Qwen3 and Llama (SmolLM2's family) layers: every test that loads a model runs on both.

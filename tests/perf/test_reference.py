@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
+from epymarl_llm_tools.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,10 @@
-"""How the speed commands read their variants: `bench --variants` and `epymarl.speed --variant`."""
+"""How the speed commands read their variants: `bench --variants` and `bench epymarl --variant`."""
 
 import pytest
 
-from epymarl_llm.bench.measure import parse_variant
-from epymarl_llm.commands.bench import split_variants
-from epymarl_llm.epymarl import speed
+from epymarl_llm_tools.bench import epymarl_speed as speed
+from epymarl_llm_tools.bench.measure import parse_variant
+from epymarl_llm_tools.commands.bench import split_variants
 
 
 def test_bench_variants_take_several_switches_and_values():
@@ -57,7 +57,7 @@ def test_speed_variants_and_their_table():
 
 
 def test_a_variant_body_dtype_is_its_bf16_switch_else_the_bench_option():
-    from epymarl_llm.bench.measure import variant_dtype
+    from epymarl_llm_tools.bench.measure import variant_dtype
 
     assert variant_dtype({"llm_dtype": "float32"}, parse_variant("fast:bf16=on")[1]) == "bfloat16"
     assert variant_dtype({"llm_dtype": "bfloat16"}, parse_variant("fast:bf16=off")[1]) == "float32"

@@ -2,7 +2,7 @@
 
 import torch
 
-from epymarl_llm.bench.policy_speed import bench_batch, worker
+from epymarl_llm_tools.bench.policy_speed import bench_batch, worker
 
 
 def test_bench_batch_is_a_consistent_3s5z_vs_3s6z_batch(tiny_model_dir):

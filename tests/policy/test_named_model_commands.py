@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from epymarl_llm import cli
-from epymarl_llm.commands import doctor_model
 from epymarl_llm.policy.named_models import resolve_model
+from epymarl_llm_tools import cli
+from epymarl_llm_tools.commands import doctor_model
 
 
 def test_doctor_reports_a_named_model_before_and_after_its_conversion(cache, fake_package):
@@ -48,7 +48,7 @@ def test_layout_with_a_missing_model_package_is_a_clear_error(cache, uninstalled
 
 
 def test_bench_reads_a_named_model_from_its_converted_folder(cache, fake_package, tmp_path):
-    from epymarl_llm.bench.combined import prepare_model
+    from epymarl_llm_tools.bench.combined import prepare_model
 
     assert prepare_model("smollm2-135m", tmp_path) == (str(cache / "smollm2-135m"), "pretrained")
 

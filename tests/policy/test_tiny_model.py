@@ -5,9 +5,9 @@ import json
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from epymarl_llm import cli
 from epymarl_llm.policy import LlmPolicy, PolicyConfig
 from epymarl_llm.policy.tiny_model import smac_corpus, train_tokenizer
+from epymarl_llm_tools import cli
 from tests.policy.helpers import build_batch, random_avail, smac_rows
 
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from epymarl_llm import cli
+from epymarl_llm_tools import cli
 
 
 def test_layout_prints_sizes_entities_and_features(capsys):
@@ -92,7 +92,7 @@ def test_layout_errors_are_clear(capsys):
 
 def test_layout_command_does_not_import_torch():
     code = (
-        "import sys; from epymarl_llm import cli; cli.main(['layout', '3m', '--example-prompt']); "
+        "import sys; from epymarl_llm_tools import cli; cli.main(['layout', '3m', '--example-prompt']); "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -101,7 +101,7 @@ def test_layout_command_does_not_import_torch():
 
 def test_prompt_speed_benchmark_prints_its_figures():
     out = subprocess.run(
-        [sys.executable, "-m", "epymarl_llm.bench.prompt_speed", "--steps", "2", "--envs", "2"],
+        [sys.executable, "-m", "epymarl_llm_tools", "bench", "prompts", "--steps", "2", "--envs", "2"],
         capture_output=True,
         text=True,
         check=True,

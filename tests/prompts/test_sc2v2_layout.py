@@ -410,7 +410,7 @@ def test_bad_sc2v2_args_are_named():
 
 
 def test_layout_command_prints_a_smacv2_prompt(capsys):
-    from epymarl_llm import cli
+    from epymarl_llm_tools import cli
 
     assert cli.main(["layout", "protoss_5_vs_5", "--env", "sc2v2", "--example-prompt"]) == 0
     out = capsys.readouterr().out

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from epymarl_llm.report.curves import Curve
-from epymarl_llm.report.figures import _draw_order, plot_metric, series_colors
-from epymarl_llm.report.groups import SeriesKey
-from epymarl_llm.report.runs import RunMode
+from epymarl_llm_tools.report.curves import Curve
+from epymarl_llm_tools.report.figures import _draw_order, plot_metric, series_colors
+from epymarl_llm_tools.report.groups import SeriesKey
+from epymarl_llm_tools.report.runs import RunMode
 
 
 def _keys():

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from epymarl_llm import cli
-from epymarl_llm.commands import grid_paper
-from epymarl_llm.commands.grid_job import checkpoint_in_log
+from epymarl_llm_tools import cli
+from epymarl_llm_tools.commands import grid_paper
+from epymarl_llm_tools.commands.grid_job import checkpoint_in_log
 
 pytest.importorskip("submitit")
 

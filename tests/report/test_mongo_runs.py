@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from epymarl_llm.report.errors import ReportInputError
-from epymarl_llm.report.mongo_runs import normalise_url, read_mongo_runs, redact_url, runs_from_database
+from epymarl_llm_tools.report.errors import ReportInputError
+from epymarl_llm_tools.report.mongo_runs import normalise_url, read_mongo_runs, redact_url, runs_from_database
 from tests.report.sacred_fixtures import epymarl_config, quiet_sacred_import, ramp, run_sacred
 
 mongomock = pytest.importorskip("mongomock", reason="mongomock is a test dependency (pip install mongomock)")
@@ -86,8 +86,8 @@ def test_unreachable_server_is_a_quick_clear_error_without_the_password():
 
 
 def test_report_cli_reads_mongo(tmp_path, mongo_db, monkeypatch, capsys):
-    from epymarl_llm import cli
-    from epymarl_llm.report import mongo_runs
+    from epymarl_llm_tools import cli
+    from epymarl_llm_tools.report import mongo_runs
 
     run_sacred(
         _observer(mongo_db),

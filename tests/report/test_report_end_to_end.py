@@ -5,7 +5,7 @@ import csv
 
 import pytest
 
-from epymarl_llm import cli
+from epymarl_llm_tools import cli
 from tests.report.sacred_fixtures import epymarl_config, ramp
 
 SOURCE, TARGET = "3s_vs_4z", "3s_vs_5z"

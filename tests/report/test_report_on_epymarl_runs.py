@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from epymarl_llm import cli
+from epymarl_llm_tools import cli
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from epymarl_llm.report.errors import ReportInputError
-from epymarl_llm.report.file_runs import find_run_dirs, read_file_runs, read_run_dir
-from epymarl_llm.report.runs import UNKNOWN_SOURCE, RunMode, run_from_config, source_map_from_checkpoint
+from epymarl_llm_tools.report.errors import ReportInputError
+from epymarl_llm_tools.report.file_runs import find_run_dirs, read_file_runs, read_run_dir
+from epymarl_llm_tools.report.runs import UNKNOWN_SOURCE, RunMode, run_from_config, source_map_from_checkpoint
 from tests.report.sacred_fixtures import epymarl_config, ramp
 
 CKPT = "results/models/lolm_mappo_seed1_3s_vs_4z_2025-01-02 10:11:12.123456"

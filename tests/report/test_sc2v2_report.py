@@ -2,8 +2,8 @@
 
 import csv
 
-from epymarl_llm import cli
-from epymarl_llm.report.runs import source_map_from_checkpoint
+from epymarl_llm_tools import cli
+from epymarl_llm_tools.report.runs import source_map_from_checkpoint
 from tests.report.sacred_fixtures import epymarl_config, ramp
 
 SOURCE, TARGET = "protoss_5_vs_5", "protoss_10_vs_10"

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from epymarl_llm.report.curves import Curve, seed_band
-from epymarl_llm.report.transfer_metrics import (
+from epymarl_llm_tools.report.curves import Curve, seed_band
+from epymarl_llm_tools.report.transfer_metrics import (
     TransferSettings,
     asymptotic_performance,
     jumpstart,
@@ -104,9 +104,9 @@ def test_seed_band_interpolates_and_counts_seeds_that_cover_each_step():
 
 
 def test_zero_shot_values_are_one_mean_per_seed():
-    from epymarl_llm.report.build import zero_shot_values
-    from epymarl_llm.report.groups import SeriesKey
-    from epymarl_llm.report.runs import RunMode
+    from epymarl_llm_tools.report.build import zero_shot_values
+    from epymarl_llm_tools.report.groups import SeriesKey
+    from epymarl_llm_tools.report.runs import RunMode
 
     class _Run:
         crashed = False  # the report leaves crashed seeds out of every mean

@@ -14,7 +14,7 @@ from epymarl_llm.load_plan import (
     load_kind,
     plan_load,
 )
-from epymarl_llm.report.runs import RunMode, run_from_config
+from epymarl_llm_tools.report.runs import RunMode, run_from_config
 
 STEP_DIR = "/results/models/lolm_mappo_seed1_2s3z/200"
 

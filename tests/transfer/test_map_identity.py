@@ -2,7 +2,7 @@
 by the map file."""
 
 from epymarl_llm.map_identity import map_identity
-from epymarl_llm.report.runs import RunMode, run_from_config
+from epymarl_llm_tools.report.runs import RunMode, run_from_config
 
 
 def test_custom_maps_go_by_their_file():

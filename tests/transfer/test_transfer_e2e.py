@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from epymarl_llm import cli
 from epymarl_llm import metric_names as M
 from epymarl_llm.epymarl import install as inst
+from epymarl_llm_tools import cli
 from tests.integration.conftest import user_site
 from tests.integration.epymarl_runs import run_main
 

@@ -9,11 +9,11 @@ matplotlib and pymongo load only when figures are drawn or MongoDB is read.
 
 from __future__ import annotations
 
-from epymarl_llm.report.curves import Curve, SeedBand, seed_band
-from epymarl_llm.report.errors import ReportInputError
-from epymarl_llm.report.file_runs import find_run_dirs, read_file_runs, read_run_dir
-from epymarl_llm.report.runs import Run, RunMode, run_from_config, source_map_from_checkpoint
-from epymarl_llm.report.transfer_metrics import (
+from epymarl_llm_tools.report.curves import Curve, SeedBand, seed_band
+from epymarl_llm_tools.report.errors import ReportInputError
+from epymarl_llm_tools.report.file_runs import find_run_dirs, read_file_runs, read_run_dir
+from epymarl_llm_tools.report.runs import Run, RunMode, run_from_config, source_map_from_checkpoint
+from epymarl_llm_tools.report.transfer_metrics import (
     SpeedUp,
     TransferSettings,
     asymptotic_performance,
@@ -51,11 +51,11 @@ __all__ = [
 def __getattr__(name: str):
     # Lazy: `build` imports matplotlib, `mongo_runs` imports pymongo on use.
     if name in ("write_report", "ReportOptions", "ReportResult"):
-        from epymarl_llm.report import build
+        from epymarl_llm_tools.report import build
 
         return getattr(build, name)
     if name == "read_mongo_runs":
-        from epymarl_llm.report.mongo_runs import read_mongo_runs
+        from epymarl_llm_tools.report.mongo_runs import read_mongo_runs
 
         return read_mongo_runs
-    raise AttributeError(f"module 'epymarl_llm.report' has no attribute {name!r}")
+    raise AttributeError(f"module 'epymarl_llm_tools.report' has no attribute {name!r}")

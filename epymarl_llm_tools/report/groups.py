@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from epymarl_llm.report.runs import FINISHED, Run, RunMode
+from epymarl_llm_tools.report.runs import FINISHED, Run, RunMode
 
 # Algorithms whose policies take any map's observation (text prompts, attention over targets).
 # Built-in EPyMARL networks have input and output sizes fixed by the map (obs_shape, n_actions).

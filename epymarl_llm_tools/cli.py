@@ -1,7 +1,10 @@
 """The `epymarl-llm` command (its one-line description is DESCRIPTION, shown by `--help`).
 
-One subcommand per module in `epymarl_llm.commands`: each command module defines `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
-Modules are imported only when their subcommand runs, so `epymarl-llm layout` never pays for
+One subcommand per module in `epymarl_llm_tools.commands`: each command module defines `HELP` (one line),
+`add_arguments(parser)` and `run(args) -> int`. A command module may also define `MODES` (mode word ->
+(module, one-line help)): a first word naming a mode runs that module, which follows the same protocol
+(`epymarl-llm bench dtype-error ...`); without one the command's own parser runs.
+Modules are imported only when their subcommand (or mode) runs, so `epymarl-llm layout` never pays for
 importing torch or transformers.
 """
 
@@ -11,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-# subcommand -> module under epymarl_llm.commands, with a one-line help kept here so that
+# subcommand -> module under epymarl_llm_tools.commands, with a one-line help kept here so that
 # `epymarl-llm --help` does not import every command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "layout": ("layout", "print the observation/state layout of a map (and an example prompt)"),
@@ -19,7 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("install", "register the plugin's configs with an EPyMARL checkout"),
     "uninstall": ("uninstall", "remove what `install` added to an EPyMARL checkout"),
     "doctor": ("doctor", "check the environment a run needs and print the fix for each problem"),
-    "bench": ("bench", "measure rollout and learner speed against a reference implementation"),
+    "bench": (
+        "bench",
+        "measure rollout and learner speed against a reference implementation (other benchmarks: modes)",
+    ),
     "report": ("report", "win-rate curves, transfer tables and plots from Sacred runs"),
     "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),
     "demos": ("demos", "generate or show LEED demonstrations (scripted, generating LM, checkpoint)"),
@@ -61,12 +67,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     module_name, help_text = COMMANDS[name]
-    module = importlib.import_module(f"epymarl_llm.commands.{module_name}")
-    sub = argparse.ArgumentParser(prog=f"epymarl-llm {name}", description=getattr(module, "HELP", help_text))
+    module = importlib.import_module(f"epymarl_llm_tools.commands.{module_name}")
+    modes: dict[str, tuple[str, str]] = getattr(module, "MODES", {})
+    prog, epilog = f"epymarl-llm {name}", None
+    if modes and rest and not rest[0].startswith("-"):
+        if rest[0] not in modes:
+            print(f"{prog}: unknown mode {rest[0]!r}; choose from {', '.join(modes)}", file=sys.stderr)
+            return 2
+        prog, (mode_module, help_text), rest = f"{prog} {rest[0]}", modes[rest[0]], rest[1:]
+        module = importlib.import_module(mode_module)
+    elif modes:
+        width = max(map(len, modes))
+        epilog = f"modes (a first word; `{prog} MODE --help` gives its options):\n" + "\n".join(
+            f"  {mode:<{width}}  {mode_help}" for mode, (_, mode_help) in modes.items()
+        )
+    sub = argparse.ArgumentParser(
+        prog=prog,
+        description=getattr(module, "HELP", help_text),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter,
+    )
     module.add_arguments(sub)
     args = sub.parse_args(rest)
     return int(module.run(args) or 0)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

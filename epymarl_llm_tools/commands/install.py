@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(report.lines()))
     if not args.no_doctor:
-        from epymarl_llm.commands.doctor import FAIL, print_checks, run_checks
+        from epymarl_llm_tools.commands.doctor import FAIL, print_checks, run_checks
 
         print("\nChecking what a run needs (`epymarl-llm doctor`):")
         checks = run_checks(report.root, model_required=False)

@@ -339,7 +339,7 @@ def _hook(probe: tuple[bool, str], checkout: str | Path | None) -> Check:
 
 
 def _model(name: str | None, required: bool) -> list[Check]:
-    from epymarl_llm.commands.doctor_model import inspect_model
+    from epymarl_llm_tools.commands.doctor_model import inspect_model
 
     if name is None:
         from epymarl_llm.policy.config import PolicyConfig
@@ -372,7 +372,7 @@ def _compute(info: tuple[bool, str]) -> list[Check]:
 
 
 def _mongo(url: str) -> Check:
-    from epymarl_llm.report.mongo_runs import redact_url
+    from epymarl_llm_tools.report.mongo_runs import redact_url
 
     shown = redact_url(url)
     try:

@@ -12,8 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from epymarl_llm.report.errors import ReportInputError
-from epymarl_llm.report.runs import Run, metrics_from_sacred, run_from_config
+from epymarl_llm_tools.report.errors import ReportInputError
+from epymarl_llm_tools.report.runs import Run, metrics_from_sacred, run_from_config
 
 DEFAULT_DB = "sacred"  # MongoObserver's default db_name
 DEFAULT_TIMEOUT_MS = 5000

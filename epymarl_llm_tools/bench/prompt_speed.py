@@ -1,6 +1,6 @@
 """Prompt speed: build and tokenize one step of prompts (10 parallel envs x all agents) and print ms/step.
 
-    python -m epymarl_llm.bench.prompt_speed [--map 3s5z_vs_3s6z] [--envs 10] [--tokenizer DIR]
+    epymarl-llm bench prompts [--map 3s5z_vs_3s6z] [--envs 10] [--tokenizer DIR]
 
 Without --tokenizer a byte-level BPE with Qwen's pre-tokenizer (digits split one by one) is trained here
 on example prompts, so token counts are Qwen-like and nothing is downloaded. Prints one figure per line.
@@ -17,20 +17,17 @@ import numpy as np
 
 def encoder_rows(layout, n_envs: int, seed: int):
     """`episodes.step_rows` as the encoder's rows: env-major, every agent of each env, and their agent ids."""
-    from epymarl_llm.bench.episodes import step_rows
+    from epymarl_llm_tools.bench.episodes import step_rows
 
     obs, avail = step_rows(layout, n_envs, seed)
     ids = np.tile(np.arange(layout.n_agents), n_envs)
     return obs.reshape(-1, layout.obs_size).numpy(), avail.reshape(-1, layout.n_actions).numpy(), ids
 
 
-def main(argv: list[str] | None = None) -> int:
-    from epymarl_llm.policy.tiny_model import train_tokenizer
-    from epymarl_llm.prompts import PromptConfig, PromptEncoder, example_prompts, load_map_layout
+HELP = __doc__.splitlines()[0]
 
-    parser = argparse.ArgumentParser(
-        prog="python -m epymarl_llm.bench.prompt_speed", description=__doc__.splitlines()[0]
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", default="3s5z_vs_3s6z")
     parser.add_argument("--env", default="sc2", choices=("sc2", "smaclite"))
     parser.add_argument("--envs", type=int, default=10, help="parallel envs (rows = envs x agents)")
@@ -38,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", default=None, help="a saved Hugging Face tokenizer directory (offline)")
     parser.add_argument("--number-format", default="compact", choices=("compact", "percent", "decimal"))
     parser.add_argument("--fixed-prompt", action="store_true")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    from epymarl_llm.policy.tiny_model import train_tokenizer
+    from epymarl_llm.prompts import PromptConfig, PromptEncoder, example_prompts, load_map_layout
 
     if args.tokenizer:
         from transformers import AutoTokenizer
@@ -90,7 +91,3 @@ def main(argv: list[str] | None = None) -> int:
         f"shared prefix {encoder.prefix_len} tokens"
     )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

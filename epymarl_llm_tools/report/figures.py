@@ -18,10 +18,10 @@ import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.ticker import EngFormatter  # noqa: E402
 
-from epymarl_llm.report.curves import Curve, seed_band  # noqa: E402
-from epymarl_llm.report.groups import SeriesKey  # noqa: E402
-from epymarl_llm.report.metric_names import display_scale, is_win_rate, label  # noqa: E402
-from epymarl_llm.report.runs import RunMode  # noqa: E402
+from epymarl_llm_tools.report.curves import Curve, seed_band  # noqa: E402
+from epymarl_llm_tools.report.groups import SeriesKey  # noqa: E402
+from epymarl_llm_tools.report.metric_names import display_scale, is_win_rate, label  # noqa: E402
+from epymarl_llm_tools.report.runs import RunMode  # noqa: E402
 
 # Red first: the paper draws LoLM-MARL in red, and plugin series are ordered first.
 _PALETTE = (

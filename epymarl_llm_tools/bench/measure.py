@@ -1,6 +1,6 @@
 """One benchmark measurement (a variant's rollout or learner) in this process.
 
-`epymarl-llm bench` runs each in a fresh subprocess (`python -m epymarl_llm.bench.measure JSON`), so
+`epymarl-llm bench` runs each in a fresh subprocess (`python -m epymarl_llm_tools.bench.measure JSON`), so
 peak memory belongs to that measurement: CPU: VmHWM from /proc/self/status after resetting it to the
 current RSS through /proc/self/clear_refs (model loading counts as what is resident, not as its
 transient peak); CUDA: `torch.cuda.max_memory_allocated` after a reset.
@@ -133,7 +133,7 @@ def build(opts: dict, variant: str):
     policy = LlmPolicy(PolicyConfig(**fields)).eval()
     if kind == "fast":
         return policy, PromptEncoder(layout, policy.tokenizer, config=prompt_config), layout
-    from epymarl_llm.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
+    from epymarl_llm_tools.bench.reference import ReferencePolicy, ReferenceSwitches, reference_encoder
 
     switches = dataclasses.replace(ReferenceSwitches(), **flips)
     reference = ReferencePolicy(policy, switches).eval()
@@ -145,8 +145,8 @@ def build(opts: dict, variant: str):
 # --- the two measurements -----------------------------------------------------------------------------
 def measure_rollout(opts: dict, variant: str) -> dict:
     """Agent-steps per second of action selection from observation rows (prompts, tokens, backbone, head, sampling)."""
-    from epymarl_llm.bench.episodes import step_rows
     from epymarl_llm.epymarl.controller import dead_agents, live_action_probabilities
+    from epymarl_llm_tools.bench.episodes import step_rows
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device
@@ -239,14 +239,14 @@ def measure_learner(opts: dict, variant: str) -> dict:
     if from_rollout:
         # The on-policy case: the rollout that played this batch already has its probabilities
         # (`lolm_mac` records them); computing them here is the rollout's work, not timed.
-        from epymarl_llm.bench.episodes import replay_rollout
         from epymarl_llm.learner.rollout_record import RolloutRecord
+        from epymarl_llm_tools.bench.episodes import replay_rollout
 
         mac.rollout_record = RolloutRecord.for_learner(learner.config)
         replay_rollout(mac.rollout_record, policy, encoder, batch)
         lower_seen.clear()  # the rollout's own lower passes are the rollout's work
     if kind == "reference":
-        from epymarl_llm.bench.reference import StockStyleLearner
+        from epymarl_llm_tools.bench.reference import StockStyleLearner
 
         learner = StockStyleLearner(learner)
     _reset_peak(device)
@@ -277,7 +277,7 @@ def measure_learner(opts: dict, variant: str) -> dict:
 
 def measure_gemm(opts: dict, dtype_name: str) -> dict:
     """The matmul peak of this device and dtype on the model's MLP shape (`flops.gemm_peak`)."""
-    from epymarl_llm.bench import flops
+    from epymarl_llm_tools.bench import flops
 
     device = torch.device(opts["device"])
     flop_s = flops.gemm_peak(flops.model_shape(opts["model_dir"]), device, getattr(torch, dtype_name))

@@ -1,7 +1,7 @@
 """A bfloat16 body against a float32 one with the same weights: action-probability error and time.
 
-    python -m epymarl_llm.bench.dtype_error                     # small shape, 16 prompts of 3s5z_vs_3s6z
-    python -m epymarl_llm.bench.dtype_error --model tiny --rows 8 --repeats 1 --json
+    epymarl-llm bench dtype-error                     # small shape, 16 prompts of 3s5z_vs_3s6z
+    epymarl-llm bench dtype-error --model tiny --rows 8 --repeats 1 --json
 
 `llm_dtype: bfloat16` runs the Qwen3 body in bf16 and keeps LoRA, the head and the log-softmax in
 float32: this is what `llm_dtype: auto` picks on CUDA and on CPUs with AMX-BF16 or AVX512-BF16.
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from epymarl_llm.bench.combined import prepare_model
-from epymarl_llm.bench.policy_speed import MAP, _timed, bench_batch
+from epymarl_llm_tools.bench.combined import prepare_model
+from epymarl_llm_tools.bench.policy_speed import MAP, _timed, bench_batch
 
 
 def _policy(model_dir: str, llm_init: str, dtype: str, device: str):
@@ -91,19 +91,19 @@ def format_result(r: dict) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+HELP = __doc__.splitlines()[0]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="small", help="a shape (tiny, small, qwen3-0.6b) or a local model folder")
     parser.add_argument("--rows", type=int, default=16, help="prompts in the forward")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--map", default=MAP)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     result = measure(args.model, args.rows, args.repeats, args.device, args.map)
     print(json.dumps(result) if args.json else format_result(result))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,7 +18,7 @@ from typing import Any
 
 from epymarl_llm.load_plan import SOURCE_MAP_KEY, LoadKind, load_kind
 from epymarl_llm.map_identity import map_identity
-from epymarl_llm.report.curves import Curve
+from epymarl_llm_tools.report.curves import Curve
 
 UNKNOWN_SOURCE = "unknown source"
 UNKNOWN_MAP = "unknown map"

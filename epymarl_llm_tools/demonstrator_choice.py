@@ -1,7 +1,8 @@
 """The demonstrator a command line names (`--demonstrator scripted|lm|checkpoint`), built for one map.
 
-Shared by `epymarl-llm demos generate` and the generation benchmark (`leed.bench`), so it lives with
-the demonstrators rather than in either command.
+Shared by `epymarl-llm demos generate` and the generation benchmark (`epymarl-llm bench leed-demos`),
+so it lives below both; a training run never builds a demonstrator from a command line, so it lives in the
+tooling, not beside the demonstrators in `epymarl_llm.leed`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`epymarl-llm bench`: rollout and learner speed, memory and FLOP/s, fast path vs reference implementation."""
+"""`epymarl-llm bench`: rollout and learner speed, memory and FLOP/s, fast path vs reference implementation.
+
+A first word names one of the other benchmarks (MODES), each with its own options and output:
+`epymarl-llm bench dtype-error --help`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,27 @@ import json
 import sys
 
 HELP = "measure rollout and learner speed against a reference implementation"
+
+# mode word -> (module with HELP, add_arguments and run; its one-line help). Imported only when its mode runs.
+MODES: dict[str, tuple[str, str]] = {
+    "dtype-error": (
+        "epymarl_llm_tools.bench.dtype_error",
+        "a bfloat16 body against a float32 one with the same weights: action-probability error and time",
+    ),
+    "policy-size": (
+        "epymarl_llm_tools.bench.policy_speed",
+        "trained vs total parameters, checkpoint size, memory of policy + reference, forward time",
+    ),
+    "prompts": ("epymarl_llm_tools.bench.prompt_speed", "build and tokenize one step of prompts: ms per step"),
+    "leed-demos": (
+        "epymarl_llm_tools.bench.leed_demos",
+        "LEED demonstration generation speed per demonstrator, through EPyMARL's env",
+    ),
+    "epymarl": (
+        "epymarl_llm_tools.bench.epymarl_speed",
+        "env steps/s of lolm_mappo against mappo in one EPyMARL checkout (its own main.py)",
+    ),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +89,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from epymarl_llm.bench import combined
+    from epymarl_llm_tools.bench import combined
 
     device = args.device
     if device == "auto":

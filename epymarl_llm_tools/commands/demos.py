@@ -73,10 +73,10 @@ def summary_line(stats: dict) -> str:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from epymarl_llm.leed.demonstrator_choice import build_demonstrator
     from epymarl_llm.leed.envs import env_args_for, epymarl_src, make_env
     from epymarl_llm.leed.generate import generate
     from epymarl_llm.prompts import load_map_layout
+    from epymarl_llm_tools.demonstrator_choice import build_demonstrator
 
     if args.episodes < 1 or args.batch_episodes < 1:
         raise ValueError("--episodes and --batch-episodes must be >= 1")

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from epymarl_llm.report import metric_names as m
-from epymarl_llm.report.figures import plot_zero_shot, series_colors
-from epymarl_llm.report.groups import (
+from epymarl_llm_tools.report import metric_names as m
+from epymarl_llm_tools.report.figures import plot_zero_shot, series_colors
+from epymarl_llm_tools.report.groups import (
     DEFAULT_TRANSFERABLE_PREFIXES,
     BrokenRun,
     SeriesKey,
@@ -28,9 +28,9 @@ from epymarl_llm.report.groups import (
     diagnose,
     group_runs,
 )
-from epymarl_llm.report.map_figures import plot_map
-from epymarl_llm.report.runs import Run, RunMode
-from epymarl_llm.report.tables import (
+from epymarl_llm_tools.report.map_figures import plot_map
+from epymarl_llm_tools.report.runs import Run, RunMode
+from epymarl_llm_tools.report.tables import (
     Stat,
     format_stat,
     format_steps_stat,
@@ -38,7 +38,7 @@ from epymarl_llm.report.tables import (
     transfer_rows,
     write_transfer_csv,
 )
-from epymarl_llm.report.transfer_metrics import TransferSettings, asymptotic_performance, steps_to_asymptote
+from epymarl_llm_tools.report.transfer_metrics import TransferSettings, asymptotic_performance, steps_to_asymptote
 
 _FORMATS = ("png", "svg", "pdf")
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from epymarl_llm.report.errors import ReportInputError
-from epymarl_llm.report.runs import Run, metrics_from_sacred, run_from_config
+from epymarl_llm_tools.report.errors import ReportInputError
+from epymarl_llm_tools.report.runs import Run, metrics_from_sacred, run_from_config
 
 # Sacred keeps sources and resources next to the run folders; they hold no runs.
 _NOT_RUNS = {"_sources", "_resources"}

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epymarl_llm.report.curves import Curve
+from epymarl_llm_tools.report.curves import Curve
 
 DEFAULT_LAST_K = 5
 DEFAULT_FRACTION = 0.95

@@ -1,6 +1,6 @@
 """The combined benchmark behind `epymarl-llm bench`: rollout and learner, fast path vs reference.
 
-Every (variant, part, repeat) runs in a fresh subprocess (`epymarl_llm.bench.measure`); the table
+Every (variant, part, repeat) runs in a fresh subprocess (`epymarl_llm_tools.bench.measure`); the table
 shows medians over repeats. Speed-ups are against the "reference" variant; a switch's own gain is
 the fast path against the fast path with that switch off, or the reference with that one
 straightforward choice replaced against the reference.
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from epymarl_llm.bench import flops
-from epymarl_llm.bench.measure import FAST_SWITCHES, REFERENCE_SWITCHES, parse_variant, variant_dtype
+from epymarl_llm_tools.bench import flops
+from epymarl_llm_tools.bench.measure import FAST_SWITCHES, REFERENCE_SWITCHES, parse_variant, variant_dtype
 
 SHAPE_NAMES = ("tiny", "small", "qwen3-0.6b")
 BASE_VARIANTS = ("fast", "reference")
@@ -56,7 +56,7 @@ def prepare_model(model: str, root: Path) -> tuple[str, str]:
 
 def prepare_episodes(opts: dict, path: Path) -> str:
     """Write the learner's batch (real SMAClite episodes when possible) and say where it came from."""
-    from epymarl_llm.bench import episodes
+    from epymarl_llm_tools.bench import episodes
 
     source = opts["episodes_from"]
     if source == "auto":
@@ -76,7 +76,12 @@ def prepare_episodes(opts: dict, path: Path) -> str:
 
 
 def run_one(opts: dict, variant: str, part: str) -> dict:
-    cmd = [sys.executable, "-m", "epymarl_llm.bench.measure", json.dumps({**opts, "variant": variant, "part": part})]
+    cmd = [
+        sys.executable,
+        "-m",
+        "epymarl_llm_tools.bench.measure",
+        json.dumps({**opts, "variant": variant, "part": part}),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode == -signal.SIGKILL:
         # The kernel's OOM killer leaves no traceback: say what almost certainly happened.

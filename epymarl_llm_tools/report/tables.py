@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from epymarl_llm.report.curves import Curve, seed_band
-from epymarl_llm.report.groups import NOT_TRANSFERABLE, SeriesKey, is_transferable
-from epymarl_llm.report.metric_names import display_scale
-from epymarl_llm.report.runs import Run, RunMode
-from epymarl_llm.report.transfer_metrics import (
+from epymarl_llm_tools.report.curves import Curve, seed_band
+from epymarl_llm_tools.report.groups import NOT_TRANSFERABLE, SeriesKey, is_transferable
+from epymarl_llm_tools.report.metric_names import display_scale
+from epymarl_llm_tools.report.runs import Run, RunMode
+from epymarl_llm_tools.report.transfer_metrics import (
     SpeedUp,
     TransferSettings,
     asymptotic_performance,

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from epymarl_llm.report import metric_names as m
-from epymarl_llm.report.curves import Curve
-from epymarl_llm.report.figures import plot_metric, plot_panels
-from epymarl_llm.report.groups import SeriesKey
-from epymarl_llm.report.runs import Run, RunMode
+from epymarl_llm_tools.report import metric_names as m
+from epymarl_llm_tools.report.curves import Curve
+from epymarl_llm_tools.report.figures import plot_metric, plot_panels
+from epymarl_llm_tools.report.groups import SeriesKey
+from epymarl_llm_tools.report.runs import Run, RunMode
 
 
 def slug(name: str) -> str:

@@ -10,8 +10,8 @@ HELP = "win-rate curves, transfer tables and plots from Sacred runs (folders and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from epymarl_llm.report.metric_names import TEST_WIN_RATE
-    from epymarl_llm.report.transfer_metrics import (
+    from epymarl_llm_tools.report.metric_names import TEST_WIN_RATE
+    from epymarl_llm_tools.report.transfer_metrics import (
         DEFAULT_FRACTION,
         DEFAULT_LAST_K,
         DEFAULT_SMOOTH,
@@ -90,12 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from epymarl_llm.report.build import ReportOptions, write_report
-    from epymarl_llm.report.errors import ReportInputError
-    from epymarl_llm.report.file_runs import read_file_runs
-    from epymarl_llm.report.groups import DEFAULT_TRANSFERABLE_PREFIXES
-    from epymarl_llm.report.mongo_runs import read_mongo_runs
-    from epymarl_llm.report.transfer_metrics import TransferSettings
+    from epymarl_llm_tools.report.build import ReportOptions, write_report
+    from epymarl_llm_tools.report.errors import ReportInputError
+    from epymarl_llm_tools.report.file_runs import read_file_runs
+    from epymarl_llm_tools.report.groups import DEFAULT_TRANSFERABLE_PREFIXES
+    from epymarl_llm_tools.report.mongo_runs import read_mongo_runs
+    from epymarl_llm_tools.report.transfer_metrics import TransferSettings
 
     if not args.run_dirs and not args.mongo:
         print("epymarl-llm report: give run folders (e.g. results/sacred) and/or --mongo URL", file=sys.stderr)

@@ -1,8 +1,8 @@
 """Policy benchmark: trained vs total parameters, checkpoint size, memory of policy + reference
 against the backbone alone, and forward time for 80 prompts of 3s5z_vs_3s6z.
 
-    python -m epymarl_llm.bench.policy_speed                       # small and qwen3-0.6b shapes
-    python -m epymarl_llm.bench.policy_speed --shapes small --rows 80 --repeats 3
+    epymarl-llm bench policy-size                       # small and qwen3-0.6b shapes
+    epymarl-llm bench policy-size --shapes small --rows 80 --repeats 3
 
 Models are random (`llm_init=random`) with the named shape, so no weights are downloaded. Each
 measurement runs in its own subprocess so that peak memory (VmHWM on CPU, max_memory_allocated on
@@ -130,7 +130,9 @@ def _run_worker(kind: str, model_dir: Path, rows: int, repeats: int, prefix_cach
     cmd = [
         sys.executable,
         "-m",
-        "epymarl_llm.bench.policy_speed",
+        "epymarl_llm_tools",
+        "bench",
+        "policy-size",
         "--worker",
         kind,
         "--model",
@@ -189,8 +191,10 @@ def measure_shape(shape: str, root: Path, args: argparse.Namespace, cuda: bool) 
         )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+HELP = "trained vs total parameters, checkpoint size, memory of policy + reference, forward time"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shapes", nargs="+", default=["small", "qwen3-0.6b"], help="shapes of epymarl_llm.policy.tiny_model.SHAPES"
     )
@@ -206,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
     parser.add_argument("--worker", choices=["backbone", "policy"], help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, args.model, args.rows, args.repeats, args.prefix_cache, args.device)))
         return 0
@@ -228,7 +234,3 @@ def main(argv: list[str] | None = None) -> int:
         for shape in args.shapes:
             measure_shape(shape, Path(tmp), args, cuda)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

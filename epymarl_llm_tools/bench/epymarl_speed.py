@@ -1,6 +1,6 @@
 """Env steps per second of `--config=lolm_mappo` against `--config=mappo` in one EPyMARL checkout.
 
-    python -m epymarl_llm.epymarl.speed EPYMARL_DIR --llm-model DIR [--map 3s5z] [--t-max 2000]
+    epymarl-llm bench epymarl EPYMARL_DIR --llm-model DIR [--map 3s5z] [--t-max 2000]
         [--variant NAME:KEY=VALUE,KEY=VALUE ...]
 
 Runs EPyMARL's own `src/main.py` twice with the same env, runner width and budget, reads each run's
@@ -123,8 +123,10 @@ def format_result(r: dict, map_name: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+HELP = __doc__.splitlines()[0]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("epymarl_dir", type=Path)
     parser.add_argument(
         "--llm-model", required=True, help="hub name or folder (e.g. from `epymarl-llm make-tiny-model`)"
@@ -139,12 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME:KEY=VALUE,...",
         help="a lolm_mappo run with these Sacred updates (repeatable; default one plain run)",
     )
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
     variants = [parse_variant(v) for v in args.variant] or None
     result = measure(args.epymarl_dir.resolve(), args.llm_model, args.map, args.t_max, args.threads, variants=variants)
     print(format_result(result, args.map))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Demonstration generation speed: episodes/s and agent-steps/s per demonstrator, through EPyMARL's env.
 
-    python -m epymarl_llm.leed.bench --epymarl DIR --map 2s3z --episodes 5 [--model DIR] [--checkpoint DIR]
+    epymarl-llm bench leed-demos --epymarl DIR --map 2s3z --episodes 5 [--model DIR] [--checkpoint DIR]
 
 The scripted demonstrator's figure is the env's own speed plus the heuristic; `lm` adds one batched
 `generate` call per step over every live agent's prompt; the env's `time_limit` bounds an episode.
@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from epymarl_llm.leed.demonstrator_choice import build_demonstrator
+from epymarl_llm_tools.demonstrator_choice import build_demonstrator
+
+HELP = __doc__.splitlines()[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epymarl", default=None)
     parser.add_argument("--env", default="smaclite", choices=("smaclite", "sc2"))
     parser.add_argument("--map", default="2s3z")
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="also time a lolm_mappo checkpoint demonstrator")
     parser.add_argument("--llm-model", help="the checkpoint's backbone folder")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
 
     from epymarl_llm.leed.envs import env_args_for, epymarl_src, make_env
     from epymarl_llm.leed.generate import generate
@@ -67,7 +70,3 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['mean_return']:>12.3f} {r['win_rate']:>9.3f}"
         )
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
