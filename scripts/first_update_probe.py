@@ -1,11 +1,12 @@
 """How far one Adam step moves a fresh policy, pretrained body against random init.
 
-    python scripts/first_update_probe.py MODEL     # e.g. smollm2-135m
+    python scripts/first_update_probe.py MODEL [HEAD_INPUT_NORM]    # e.g. smollm2-135m rms
 
 On 16 real 2s3z prompts, float32, `lora_layers=2`: the scale of the head's input (the body's last-token
 state), the initial policy's distance from uniform, then for three learning rates one Adam step on a
 policy-gradient loss with fixed random advantages and actions sampled from the initial policy, and the
 KL and probability ratios it leaves. The same seeds give both bodies the same head, LoRA and batch.
+HEAD_INPUT_NORM is the policy's `head_input_norm` ("none", the default, or "rms").
 """
 
 import sys
@@ -17,6 +18,7 @@ from epymarl_llm.policy import LlmPolicy, PolicyConfig
 from epymarl_llm.prompts import PromptEncoder, load_map_layout, random_observations
 
 MODEL = sys.argv[1]
+HEAD_INPUT_NORM = sys.argv[2] if len(sys.argv) > 2 else "none"
 layout = load_map_layout("2s3z", env="sc2")
 obs, avail, ids = random_observations(layout, 16, seed=3)
 avail[:, 1] = 1
@@ -40,7 +42,8 @@ def head_input(policy, batch) -> torch.Tensor:
 
 def fresh(init):
     torch.manual_seed(0)  # the same head and LoRA initialisation for every run
-    return LlmPolicy(PolicyConfig(llm_model=MODEL, llm_init=init, llm_dtype="float32", lora_layers=2)).eval()
+    keys = dict(llm_model=MODEL, llm_init=init, llm_dtype="float32", lora_layers=2, head_input_norm=HEAD_INPUT_NORM)
+    return LlmPolicy(PolicyConfig(**keys)).eval()
 
 
 for init in ("pretrained", "random"):
@@ -53,7 +56,7 @@ for init in ("pretrained", "random"):
     uniform = avail_t.float() / avail_t.sum(-1, keepdim=True)
     a = p0.multinomial(1, generator=torch.Generator().manual_seed(1)).squeeze(-1)
     print(
-        f"[{init}] head input: mean norm {x.norm(dim=-1).mean():.1f}, max |feature| {x.abs().max():.1f}; "
+        f"[{init}, head_input_norm {HEAD_INPUT_NORM}] body's last-token state: mean norm {x.norm(dim=-1).mean():.1f}, max |feature| {x.abs().max():.1f}; "
         f"KL(uniform || pi_0) {kl(uniform, p0):.2e}"
     )
     for lr in (3e-4, 1e-4, 3e-5):
