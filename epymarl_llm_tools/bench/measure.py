@@ -179,7 +179,7 @@ def measure_rollout(opts: dict, variant: str) -> dict:
         "step_ms_median": 1000 * statistics.median(times),
         "peak_mib": _peak_mib(device),
         "lengths": torch.cat(lengths).tolist(),
-        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+        "dtype": str(policy.backbone_dtype).removeprefix("torch."),
     }
 
 
@@ -209,7 +209,8 @@ def measure_learner(opts: dict, variant: str) -> dict:
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device
-    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
+    # No rollout played the stored batch: the fast variants below give the mac the record they replay.
+    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters, rollout_record=None)
     args = complete_args(
         n_agents=layout.n_agents,
         n_actions=layout.n_actions,
@@ -230,7 +231,7 @@ def measure_learner(opts: dict, variant: str) -> dict:
     lengths = encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu(), entity_spans=False).lengths
     kind, flips = parse_variant(variant)
     lower_seen = []
-    if getattr(policy, "splits_layers", False):
+    if policy.splits_layers:
         original_lower = policy.lower_states
         policy.lower_states = lambda rows: lower_seen.append(len(rows)) or original_lower(rows)
     from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
@@ -263,15 +264,15 @@ def measure_learner(opts: dict, variant: str) -> dict:
         "peak_mib": _peak_mib(device),
         "lengths": lengths.tolist(),
         "with_reference": True,
-        "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
-        "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
+        "old_pass": learner.pi_old_source == "pass",
+        "checkpointing": bool(policy.cfg.gradient_checkpointing),
         # `lora_layers: K`: the fraction of the layers every pass after the first runs, and how
         # many agent-steps ran their lower layers apart.
         "top_layer_fraction": (policy.n_layers - policy.first_adapted_layer) / policy.n_layers
-        if getattr(policy, "splits_layers", False)
+        if policy.splits_layers
         else 1.0,
         "lower_pass_fraction": sum(lower_seen) / max(len(steps), 1),
-        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+        "dtype": str(policy.backbone_dtype).removeprefix("torch."),
     }
 
 
