@@ -3,7 +3,7 @@ EPYMARL_PATH ?= $(if $(wildcard ../epymarl/src/main.py),$(abspath ../epymarl),$(
 PYTHON ?= python3
 PYTEST = EPYMARL_PATH=$(EPYMARL_PATH) PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python $(PYTHON) -m pytest
 
-.PHONY: test test-fast lint e2e long format format-check doctor ablations ci
+.PHONY: test test-fast lint e2e long format format-check doctor ablations configs ci
 
 test:        ## every test, the EPyMARL layer included when EPYMARL_PATH holds a checkout
 	$(PYTEST) -q --durations=15
@@ -30,8 +30,8 @@ format-check: ## fail, listing the files, when `make format` would change any (a
 doctor:
 	$(PYTHON) -m epymarl_llm_tools doctor $(EPYMARL_PATH)
 
-ablations:   ## regenerate config/lolm_mappo_*.yaml from config/lolm_mappo.yaml
-	$(PYTHON) -m epymarl_llm.epymarl.ablations
+ablations configs:   ## regenerate the ablation and LEED yamls in config/ from config/lolm_mappo.yaml
+	$(PYTHON) -m epymarl_llm_tools configs
 
 ci:
 	bash .ci/run

@@ -196,13 +196,7 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
     same_map = source is None or target is None or source == target
     folder = os.path.basename(os.path.normpath(step_dir))
     step = int(folder) if folder.isdigit() else None  # EPyMARL's step folders: results/models/<token>/<t_env>
-    t_max = settings.t_max
-    if not settings.evaluate and step is not None and isinstance(t_max, (int, float)) and t_max <= step:
-        raise LoadPlanError(
-            f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
-            f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
-            "the number of steps to train (or evaluate=True to only evaluate)"
-        )
+    _check_t_max(settings, step)
     # A run trained by transfer keeps the transfer's KL rule when it is resumed on its own map: its
     # checkpoint names that map, but its training is still the few-shot run the rule is about.
     lineage = manifest.transfer_source_map if manifest is not None else None
@@ -212,15 +206,7 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
         transferred_from = lineage
     else:
         transferred_from = None
-    kl, offset = KlAction.CONTINUE, 0
-    if transferred_from is not None:
-        if settings.kl_mode == "none":
-            kl = KlAction.ALREADY_OFF
-        elif not settings.kl_in_transfer:
-            kl = KlAction.OFF
-        elif not same_map:
-            kl, offset = KlAction.RESTART, step or 0
-        # else: a resumed transfer run that kept the KL term continues its saved schedule and offset
+    kl, offset = _kl_action(transferred_from, same_map, settings, step)
     notes: tuple[str, ...] = ()
     if source is None:
         notes = (f"the checkpoint has no {MANIFEST_FILE} naming its map: treated as the same map (resumed)",)
@@ -242,3 +228,30 @@ def plan_load(manifest: CheckpointManifest | None, step_dir: str, settings: Load
         transferred_from=transferred_from,
         notes=notes,
     )
+
+
+def _check_t_max(settings: LoadSettings, step: int | None) -> None:
+    """LoadPlanError when a training run's t_max is not above the checkpoint's step."""
+    t_max = settings.t_max
+    if not settings.evaluate and step is not None and isinstance(t_max, (int, float)) and t_max <= step:
+        raise LoadPlanError(
+            f"t_max={t_max} is not above the checkpoint's step {step}: EPyMARL resumes t_env at the "
+            f"checkpoint's step (run.py), so this run would stop before training; set t_max={step} + "
+            "the number of steps to train (or evaluate=True to only evaluate)"
+        )
+
+
+def _kl_action(
+    transferred_from: str | None, same_map: bool, settings: LoadSettings, step: int | None
+) -> tuple[KlAction, int]:
+    """(what the KL term does, the step eq. 9 counts from after a restart)."""
+    if transferred_from is None:
+        return KlAction.CONTINUE, 0
+    if settings.kl_mode == "none":
+        return KlAction.ALREADY_OFF, 0
+    if not settings.kl_in_transfer:
+        return KlAction.OFF, 0
+    if not same_map:
+        return KlAction.RESTART, step or 0
+    # a resumed transfer run that kept the KL term continues its saved schedule and offset
+    return KlAction.CONTINUE, 0

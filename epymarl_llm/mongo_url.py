@@ -1,7 +1,9 @@
 """What a `mongo_url` value must look like, and the same URL with its password masked.
 
 Apart from `epymarl.mongo` (which attaches Sacred's observer) because the run config checks the key
-when it is read, and the run config sits below the EPyMARL integration.
+when it is read, and the run config sits below the EPyMARL integration. `redact_url` is the one
+password mask of the project: the run config, Sacred's stored config, the report's and `doctor`'s
+messages all use it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import re
 
 REDACTED = "****"
 
-_CREDENTIALS = re.compile(r"^(?P<scheme>mongodb(?:\+srv)?://)(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@")
+# Any scheme, so that a message about a URL that is not a MongoDB one (`--mongo http://u:p@h`) masks it too;
+# everything after the `@` is kept as written (several hosts, options).
+_CREDENTIALS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:@/]*)(?::(?P<password>[^@/]*))?@")
 
 
 def redact_url(url: str) -> str:

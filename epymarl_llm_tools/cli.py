@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "latest-checkpoint": ("latest_checkpoint", "print the newest checkpoint folder of EPyMARL's saved runs"),
     "demos": ("demos", "generate or show LEED demonstrations (scripted, generating LM, checkpoint)"),
     "learning-check": ("learning_check", "real EPyMARL runs: does lolm_mappo learn an easy map and transfer"),
+    "configs": ("configs", "regenerate the ablation and LEED yamls from config/lolm_mappo.yaml"),
     "grid": ("grid", "the paper's grid or the learning check: train, transfer, report, locally or on Slurm"),
 }
 DESCRIPTION = (

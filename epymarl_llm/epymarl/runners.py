@@ -86,7 +86,7 @@ class LolmRunnerMixin:
         console = getattr(self.logger, "console_logger", None)
         self.rollout_progress = RolloutProgress(
             console.info if console is not None else None,
-            int(getattr(self, "batch_size", 1)),
+            int(self.batch_size),
             int(self.args.n_agents),
             run_config(self.args).integration.progress_interval_s,
             clock=self.rollout_clock,
@@ -140,7 +140,7 @@ class LolmRunnerMixin:
             self._held_test_returns, self._held_test_stats = [], {}
             self.run_summary.record_test(self.t_env, list(returns), dict(stats))
             super()._log(returns, stats, "test_")
-        watch = getattr(self, "_worker_watch", None)
+        watch = self._worker_watch
         if watch is not None:
             watch.stop()  # the workers now exit on purpose
         super().close_env()

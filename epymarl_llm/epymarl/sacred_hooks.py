@@ -9,6 +9,19 @@ wraps `_create_run` once per process (only in a marked EPyMARL checkout, see `ho
 both in place, and checked, before the start. It also records the source map of a loaded
 checkpoint in the config (`transfer.record_source_map`), where the report reads it.
 
+Why the private `_create_run` and not a public hook (Sacred 0.8): every public hook is registered on
+an `Experiment` instance (`ex.observers`, `config_hook`, `option_hook`, `pre_run_hook`), and the
+plugin never sees EPyMARL's `ex`: the import hook fires while main.py runs `from run import run`,
+before it creates `ex = Experiment("pymarl")`, and the plugin does not edit main.py. Even with `ex`,
+none of them runs at the moment needed: a `config_hook` runs inside `create_run`, before the `-m`
+observers exist and before `meta_info` holds the command line (so it can neither ping those observers
+nor mask the password there); a `pre_run_hook` runs after `_emit_started`, when every observer has
+already stored the password and an unreachable `-m` server has already blocked for 30 s; and
+`ConfigAddedError` is raised inside `create_run`, where no hook sees it. The one place where the
+run exists, with all its observers and meta info, and has not started yet is the return of
+`_create_run` (the public `Experiment.run` is `_create_run` then `run()`), so the hook wraps it and
+`uninstall` restores the original.
+
 Two of Sacred's own errors get what the user needs to fix them: a misspelled key (Sacred's
 `ConfigAddedError`, raised while the run is created) gets "did you mean `lora_rank`?", and a
 checkpoint folder that EPyMARL's run.py would fail on later (no step folders: its `max() arg is an
@@ -32,7 +45,11 @@ _WRAPPED_FLAG = "_epymarl_llm_wrapped"
 
 
 def install() -> None:
-    """Wrap `sacred.Experiment._create_run` (idempotent)."""
+    """Wrap `sacred.Experiment._create_run` (idempotent).
+
+    Private on purpose: no public Sacred hook runs between the `-m` observers' creation and the
+    run's start, and none is reachable without EPyMARL's `ex` (see the module docstring).
+    """
     from sacred.experiment import Experiment
 
     original = Experiment._create_run

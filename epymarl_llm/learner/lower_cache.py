@@ -52,7 +52,7 @@ class LowerStatesCache:
     """
 
     def __init__(self, policy: Any, budget_mb: int, rollout: RolloutLowerStates | None = None) -> None:
-        self.enabled = bool(getattr(policy, "splits_layers", False)) and budget_mb > 0
+        self.enabled = bool(policy.splits_layers) and budget_mb > 0
         self.budget_bytes = budget_mb * _MB
         self.used_bytes = 0
         self.skipped = 0  # chunks over the budget (run through the whole body)

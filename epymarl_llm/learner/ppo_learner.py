@@ -95,7 +95,7 @@ class LolmPPOLearner:
         inputs = self._update_inputs(batch, t_env)
         with_reference = self._needs_reference(t_env)
         rollout_probs = self._rollout_pi_old(batch, inputs.steps, inputs.actions)
-        checkpointing = bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False))
+        checkpointing = bool(policy.cfg.gradient_checkpointing)
         was_training = policy.training
         # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
         # thing only: transformers checkpoints the layers in training mode, and only then.
@@ -212,11 +212,10 @@ class LolmPPOLearner:
         An off-policy batch (a larger buffer, a replayed sample) fails one of those checks.
         """
         self.pi_old_source = "pass"
-        record = getattr(self.mac, "rollout_record", None)
-        version = getattr(self.mac.policy, "weights_version", None)
-        if not self.config.pi_old_from_rollout or record is None or version is None or not len(steps):
+        record = self.mac.rollout_record
+        if not self.config.pi_old_from_rollout or record is None or not len(steps):
             return None
-        probs = record.lookup(batch, version)
+        probs = record.lookup(batch, self.mac.policy.weights_version)
         if probs is None:
             return None
         live = steps.take(probs[:, :-1]).to(actions.device)
@@ -228,7 +227,7 @@ class LolmPPOLearner:
 
     def _rollout_lower(self, batch: Any, steps: Any) -> RolloutLowerStates | None:
         """The frozen lower layers' output the rollout kept for `batch`, when it is the batch played."""
-        record = getattr(self.mac, "rollout_record", None)
+        record = self.mac.rollout_record
         if not self.config.lower_from_rollout or record is None or not len(steps):
             return None
         found = record.lower_lookup(batch)

@@ -130,6 +130,29 @@ class _Columns:
         return len(self.columns) - 1
 
 
+_UNIT_NUMBERS = ("distance", "rel_x", "rel_y", "health", "shield")  # an ally's / enemy's line, in order
+
+
+def _add_number_pieces(t: _PieceTable, config: PromptConfig) -> dict[str, int]:
+    """Add one piece per (label, value); returns label -> its first piece.
+
+    Each label's pieces are contiguous: piece = base + value + VALUE_LIMIT. Compact labels that
+    coincide share their pieces.
+    """
+    first = len(t.texts)
+    number_base: dict[str, int] = {}
+    bases: dict[str, int] = {}  # label text -> its first piece
+    for label in NUMBER_LABELS:
+        text = COMPACT_LABELS.get(label, label) if config.compact else label
+        if text not in bases:
+            bases[text] = len(t.texts)
+            for v in range(-VALUE_LIMIT, VALUE_LIMIT + 1):
+                t.add(f"{text} {config.number(v)}")
+        number_base[label] = bases[text]
+    assert len(t.texts) == first + (2 * VALUE_LIMIT + 1) * len(bases), "number pieces must be distinct"
+    return number_base
+
+
 class PromptTemplate:
     """All text pieces of one map's prompts, and the planner from decoded rows to pieces."""
 
@@ -145,17 +168,7 @@ class PromptTemplate:
         )
         self.p_prefix = t.add(self.prefix_text)
         self.p_newline = t.add("\n")
-        n_vals = 2 * VALUE_LIMIT + 1
-        self.number_base: dict[str, int] = {}
-        bases: dict[str, int] = {}  # label text -> its first piece (compact labels coincide)
-        for label in NUMBER_LABELS:  # contiguous: piece = base + value + VALUE_LIMIT
-            text = COMPACT_LABELS.get(label, label) if config.compact else label
-            if text not in bases:
-                bases[text] = len(t.texts)
-                for v in range(-VALUE_LIMIT, VALUE_LIMIT + 1):
-                    t.add(f"{text} {config.number(v)}")
-            self.number_base[label] = bases[text]
-        assert len(t.texts) == 2 + n_vals * len(bases), "number pieces must be distinct"
+        self.number_base = _add_number_pieces(t, config)
         na, ne = spec.n_agents, spec.n_enemies
         # a line never ends in punctuation (it would merge with the newline piece): with no own
         # numbers to follow (obs_own_health=False) the header has no colon
@@ -187,14 +200,13 @@ class PromptTemplate:
             [[t.add(action_name(k, h) + "\n") for k in range(spec.n_actions)] for h in (False, True)]
         )
         self.p_end = t.add("Your action:")
-        lay = layout
         # observation columns of the numbers each unit line shows
         self.own_cols = [
-            lay.own_offset + lay.own_features.index(f) for f in ("health", "shield") if f in lay.own_features
+            layout.own_offset + layout.own_features.index(f) for f in ("health", "shield") if f in layout.own_features
         ]
-        self.ally_fields = [f for f in ("distance", "rel_x", "rel_y", "health", "shield") if f in lay.ally_features]
-        self.enemy_fields = [f for f in ("distance", "rel_x", "rel_y", "health", "shield") if f in lay.enemy_features]
-        self.enemy_attackable = lay.enemy_features.index("attackable")
+        self.ally_fields = [f for f in _UNIT_NUMBERS if f in layout.ally_features]
+        self.enemy_fields = [f for f in _UNIT_NUMBERS if f in layout.enemy_features]
+        self.enemy_attackable = layout.enemy_features.index("attackable")
 
     @property
     def texts(self) -> list[str]:

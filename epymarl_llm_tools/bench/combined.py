@@ -174,16 +174,7 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
     _quiet_hub_progress()
     with tempfile.TemporaryDirectory() as tmp:
         opts = dict(opts)
-        log(f"preparing model {opts['model']} ...")
-        opts["model_dir"], opts["llm_init"] = prepare_model(opts["model"], Path(tmp))
-        episodes_source = None
-        if "learner" in parts:
-            opts["data"] = str(Path(tmp) / "batch.pt")
-            log(
-                f"preparing the learner's batch: {opts['episodes']} episodes of {opts['map']} "
-                f"({opts['episodes_from']}) ..."
-            )
-            episodes_source = prepare_episodes(opts, Path(opts["data"]))
+        episodes_source = _prepare_inputs(opts, parts, Path(tmp), log)
         shape = flops.model_shape(opts["model_dir"])
         from epymarl_llm.policy import PolicyConfig
         from epymarl_llm.policy.backbone import resolve_dtype
@@ -194,41 +185,13 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
             for v in variants
         }
         gemm_peaks = measure_gemm_peaks(opts, dtypes, repeats, log)
-        raw: dict[str, dict[str, list[dict]]] = {v: {p: [] for p in parts} for v in variants}
-        total, done = repeats * len(parts) * len(variants), 0
-        log(f"{total} measurements, each in a fresh process:")
-        for r in range(repeats):
-            for part in parts:
-                for v in variants:
-                    result = run_one(opts, v, part)
-                    raw[v][part].append(result)
-                    done += 1
-                    log(
-                        f"  [{done}/{total}] run {r + 1}/{repeats} {part:7s} {v:38s} "
-                        f"{result['agent_steps_per_s']:9.2f} agent-steps/s  peak {result['peak_mib']:8.1f} MiB"
-                    )
+        raw = _measure_all(opts, variants, parts, repeats, log)
     results = {
         v: {p: summarise(raw[v][p], shape, lora_rank, opts["epochs"], peak, gemm_peaks) for p in parts}
         for v in variants
     }
     return {
-        "settings": {
-            k: opts[k]
-            for k in (
-                "map",
-                "env",
-                "model",
-                "envs",
-                "steps",
-                "episodes",
-                "epochs",
-                "device",
-                "threads",
-                "max_prompts",
-                "llm_dtype",
-            )
-        }
-        | {"repeats": repeats, "episodes_from": episodes_source, "torch_threads": opts["threads"] or os.cpu_count()},
+        "settings": _settings(opts, repeats, episodes_source),
         "peak_flops": peak,
         "peak_source": peak_source,
         "gemm_peak_flops": gemm_peaks,
@@ -236,6 +199,59 @@ def run(opts: dict, variants: list[str], parts: list[str], repeats: int, log=pri
         "results": results,
         "speedup": _ratios(results, parts),
         "switch_gains": _gains(results, parts),
+    }
+
+
+def _prepare_inputs(opts: dict, parts: list[str], tmp: Path, log) -> str | None:
+    """Put the model (and, for the learner, its stored batch) under `tmp` into `opts`; the batch's source."""
+    log(f"preparing model {opts['model']} ...")
+    opts["model_dir"], opts["llm_init"] = prepare_model(opts["model"], tmp)
+    if "learner" not in parts:
+        return None
+    opts["data"] = str(tmp / "batch.pt")
+    log(f"preparing the learner's batch: {opts['episodes']} episodes of {opts['map']} ({opts['episodes_from']}) ...")
+    return prepare_episodes(opts, Path(opts["data"]))
+
+
+def _measure_all(opts: dict, variants: list[str], parts: list[str], repeats: int, log) -> dict[str, dict]:
+    """variant -> part -> one result per repeat, each measured in a fresh process (`run_one`)."""
+    raw: dict[str, dict[str, list[dict]]] = {v: {p: [] for p in parts} for v in variants}
+    total, done = repeats * len(parts) * len(variants), 0
+    log(f"{total} measurements, each in a fresh process:")
+    for r in range(repeats):
+        for part in parts:
+            for v in variants:
+                result = run_one(opts, v, part)
+                raw[v][part].append(result)
+                done += 1
+                log(
+                    f"  [{done}/{total}] run {r + 1}/{repeats} {part:7s} {v:38s} "
+                    f"{result['agent_steps_per_s']:9.2f} agent-steps/s  peak {result['peak_mib']:8.1f} MiB"
+                )
+    return raw
+
+
+_SETTINGS = (
+    "map",
+    "env",
+    "model",
+    "envs",
+    "steps",
+    "episodes",
+    "epochs",
+    "device",
+    "threads",
+    "max_prompts",
+    "llm_dtype",
+)
+
+
+def _settings(opts: dict, repeats: int, episodes_source: str | None) -> dict:
+    """The options a result was measured with, as the JSON's `settings`."""
+    return {k: opts[k] for k in _SETTINGS} | {
+        "repeats": repeats,
+        "episodes_from": episodes_source,
+        "torch_threads": opts["threads"] or os.cpu_count(),
     }
 
 

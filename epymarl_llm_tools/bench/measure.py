@@ -179,7 +179,7 @@ def measure_rollout(opts: dict, variant: str) -> dict:
         "step_ms_median": 1000 * statistics.median(times),
         "peak_mib": _peak_mib(device),
         "lengths": torch.cat(lengths).tolist(),
-        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+        "dtype": str(policy.backbone_dtype).removeprefix("torch."),
     }
 
 
@@ -202,49 +202,20 @@ _LENGTH_ENCODER = None
 
 def measure_learner(opts: dict, variant: str) -> dict:
     """Agent-steps per second of one full `train()`: old log-probs, reference KL, PPO epochs, critic."""
-    from epymarl_llm.learner import LolmPPOLearner
     from epymarl_llm.learner.agent_steps import gather_live_steps, team_masks
     from epymarl_llm.learner.episode_tensors import EpisodeTensors
-    from epymarl_llm.run_config import complete_args
 
     policy, encoder, layout = build(opts, variant)
     device = policy.device
-    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters)
-    args = complete_args(
-        n_agents=layout.n_agents,
-        n_actions=layout.n_actions,
-        epochs=opts["epochs"],
-        max_prompts_per_forward=opts["max_prompts"],
-        use_cuda=device.type == "cuda",
-        lolm_layout=layout,
-        env=opts["env"],
-        env_args={"map_name": opts["map"]},
-    )
-    logger = SimpleNamespace(log_stat=lambda *a, **k: None)
-    learner = LolmPPOLearner(mac, {}, logger, args)
-    learner.critic.to(device)
-    learner.target_critic.to(device)
+    learner, mac = _bench_learner(opts, policy, encoder, layout)
     batch = EpisodeTensors(torch.load(opts["data"])).to(device)
     masks = team_masks(batch, layout.n_agents)
     steps = gather_live_steps(batch, masks.live)
     lengths = encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu(), entity_spans=False).lengths
     kind, flips = parse_variant(variant)
-    lower_seen = []
-    if getattr(policy, "splits_layers", False):
-        original_lower = policy.lower_states
-        policy.lower_states = lambda rows: lower_seen.append(len(rows)) or original_lower(rows)
-    from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
-    learner.config.pi_old_from_rollout = from_rollout
-    learner.config.lower_from_rollout = from_rollout and flips.get("lower_from_rollout", True)
-    if from_rollout:
-        # The on-policy case: the rollout that played this batch already has its probabilities
-        # (`lolm_mac` records them); computing them here is the rollout's work, not timed.
-        from epymarl_llm.learner.rollout_record import RolloutRecord
-        from epymarl_llm_tools.bench.episodes import replay_rollout
-
-        mac.rollout_record = RolloutRecord.for_learner(learner.config)
-        replay_rollout(mac.rollout_record, policy, encoder, batch)
-        lower_seen.clear()  # the rollout's own lower passes are the rollout's work
+    lower_seen = _count_lower_passes(policy)
+    _set_rollout_sources(learner, mac, batch, kind, flips)
+    lower_seen.clear()  # the rollout's own lower passes (if it was replayed) are the rollout's work
     if kind == "reference":
         from epymarl_llm_tools.bench.reference import StockStyleLearner
 
@@ -263,16 +234,67 @@ def measure_learner(opts: dict, variant: str) -> dict:
         "peak_mib": _peak_mib(device),
         "lengths": lengths.tolist(),
         "with_reference": True,
-        "old_pass": getattr(learner, "pi_old_source", "pass") == "pass",
-        "checkpointing": bool(getattr(getattr(policy, "cfg", None), "gradient_checkpointing", False)),
+        "old_pass": learner.pi_old_source == "pass",
+        "checkpointing": bool(policy.cfg.gradient_checkpointing),
         # `lora_layers: K`: the fraction of the layers every pass after the first runs, and how
         # many agent-steps ran their lower layers apart.
         "top_layer_fraction": (policy.n_layers - policy.first_adapted_layer) / policy.n_layers
-        if getattr(policy, "splits_layers", False)
+        if policy.splits_layers
         else 1.0,
         "lower_pass_fraction": sum(lower_seen) / max(len(steps), 1),
-        "dtype": str(getattr(policy, "backbone_dtype", torch.float32)).removeprefix("torch."),
+        "dtype": str(policy.backbone_dtype).removeprefix("torch."),
     }
+
+
+def _bench_learner(opts: dict, policy, encoder, layout):
+    """(learner, mac): a `LolmPPOLearner` over `policy` with the benchmark's settings, critics on its device."""
+    from epymarl_llm.learner import LolmPPOLearner
+    from epymarl_llm.run_config import complete_args
+
+    device = policy.device
+    # No rollout played the stored batch: `_set_rollout_sources` gives the mac the record it replays.
+    mac = SimpleNamespace(policy=policy, prompt_encoder=encoder, parameters=policy.parameters, rollout_record=None)
+    args = complete_args(
+        n_agents=layout.n_agents,
+        n_actions=layout.n_actions,
+        epochs=opts["epochs"],
+        max_prompts_per_forward=opts["max_prompts"],
+        use_cuda=device.type == "cuda",
+        lolm_layout=layout,
+        env=opts["env"],
+        env_args={"map_name": opts["map"]},
+    )
+    logger = SimpleNamespace(log_stat=lambda *a, **k: None)
+    learner = LolmPPOLearner(mac, {}, logger, args)
+    learner.critic.to(device)
+    learner.target_critic.to(device)
+    return learner, mac
+
+
+def _count_lower_passes(policy) -> list[int]:
+    """The row count of every pass of the frozen lower layers from now on (`lora_layers: K`; else none)."""
+    seen: list[int] = []
+    if policy.splits_layers:
+        original_lower = policy.lower_states
+        policy.lower_states = lambda rows: seen.append(len(rows)) or original_lower(rows)
+    return seen
+
+
+def _set_rollout_sources(learner, mac, batch, kind: str, flips: dict[str, bool]) -> None:
+    """Whether pi_old and the lower layers' output come from the rollout, as the variant says.
+
+    When they do, this is the on-policy case: the rollout that played this batch already has its
+    probabilities (`lolm_mac` records them); computing them here is the rollout's work, not timed.
+    """
+    from_rollout = kind == "fast" and flips.get("pi_old_from_rollout", True)
+    learner.config.pi_old_from_rollout = from_rollout
+    learner.config.lower_from_rollout = from_rollout and flips.get("lower_from_rollout", True)
+    if from_rollout:
+        from epymarl_llm.learner.rollout_record import RolloutRecord
+        from epymarl_llm_tools.bench.episodes import replay_rollout
+
+        mac.rollout_record = RolloutRecord.for_learner(learner.config)
+        replay_rollout(mac.rollout_record, mac.policy, mac.prompt_encoder, batch)
 
 
 def measure_gemm(opts: dict, dtype_name: str) -> dict:

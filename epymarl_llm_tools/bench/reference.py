@@ -51,6 +51,8 @@ class ReferencePolicy(nn.Module):
         switches: which straightforward choices to keep.
     """
 
+    splits_layers = False  # every pass runs the whole body (no `lora_layers` split)
+
     def __init__(self, policy, switches: ReferenceSwitches = ReferenceSwitches()) -> None:
         super().__init__()
         from transformers import AutoModel, AutoModelForCausalLM
@@ -172,6 +174,8 @@ class StockStyleLearner:
         batched: a `LolmPPOLearner` whose mac holds a `ReferencePolicy`; its critic, optimisers,
             config and KL schedule are used as they are.
     """
+
+    pi_old_source = "pass"  # pi_old always comes from a pass over the deep-copied old policy
 
     def __init__(self, batched) -> None:
         self.b = batched

@@ -372,7 +372,7 @@ def _compute(info: tuple[bool, str]) -> list[Check]:
 
 
 def _mongo(url: str) -> Check:
-    from epymarl_llm_tools.report.mongo_runs import redact_url
+    from epymarl_llm.mongo_url import redact_url
 
     shown = redact_url(url)
     try:

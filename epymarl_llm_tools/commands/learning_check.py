@@ -23,6 +23,14 @@ HELP = "train lolm_mappo and mappo on an easy SMAClite map with real EPyMARL run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_input_arguments(parser)
+    _add_budget_arguments(parser)
+    _add_run_choice_arguments(parser)
+    add_executor_arguments(parser)
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where things are: the work folder, the EPyMARL checkout, the model and the maps."""
     parser.add_argument(
         "--show",
         type=Path,
@@ -71,6 +79,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=PATH",
         help="a SMAClite JSON map to use under NAME (repeatable); run with env config smaclite_custom",
     )
+
+
+def _add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """How long and how wide each run is: seeds, steps, tests, envs, epochs."""
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--t-max", type=int, default=2000, help="env steps per training run (default 2000)")
     parser.add_argument(
@@ -87,6 +99,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kl-anneal-steps", type=int, default=None, help="kl_anneal_steps for lolm_mappo (default: the yaml's)"
     )
+
+
+def _add_run_choice_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which runs, with which extra updates, threads and time limits; reusing an earlier check."""
     parser.add_argument(
         "--with",
         dest="lolm_with",
@@ -106,7 +122,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reuse the runs an earlier check with this --out finished (same label, rc 0): e.g. a new "
         "--target-map transfers the checkpoints already trained",
     )
-    add_executor_arguments(parser)
 
 
 def _pairs(items: list[str], flag: str) -> dict[str, str]:

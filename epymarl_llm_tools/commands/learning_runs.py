@@ -188,6 +188,23 @@ def plan_runs(
     lolm = {**common, "llm_model": llm_model, "epochs": budget.epochs, **lolm_updates}
     if budget.kl_anneal_steps:
         lolm["kl_anneal_steps"] = budget.kl_anneal_steps
+    runs = _training_runs(source_map, seeds, budget, common, lolm, with_mappo, with_no_kl, transfer)
+    if not transfer or target_map is None:
+        return runs
+    return runs + _transfer_runs(source_map, target_map, seeds, budget, lolm)
+
+
+def _training_runs(
+    source_map: str,
+    seeds: list[int],
+    budget: Budget,
+    common: dict,
+    lolm: dict,
+    with_mappo: bool,
+    with_no_kl: bool,
+    transfer: bool,
+) -> list[RunSpec]:
+    """Phase 1, per seed: lolm_mappo (saving checkpoints when transfer follows), mappo, lolm_mappo_no_kl."""
     runs: list[RunSpec] = []
     for seed in seeds:
         # EPyMARL saves at the first step and then every interval while t_env <= t_max, so an
@@ -201,10 +218,14 @@ def plan_runs(
             runs.append(
                 RunSpec(f"lolm_mappo_no_kl/{source_map}/s{seed}", "lolm_mappo_no_kl", source_map, seed, dict(lolm))
             )
-    if not transfer or target_map is None:
-        return runs
+    return runs
+
+
+def _transfer_runs(source_map: str, target_map: str, seeds: list[int], budget: Budget, lolm: dict) -> list[RunSpec]:
+    """Phase 2 on the target map, per seed: zero-shot, untrained, few-shot and from-scratch runs."""
     evaluate = {**lolm, "evaluate": True}
     few_t = budget.t_max + budget.few_shot_t
+    runs: list[RunSpec] = []
     for seed in seeds:
         parent = f"lolm_mappo/{source_map}/s{seed}"
         runs.append(
@@ -335,7 +356,8 @@ def test_curve(sacred_dir: Path | None, metric: str) -> list[tuple[int, float]]:
     if sacred_dir is None or not (sacred_dir / "metrics.json").is_file():
         return []
     data = json.loads((sacred_dir / "metrics.json").read_text()).get(metric)
-    return list(zip(data["steps"], data["values"])) if data else []
+    # Sacred appends a metric's step and value together: the lists are the same length.
+    return list(zip(data["steps"], data["values"], strict=True)) if data else []
 
 
 def summarize(results: list[RunResult], metric: str) -> dict:
@@ -384,6 +406,6 @@ def curves_table(sacred_root: Path, metrics: tuple[str, ...]) -> str:
         cells = []
         for name in metrics:
             m = data.get(name)
-            cells.append(" ".join(f"{s}:{v:.3g}" for s, v in zip(m["steps"], m["values"])) if m else "-")
+            cells.append(" ".join(f"{s}:{v:.3g}" for s, v in zip(m["steps"], m["values"], strict=True)) if m else "-")
         lines.append(f"| {run_dir.relative_to(sacred_root)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

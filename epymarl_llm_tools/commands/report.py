@@ -10,13 +10,12 @@ HELP = "win-rate curves, transfer tables and plots from Sacred runs (folders and
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from epymarl_llm_tools.report.metric_names import TEST_WIN_RATE
-    from epymarl_llm_tools.report.transfer_metrics import (
-        DEFAULT_FRACTION,
-        DEFAULT_LAST_K,
-        DEFAULT_SMOOTH,
-    )
+    _add_source_arguments(parser)
+    _add_output_arguments(parser)
 
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the runs are: Sacred folders and MongoDB servers."""
     parser.add_argument(
         "run_dirs",
         nargs="*",
@@ -47,6 +46,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5.0,
         help="give up on a MongoDB server that does not answer within this time (default 5)",
     )
+
+
+def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """What is made of the runs: the folder, the metric and its transfer measures, figures, run filters."""
+    from epymarl_llm_tools.report.metric_names import TEST_WIN_RATE
+    from epymarl_llm_tools.report.transfer_metrics import (
+        DEFAULT_FRACTION,
+        DEFAULT_LAST_K,
+        DEFAULT_SMOOTH,
+    )
+
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for figures and tables")
     parser.add_argument(
         "--metric", default=TEST_WIN_RATE, help=f"metric for curves and tables (default {TEST_WIN_RATE})"

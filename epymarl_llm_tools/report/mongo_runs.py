@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from epymarl_llm.mongo_url import redact_url
 from epymarl_llm_tools.report.errors import ReportInputError
 from epymarl_llm_tools.report.runs import Run, metrics_from_sacred, run_from_config
 
@@ -20,19 +21,6 @@ DEFAULT_TIMEOUT_MS = 5000
 _RUN_FIELDS_SKIPPED = {"captured_out": 0, "info": 0, "experiment.sources": 0}
 # Sacred's `-m HOST:PORT[:DB]` form (sacred/observers/mongo.py get_pattern, without collection).
 _SACRED_FORM = re.compile(r"^(?P<host>[0-9A-Za-z.\-]+):(?P<port>\d{1,5})(?::(?P<db>[_A-Za-z][\w\-]*))?$")
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, for messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def normalise_url(url: str) -> tuple[str, str | None]:

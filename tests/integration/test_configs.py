@@ -11,8 +11,8 @@ import yaml
 from epymarl_llm import registry_names
 from epymarl_llm import run_config as rc
 from epymarl_llm.config_dataclass import yaml_value
-from epymarl_llm.epymarl import ablations
-from epymarl_llm.leed import configs as leed_configs
+from epymarl_llm_tools.commands import ablation_yamls as ablations
+from epymarl_llm_tools.commands import leed_yamls as leed_configs
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 # The LEED yamls (a second method on the same parts) are checked by tests/leed/test_store_and_configs.py.
@@ -94,7 +94,7 @@ def test_the_yaml_declares_every_plugin_key_with_the_dataclass_default():
 def test_ablation_files_are_generated_from_lolm_mappo_and_differ_only_in_the_ablated_keys(stem):
     base_text = (CONFIG_DIR / f"{registry_names.MAIN_CONFIG}.yaml").read_text()
     assert (CONFIG_DIR / f"{stem}.yaml").read_text() == ablations.render(base_text, stem), (
-        "stale ablation: run `python -m epymarl_llm.epymarl.ablations`"
+        "stale ablation: run `epymarl-llm configs`"
     )
     base, ablation = _load(registry_names.MAIN_CONFIG), _load(stem)
     changed = {k for k in base if base[k] != ablation.get(k)} | (set(ablation) - set(base))

@@ -75,6 +75,8 @@ class FakePolicy(nn.Module):
         self.rows_run = 0
         self.adapter_on = True
         self.weights_version = 0  # bumped by the learner after every optimiser step, as LlmPolicy's
+        self.cfg = SimpleNamespace(gradient_checkpointing=False)  # the PolicyConfig switch the learner reads
+        self.splits_layers = False  # no `lora_layers` split: every pass runs the whole body
 
     def weights_changed(self):
         self.weights_version += 1
@@ -107,6 +109,7 @@ class FakeMac:
     def __init__(self):
         self.policy = FakePolicy()
         self.prompt_encoder = FakeEncoder()
+        self.rollout_record = None  # LolmMAC's `RolloutRecord`; no rollout played the fake's batches
 
     def parameters(self):
         return self.policy.parameters()

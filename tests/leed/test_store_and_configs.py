@@ -11,7 +11,6 @@ import yaml
 
 from epymarl_llm import registry_names
 from epymarl_llm import run_config as rc
-from epymarl_llm.leed import configs
 from epymarl_llm.leed.config import LeedConfig
 from epymarl_llm.leed.store import (
     DemoFormatError,
@@ -20,6 +19,7 @@ from epymarl_llm.leed.store import (
     write_batch,
     write_manifest,
 )
+from epymarl_llm_tools.commands import leed_yamls as configs
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import MAP, demo_episodes
@@ -53,7 +53,7 @@ def test_size_mismatch_and_missing_batch_are_clear_errors(tmp_path):
 def test_leed_yamls_are_generated_and_current(stem):
     base = (CONFIG_DIR / "lolm_mappo.yaml").read_text()
     assert (CONFIG_DIR / f"{stem}.yaml").read_text() == configs.render(stem, base), (
-        "stale LEED yaml: run `python -m epymarl_llm.leed.configs`"
+        "stale LEED yaml: run `epymarl-llm configs`"
     )
 
 

@@ -93,6 +93,7 @@ class TestMac:
         self.prompt_encoder = PromptEncoder(layout, policy.tokenizer)
         self.config = dataclasses.replace(run_config(args), policy=policy.cfg)
         self.checkpoint_manifest = self.load_plan = None
+        self.rollout_record = None  # LolmMAC's `RolloutRecord`; no rollout played these batches
 
     def parameters(self):
         return self.policy.parameters()

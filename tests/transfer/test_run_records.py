@@ -80,6 +80,7 @@ def _runner(evaluate: bool):
     runner.run_summary, runner.rollout_clock, runner.rollout_progress = RunSummary(), RolloutClock(), None
     runner._held_test_returns, runner._held_test_stats = [], {}
     runner._transfer_recorded = runner._prompts_recorded = True
+    runner._worker_watch = None  # no env workers here
     return runner
 
 

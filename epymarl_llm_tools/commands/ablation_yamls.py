@@ -2,14 +2,14 @@
 
 EPyMARL's `main.py` loads one algorithm yaml with no inheritance, so each ablation must be a complete
 file. To keep every default in one place, the ablations are `lolm_mappo.yaml` with only the ablated
-keys (and `name`) rewritten; `python -m epymarl_llm.epymarl.ablations` regenerates them and
-`tests/integration/test_configs.py` checks the files are up to date.
+keys (and `name`) rewritten; `epymarl-llm configs` regenerates them (`commands/configs.py`) and
+`tests/integration/test_configs.py` checks the files are up to date. A training run reads only the
+yamls, never this module: it is tooling.
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def rewrite(text: str, overrides: dict[str, str]) -> str:
 def render(base_text: str, stem: str) -> str:
     """`base_text` (lolm_mappo.yaml) with `name` and the ablated keys rewritten."""
     what, overrides = ABLATIONS[stem]
-    header = f"# Ablation {stem}: {what}.\n# Generated from {BASE}.yaml by `python -m epymarl_llm.epymarl.ablations`; do not edit.\n"
+    header = f"# Ablation {stem}: {what}.\n# Generated from {BASE}.yaml by `epymarl-llm configs`; do not edit.\n"
     return header + rewrite(base_text, {"name": f'"{stem}"', **overrides})
 
 
@@ -65,9 +65,3 @@ def write_configs(config_dir: Path, stems: Iterable[str], render_stem: Callable[
 
 def write_all(config_dir: Path) -> list[Path]:
     return write_configs(config_dir, ABLATIONS, render)
-
-
-if __name__ == "__main__":
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "config"
-    for p in write_all(folder):
-        print(f"wrote {p}")
