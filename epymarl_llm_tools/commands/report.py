@@ -97,6 +97,14 @@ def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="algorithm name prefixes whose policies fit any map (default: lolm)",
     )
+    parser.add_argument(
+        "--split-by",
+        metavar="KEY",
+        action="append",
+        default=[],
+        help="config key whose value names series apart (repeatable), e.g. llm_init: runs of one "
+        "config with llm_init=pretrained and llm_init=random become two series",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from epymarl_llm_tools.report.file_runs import read_file_runs
     from epymarl_llm_tools.report.groups import DEFAULT_TRANSFERABLE_PREFIXES
     from epymarl_llm_tools.report.mongo_runs import read_mongo_runs
+    from epymarl_llm_tools.report.runs import split_by
     from epymarl_llm_tools.report.transfer_metrics import TransferSettings
 
     if not args.run_dirs and not args.mongo:
@@ -121,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         runs, messages = read_file_runs(args.run_dirs)
         for url in args.mongo:
             runs += read_mongo_runs(url, args.mongo_db, args.mongo_prefix, int(args.mongo_timeout * 1000))
+        runs = [split_by(r, tuple(args.split_by)) for r in runs]
     except (ReportInputError, ValueError) as err:
         print(f"epymarl-llm report: {err}", file=sys.stderr)
         return 2

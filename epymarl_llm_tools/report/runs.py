@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import PurePath
 from typing import Any
@@ -78,6 +78,8 @@ class Run:
     metrics: dict[str, Curve] = field(default_factory=dict)
     fail_trace: str = ""
     problems: list[str] = field(default_factory=list)
+    # The run's config as Sacred stored it: `split_by` reads settings from it.
+    config: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_transfer(self) -> bool:
@@ -186,7 +188,18 @@ def run_from_config(
         metrics=metrics,
         fail_trace=fail_trace if isinstance(fail_trace, str) else "".join(fail_trace or []),
         problems=problems,
+        config=config,
     )
+
+
+def split_by(run: Run, keys: tuple[str, ...]) -> Run:
+    """`run` with its algorithm named apart by the config values of `keys` (dotted paths allowed):
+    `lolm_mappo` run `with llm_init=random` becomes `lolm_mappo [llm_init=random]`, so that runs of
+    one config that differ in a setting are separate series. A key the run lacks adds nothing."""
+    parts = [f"{key}={_get(run.config, key)}" for key in keys if _get(run.config, key) is not None]
+    if not parts:
+        return run
+    return replace(run, algorithm=f"{run.algorithm} [{', '.join(parts)}]")
 
 
 def metrics_from_sacred(raw: Mapping[str, Any]) -> tuple[dict[str, Curve], list[str]]:

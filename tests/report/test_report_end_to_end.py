@@ -178,3 +178,18 @@ def test_bad_options_and_unknown_metric_are_clear_errors(tmp_path, file_run, cap
     )
     assert cli.main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--metric", "test_return_mean"]) == 0
     assert (tmp_path / "o" / "test_return_mean_3s5z.png").exists()
+
+
+def test_split_by_gives_each_setting_its_own_series(tmp_path, file_run, capsys):
+    results = tmp_path / "results"
+    for init, seeds in (("pretrained", (1, 2)), ("random", (1,))):
+        for seed in seeds:
+            file_run(
+                results,
+                epymarl_config("lolm_mappo", SOURCE, seed, llm_init=init),
+                {"test_battle_won_mean": (ramp(4, 10_000), [0.0, 0.2, 0.4, 0.6])},
+            )
+    out = tmp_path / "report"
+    assert cli.main(["report", str(results / "sacred"), "--out", str(out), "--split-by", "llm_init"]) == 0
+    svg = (out / f"win_rate_{SOURCE}.svg").read_text()
+    assert "lolm_mappo [llm_init=pretrained] (n=2)" in svg and "lolm_mappo [llm_init=random] (n=1)" in svg

@@ -94,3 +94,16 @@ def test_folder_arguments(tmp_path):
         find_run_dirs(tmp_path / "nope")
     runs, messages = read_file_runs([tmp_path])
     assert runs == [] and "no Sacred run folders" in messages[0]
+
+
+def test_split_by_names_runs_of_one_config_apart():
+    from epymarl_llm_tools.report.runs import split_by
+
+    random = _run(epymarl_config("lolm_mappo", "2s_vs_1z", 1, llm_init="random", env_args={"map_name": "2s_vs_1z"}))
+    assert split_by(random, ("llm_init",)).algorithm == "lolm_mappo [llm_init=random]"
+    assert split_by(random, ("llm_init", "env_args.map_name")).algorithm == (
+        "lolm_mappo [llm_init=random, env_args.map_name=2s_vs_1z]"
+    )
+    mappo = _run(epymarl_config("mappo", "2s_vs_1z", 1))
+    assert split_by(mappo, ("llm_init",)).algorithm == "mappo"  # a run without the key keeps its name
+    assert split_by(random, ()).algorithm == "lolm_mappo"
