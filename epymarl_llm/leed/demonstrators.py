@@ -32,6 +32,25 @@ def sample_available(avail_row: np.ndarray, rng: np.random.Generator) -> int:
     return int(rng.choice(np.flatnonzero(avail_row)))
 
 
+class UniformDemonstrator:
+    """Every live agent takes an available action uniformly at random: the floor a demonstrator's
+    episodes are compared with."""
+
+    name = "uniform"
+
+    def __init__(self, layout: Any):
+        self.layout = layout
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.name, "rule": "an available action uniformly at random"}
+
+    def act(self, obs: np.ndarray, avail: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        actions = np.zeros(len(obs), dtype=np.int64)
+        for i in np.flatnonzero(acting_agents(avail)):
+            actions[i] = sample_available(avail[i], rng)
+        return actions, np.ones(len(obs), dtype=bool)
+
+
 class ScriptedDemonstrator:
     """Focus fire / heal the weakest, else close in on the nearest visible enemy."""
 
@@ -102,21 +121,35 @@ _ANSWER_CLEAN = re.compile(r"[^a-z0-9\- ]+")
 def parse_action(answer: str, avail_row: np.ndarray, healer: bool) -> tuple[int | None, bool]:
     """Generated text -> (action id or None, available).
 
-    The answer's first line, lower-cased and stripped of punctuation, must start with an action's
-    words as the prompt writes them ("attack enemy 2", "move north", "stop"); the longest match wins.
+    The answer's first line, lower-cased and stripped of punctuation, is searched for the actions'
+    words as the prompt writes them ("attack enemy 2", "move north", "stop"), each as whole words:
+    the earliest one wins, and of two starting at the same word the longer ("attack enemy 12" is
+    not "attack enemy 1"). An instruct model often answers in a sentence ("To win, you must attack
+    enemy 3."), which names the action after other words.
     Returns (None, False) for no match and (id, False) for an action that exists but is unavailable.
     """
     line = answer.strip().split("\n", 1)[0].lower()
-    line = " ".join(_ANSWER_CLEAN.sub(" ", line).split())
-    best = None
+    line = " " + " ".join(_ANSWER_CLEAN.sub(" ", line).split()) + " "
+    best: tuple[int, int, int] | None = None  # (start, -length, action)
     for a in range(len(avail_row)):
         words = action_name(a, healer)
-        matches = line == words or line.startswith(words + " ")
-        if matches and (best is None or len(words) > len(action_name(best, healer))):
-            best = a
+        start = line.find(" " + words + " ")
+        if start >= 0 and (best is None or (start, -len(words)) < best[:2]):
+            best = (start, -len(words), a)
     if best is None:
         return None, False
-    return best, bool(avail_row[best])
+    return best[2], bool(avail_row[best[2]])
+
+
+# Appended to the policy's prompt for the generating demonstrator only: the policy reads the
+# prompt's last state and never generates, so its prompt ends at "Your action:".
+ANSWER_INSTRUCTION = "Answer with one of the available actions above, exactly as written, and nothing else."
+
+
+def _with_answer_instruction(text: str) -> str:
+    """`text` with `ANSWER_INSTRUCTION` on its own line before the closing "Your action:" (or at the end)."""
+    head, closing, tail = text.rpartition("Your action:")
+    return f"{head}{ANSWER_INSTRUCTION}\n{closing}{tail}" if closing else f"{text}\n{ANSWER_INSTRUCTION}"
 
 
 class TextLmDemonstrator:
@@ -128,6 +161,8 @@ class TextLmDemonstrator:
         max_new_tokens: generation budget of an answer (action names are at most 4 words).
         sample: sample the answer (temperature 1) instead of greedy decoding.
         chat: wrap the prompt in the tokenizer's chat template when it has one (instruct models).
+        answer_instruction: add `ANSWER_INSTRUCTION` before the prompt's closing "Your action:", so
+            that an instruct model answers with an action's words rather than a sentence about it.
     """
 
     name = "text_lm"
@@ -139,6 +174,7 @@ class TextLmDemonstrator:
         max_new_tokens: int = 8,
         sample: bool = False,
         chat: bool = True,
+        answer_instruction: bool = True,
         device: str = "cpu",
         prompt_config: Any = None,
     ):
@@ -164,6 +200,7 @@ class TextLmDemonstrator:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.chat = bool(chat and getattr(self.tokenizer, "chat_template", None))
+        self.answer_instruction = answer_instruction
         self.encoder = PromptEncoder(layout, None, config=prompt_config)
         self._torch = torch
         self.last_answers: list[str] = []
@@ -176,9 +213,12 @@ class TextLmDemonstrator:
             "sample": self.sample,
             "chat_template": self.chat,
             "fallback": "invalid or unavailable answers replaced by a uniformly sampled available action",
+            "answer_instruction": ANSWER_INSTRUCTION if self.answer_instruction else None,
         }
 
     def _inputs(self, texts: list[str]) -> list[str]:
+        if self.answer_instruction:
+            texts = [_with_answer_instruction(t) for t in texts]
         if not self.chat:
             return texts
         return [

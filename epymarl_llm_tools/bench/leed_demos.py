@@ -25,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=int, default=None, help="env_args.time_limit (default: the env yaml's)")
     parser.add_argument("--model", help="also time the generating LM demonstrator with this causal LM")
     parser.add_argument("--max-new-tokens", type=int, default=8)
+    parser.add_argument(
+        "--no-answer-instruction",
+        action="store_true",
+        help="the LM reads the policy's prompt as it is, without the line asking for an action's exact words",
+    )
     parser.add_argument("--checkpoint", help="also time a lolm_mappo checkpoint demonstrator")
     parser.add_argument("--llm-model", help="the checkpoint's backbone folder")
     parser.add_argument("--json", action="store_true")
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     env_args = env_args_for(epymarl_src(args.epymarl), args.env, args.map, 0, overrides)
     env = make_env(args.epymarl, args.env, env_args)
     layout = load_map_layout(args.map, env=args.env, env_args=env_args)
-    kinds = ["scripted"] + (["lm"] if args.model else []) + (["checkpoint"] if args.checkpoint else [])
+    kinds = ["scripted", "uniform"] + (["lm"] if args.model else []) + (["checkpoint"] if args.checkpoint else [])
     results = {}
     try:
         for kind in kinds:
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 max_new_tokens=args.max_new_tokens,
                 sample=False,
                 no_chat_template=False,
+                no_answer_instruction=args.no_answer_instruction,
                 checkpoint=args.checkpoint,
                 llm_model=args.llm_model,
             )

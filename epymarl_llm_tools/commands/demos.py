@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 HELP = "generate LEED demonstrations through EPyMARL's env (scripted, generating LM, or checkpoint) or show a set"
-DEMONSTRATORS = ("scripted", "lm", "checkpoint")
+DEMONSTRATORS = ("scripted", "uniform", "lm", "checkpoint")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     gen.add_argument("--max-new-tokens", type=int, default=8, help="lm: tokens generated per answer")
     gen.add_argument("--no-chat-template", action="store_true", help="lm: feed the raw prompt, even to a chat model")
+    gen.add_argument(
+        "--no-answer-instruction",
+        action="store_true",
+        help="lm: the policy's prompt as it is, without the line asking for an action's exact words",
+    )
     gen.add_argument("--checkpoint", help="checkpoint: a lolm_mappo model folder (results/models/<token>/<step>)")
     gen.add_argument("--llm-model", help="checkpoint: backbone folder, when lolm_run.json's is not reachable")
     gen.add_argument("--sample", action="store_true", help="lm/checkpoint: sample instead of acting greedily")

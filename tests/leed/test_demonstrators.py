@@ -81,6 +81,12 @@ def test_scripted_medivac_heals_the_weakest_ally():
         ("move south", (3, False)),  # exists, unavailable
         ("dance", (None, False)),
         ("", (None, False)),
+        # an instruct model's sentence: the first action it names
+        ("To complete the mission, you must attack enemy 2.", (8, True)),
+        ("You can choose to move north, move south, move east", (2, True)),
+        ("I would attack enemy 12 first", (None, False)),
+        ("stop moving and attack enemy 2", (1, True)),
+        ("1. Ally 4 (Zealot): health", (None, False)),
     ],
 )
 def test_parse_action(answer, expected):
@@ -112,3 +118,20 @@ def test_text_lm_garbage_answers_are_counted_and_replaced_by_available_actions(t
     for i, answer in zip(np.flatnonzero(live), lm.last_answers, strict=True):
         parsed, ok = d.parse_action(answer, avail[i], healer=False)
         assert valid[i] == ok and (not ok or actions[i] == parsed)
+
+
+def test_the_answer_instruction_comes_before_the_closing_cue():
+    text = "Available actions:\nstop\nmove north\nYour action:"
+    assert d._with_answer_instruction(text) == (
+        "Available actions:\nstop\nmove north\n" + d.ANSWER_INSTRUCTION + "\nYour action:"
+    )
+    assert d._with_answer_instruction("no cue") == "no cue\n" + d.ANSWER_INSTRUCTION
+
+
+def test_the_uniform_demonstrator_takes_available_actions_only():
+    avail = np.array([[1, 0, 0, 0, 0, 0, 0], [0, 1, 1, 0, 0, 0, 1]] * 50, np.uint8)
+    actions, valid = d.UniformDemonstrator(layout()).act(np.zeros((100, 4)), avail, np.random.default_rng(0))
+    assert valid.all()
+    live = actions[1::2]
+    assert set(live.tolist()) == {1, 2, 6}  # every available action of a live agent turns up
+    assert (actions[0::2] == 0).all()  # dead agents (no-op only) keep action 0
