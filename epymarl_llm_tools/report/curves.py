@@ -72,9 +72,12 @@ def seed_band(curves: Sequence[Curve], n_points: int | None = None) -> SeedBand:
     """Mean/std over seeds: each seed's curve is linearly interpolated onto one grid.
 
     Seeds test at slightly different steps (EPyMARL tests once `t_env` passes the next
-    `test_interval`, and episodes have different lengths), so values are interpolated, never
-    extrapolated: a seed that stopped early (crashed or still running) contributes only up to its
-    last step, and `count` says how many seeds each point averages.
+    `test_interval`, and episodes have different lengths), so values are interpolated. A seed
+    counts within half its own median test spacing of its first and last test, with that test's
+    value: otherwise the grid's ends, which lie at the earliest first test and the latest last
+    test of all seeds, would each average one seed. Beyond that nothing is extrapolated: a seed that
+    stopped early (crashed or still running) contributes only up to about its last step, and
+    `count` says how many seeds each point averages.
     """
     curves = [c for c in curves if len(c) > 0]
     if not curves:
@@ -86,7 +89,9 @@ def seed_band(curves: Sequence[Curve], n_points: int | None = None) -> SeedBand:
     grid = np.linspace(start, stop, max(n_points, 1)) if stop > start else np.asarray([float(start)])
     stacked = np.full((len(curves), grid.shape[0]), np.nan)
     for row, curve in enumerate(curves):
-        inside = (grid >= curve.steps[0]) & (grid <= curve.steps[-1])
+        reach = float(np.median(np.diff(curve.steps))) / 2 if len(curve) > 1 else 0.0
+        inside = (grid >= curve.steps[0] - reach) & (grid <= curve.steps[-1] + reach)
+        # np.interp holds the first and last values outside the curve's steps.
         stacked[row, inside] = np.interp(grid[inside], curve.steps, curve.values)
     count = np.sum(~np.isnan(stacked), axis=0)
     keep = count > 0

@@ -103,6 +103,18 @@ def test_seed_band_interpolates_and_counts_seeds_that_cover_each_step():
     assert band.count.tolist() == [2, 2, 2, 1, 1]
 
 
+def test_seed_band_ends_average_every_seed_that_tested_within_half_a_test_interval():
+    # three seeds testing every ~300 steps, each at slightly other steps (episode lengths differ)
+    seeds = [
+        ([193, 529, 821], [0.0, 0.875, 0.875]),
+        ([202, 584, 943], [0.375, 0.5, 0.75]),
+        ([200, 602, 960], [0.125, 0.125, 0.875]),
+    ]
+    band = seed_band([Curve.from_lists(steps, values) for steps, values in seeds], n_points=3)
+    assert band.count.tolist() == [3, 3, 3]
+    np.testing.assert_allclose(band.mean[[0, 2]], [0.5 / 3, 2.5 / 3])
+
+
 def test_zero_shot_values_are_one_mean_per_seed():
     from epymarl_llm_tools.report.build import zero_shot_values
     from epymarl_llm_tools.report.groups import SeriesKey
