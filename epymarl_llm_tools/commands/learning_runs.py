@@ -117,7 +117,8 @@ class PrivateCheckout:
         return env
 
 
-def _user_site(user_base: Path) -> Path:
+def user_site(user_base: Path) -> Path:
+    """The user site-packages Python derives from PYTHONUSERBASE (processed for .pth files)."""
     env = dict(os.environ, PYTHONUSERBASE=str(user_base))
     out = subprocess.run(
         [sys.executable, "-c", "import site; print(site.getusersitepackages())"],
@@ -140,7 +141,7 @@ def prepare_checkout(source: Path, work: Path, map_files: dict[str, Path]) -> Pr
     if not (root / "src" / "main.py").is_file():
         shutil.copytree(source, root, ignore=shutil.ignore_patterns(".git", "results", "__pycache__"))
     user_base = work / "userbase"
-    site = _user_site(user_base)
+    site = user_site(user_base)
     inst.install(root, site_dir=site)
     loader = user_base / "site_loader"
     loader.mkdir(parents=True, exist_ok=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from epymarl_llm_tools.commands.learning_runs import user_site
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,19 +58,6 @@ def epymarl_copy(epymarl_master_copy, tmp_path) -> Path:
 @pytest.fixture
 def user_base(tmp_path) -> Path:
     return tmp_path / "userbase"
-
-
-def user_site(user_base: Path) -> Path:
-    """The user site-packages Python derives from PYTHONUSERBASE (processed for .pth files)."""
-    env = dict(os.environ, PYTHONUSERBASE=str(user_base))
-    out = subprocess.run(
-        [sys.executable, "-c", "import site; print(site.getusersitepackages())"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
 
 
 def _site_loader(user_base: Path) -> Path:
