@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from epymarl_llm.policy.layer_split import LowerStates
+
 _MB = 2**20
 
 
@@ -30,8 +32,6 @@ class RolloutLowerStates:
     def states(self, policy: Any, idx: Any, rows: Any) -> Any:
         """`LowerStates` of the live steps `idx` (encoded as `rows`), or None unless every one was
         kept with the token count `rows` gives it after the prefix `policy.lower_states` would use."""
-        from epymarl_llm.policy.layer_split import LowerStates
-
         if policy.lower_offset(rows) != self.prefix_len:
             return None
         states = []
