@@ -52,6 +52,10 @@ class PolicyConfig:
         lora_layers: "all" (the paper), or K: LoRA on the last K decoder layers only (peft's
             `layers_to_transform`). The learner then runs the frozen layers below once per
             agent-step and each later pass through the top K only (beyond the paper, METHOD section 9).
+        lower_layers_int8: with `lora_layers: K` on CPU in float32, the frozen layers below the
+            adapter run their linear maps in int8 (`epymarl_llm.policy.int8_layers`) for every pass
+            alike, so PPO's ratios stay those of the acting policy. Not the float32 model's
+            probabilities: `epymarl-llm bench dtype-error --candidate int8` prints the distance.
         action_dim: d_a, the action head's embedding width (paper: 1024).
         attack_keys: "entity" (default): each target's key adds a projection of that target's
             pooled span of hidden states; "shared": the paper's replicated attack key, for ablation.
@@ -99,6 +103,7 @@ class PolicyConfig:
     ] = 0.0
     lora_target_modules: tuple[str, ...] | str | None = None
     lora_layers: int | str = "all"
+    lower_layers_int8: Switch = False
     action_dim: PositiveInt = 1024
     attack_keys: Annotated[Literal["entity", "shared"], Says(_one_of(ATTACK_KEYS))] = "entity"
     head_input_norm: Annotated[Literal["none", "rms"], Says(_one_of(HEAD_INPUT_NORMS))] = "none"

@@ -35,6 +35,7 @@ from epymarl_llm.policy.head import N_BASE_ACTIONS, AttentionActionHead, mask_lo
 from epymarl_llm.policy.head_positions import last_layer_at, read_positions
 from epymarl_llm.policy.head_positions import supports as head_positions_supported
 from epymarl_llm.policy.inputs import check_inputs
+from epymarl_llm.policy.int8_layers import check_int8_applicable, quantize_lower_layers
 from epymarl_llm.policy.layer_split import (
     LowerPrefix,
     LowerStates,
@@ -95,6 +96,9 @@ class LlmPolicy(nn.Module):
         )
         if self.splits_layers:
             self._check_layer_split()
+        if cfg.lower_layers_int8:
+            check_int8_applicable(self.first_adapted_layer, device, self.backbone_dtype)
+            quantize_lower_layers(decoder_body(self.model).layers, self.first_adapted_layer)
 
     @property
     def device(self) -> torch.device:

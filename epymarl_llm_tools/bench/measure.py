@@ -27,8 +27,8 @@ import torch
 # the learner's keys.
 FAST_SWITCHES = ("prefix_cache", "length_buckets", "head_positions_only", "pi_old_from_rollout", "lower_from_rollout")
 # Options off by default: a variant turns one on (bf16=on: a bfloat16 body, bf16=off: float32,
-# whatever the bench's --llm-dtype says for the other variants).
-FAST_OPTIONS = ("gradient_checkpointing", "bf16")
+# whatever the bench's --llm-dtype says for the other variants; lower_layers_int8=on needs lora_layers=K).
+FAST_OPTIONS = ("gradient_checkpointing", "bf16", "lower_layers_int8")
 LEARNER_SWITCHES = ("pi_old_from_rollout", "lower_from_rollout")
 # Keys a variant sets to a value: "fast:lora_layers=1" (LoRA on the top layer only, the lower
 # layers run once per update), "fast:number_format=percent" (the longer text of earlier versions).
