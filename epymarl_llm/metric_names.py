@@ -25,6 +25,7 @@ APPROX_KL_OLD = "approx_kl_old"
 EXPLAINED_VARIANCE = "explained_variance"
 CRITIC_GRAD_NORM = "critic_grad_norm"
 LEARNER_SAMPLES_PER_S = "learner_samples_per_s"
+POLICY_LR = "policy_lr"  # the lr of the update's last policy step (below `lr` during lr_warmup_steps)
 
 LEARNER_METRICS = (
     POLICY_LOSS,
@@ -39,4 +40,5 @@ LEARNER_METRICS = (
     EXPLAINED_VARIANCE,
     CRITIC_GRAD_NORM,
     LEARNER_SAMPLES_PER_S,
+    POLICY_LR,
 )

@@ -29,6 +29,12 @@ class LearnerConfig:
     n_agents: PositiveInt
     n_actions: PositiveInt
     lr: Positive = 0.0003
+    # The policy's (LoRA + head) optimiser steps over which its lr ramps linearly up to `lr`:
+    # step k (from 0) uses lr * min(1, (k + 1) / N). 0: no warm-up (EPyMARL's constant lr). Adam's
+    # first steps move every parameter by about lr whatever the gradient, so a fresh 1024-wide head
+    # on a 576-wide body moves the policy far in one step (docs/RESULTS.md); the KL term cannot stop
+    # it there, since its gradient is zero while the policy equals its reference. The critic keeps `lr`.
+    lr_warmup_steps: NonNegativeInt = 0
     gamma: Annotated[float, Field(ge=0, le=1), Says("{key} must be in [0, 1], got {value!r}")] = 0.99
     q_nstep: NonNegativeInt = 5
     add_value_last_step: bool = True

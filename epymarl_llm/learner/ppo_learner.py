@@ -72,6 +72,7 @@ class LolmPPOLearner:
         self.critic_optimiser = torch.optim.Adam(self.critic_params, lr=self.config.lr)
         self.kl_schedule = self.config.kl_schedule()
         self.critic_training_steps = 0
+        self.policy_steps = 0  # the agent optimiser's steps in this run (lr warm-up)
         self.last_target_update_step = 0
         self.log_stats_t = -self.config.learner_log_interval - 1
         device = "cuda" if self.config.use_cuda else "cpu"
@@ -181,9 +182,17 @@ class LolmPPOLearner:
         if self.extra_loss is not None:
             self.extra_loss.accumulate(t_env)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.agent_params, self.config.grad_norm_clip)
+        for group in self.agent_optimiser.param_groups:
+            group["lr"] = self.policy_lr()
         self.agent_optimiser.step()
+        self.policy_steps += 1
         self.mac.policy.weights_changed()  # fused optimisers bump no tensor version counter
         return policy_stats, grad_norm
+
+    def policy_lr(self) -> float:
+        """The policy's lr for its next optimiser step: `lr`, ramped up over `lr_warmup_steps`."""
+        warmup = self.config.lr_warmup_steps
+        return self.config.lr * (min(1.0, (self.policy_steps + 1) / warmup) if warmup else 1.0)
 
     def _report_update(self, t_env: int, n_steps: int, seconds: float, old, last: _EpochResult) -> None:
         """The run summary's update record, and the logged stats every `learner_log_interval` steps."""
@@ -294,6 +303,7 @@ class LolmPPOLearner:
         log(M.EXPLAINED_VARIANCE, critic_stats["explained_variance"], t_env)
         log(M.KL_BETA, beta, t_env)
         log(M.LEARNER_SAMPLES_PER_S, samples_per_s, t_env)
+        log(M.POLICY_LR, self.agent_optimiser.param_groups[0]["lr"], t_env)
         if policy_stats is None:  # no live agent-step in the batch
             return
         log(M.POLICY_LOSS, policy_stats.mappo_loss, t_env)
@@ -329,6 +339,7 @@ class LolmPPOLearner:
                 "rew_ms": self.rew_ms.state_dict(),
                 "ret_ms": self.ret_ms.state_dict(),
                 "critic_training_steps": self.critic_training_steps,
+                "policy_steps": self.policy_steps,
                 "kl_t_offset": getattr(self.kl_schedule, "t_offset", 0),
                 "last_target_update_step": self.last_target_update_step,
                 # A resume continues these streams (action sampling, LEED's draws) where this run is.
@@ -398,6 +409,8 @@ class LolmPPOLearner:
         self.critic_training_steps = state["critic_training_steps"]
         self.last_target_update_step = state["last_target_update_step"]
         if plan.kind is LoadKind.RESUMED:
+            # A resumed run continues its lr warm-up; a transfer (a new run) warms up again.
+            self.policy_steps = state.get("policy_steps", 0)  # absent in checkpoints of earlier versions
             notes.extend(self._restore_random_states(state))
         return notes
 

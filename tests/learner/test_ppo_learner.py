@@ -193,3 +193,35 @@ def test_critic_type_cv_critic_trains_epymarls_own_critic(fake):
     before = copy.deepcopy(learner.critic.state_dict())
     learner.train(batch, t_env=0, episode_num=1)
     assert any(not torch.equal(before[k], v) for k, v in learner.critic.state_dict().items())
+
+
+def _first_step_change(fake, **args) -> tuple[float, list[float]]:
+    """(largest parameter change of the policy over one update, the lr of each policy step)."""
+    mac, batch = fake.mac(), fake.batch()
+    learner = LolmPPOLearner(mac, {}, fake.logger(), fake.args(epochs=1, **args))
+    before = [p.detach().clone() for p in learner.agent_params]
+    lrs = []
+    for _ in range(3):
+        lrs.append(learner.policy_lr())
+        learner.train(batch, t_env=0, episode_num=1)
+        if len(lrs) == 1:
+            moved = max(float((p.detach() - b).abs().max()) for p, b in zip(learner.agent_params, before, strict=True))
+    return moved, lrs
+
+
+def test_lr_warmup_ramps_the_policy_lr_and_shrinks_the_first_step(fake):
+    moved, lrs = _first_step_change(fake, lr=1e-3)
+    moved_warm, lrs_warm = _first_step_change(fake, lr=1e-3, lr_warmup_steps=4)
+    assert lrs == [1e-3] * 3
+    assert lrs_warm == pytest.approx([2.5e-4, 5e-4, 7.5e-4])
+    # Adam's first step moves each parameter by about lr whatever the gradient: a quarter of it here.
+    assert moved == pytest.approx(1e-3, rel=0.05) and moved_warm == pytest.approx(2.5e-4, rel=0.05)
+
+
+def test_lr_warmup_reaches_lr_and_leaves_the_critic_alone(fake):
+    mac, batch = fake.mac(), fake.batch()
+    learner = LolmPPOLearner(mac, {}, fake.logger(), fake.args(epochs=2, lr=1e-3, lr_warmup_steps=2))
+    learner.train(batch, t_env=0, episode_num=1)  # two policy steps: lr/2, then lr
+    assert learner.agent_optimiser.param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert learner.policy_lr() == pytest.approx(1e-3)
+    assert learner.critic_optimiser.param_groups[0]["lr"] == pytest.approx(1e-3)
