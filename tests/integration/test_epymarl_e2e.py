@@ -133,3 +133,28 @@ def test_lolm_mappo_trains_logs_saves_and_reloads_and_mappo_still_runs(installed
         },
     )
     assert mappo.run["status"] == "COMPLETED" and M.TEST_RETURN in mappo.metrics
+
+
+def test_top_layer_lora_with_int8_frozen_layers_and_lr_warmup_runs_in_epymarl(installed, user_base, tiny_model_dir):
+    """The CPU speed levers and the warm-up through EPyMARL's main.py: the rollout keeps the int8 lower
+    layers' output for the learner, and the policy's lr ramps up over its first optimiser steps."""
+    run = run_main(
+        installed,
+        user_base,
+        "lolm_mappo",
+        {
+            **TINY_RUN,
+            "t_max": 150,
+            "llm_model": str(tiny_model_dir),
+            "llm_dtype": "float32",
+            "lora_layers": 1,
+            "lower_layers_int8": True,
+            "lr_warmup_steps": 100,
+            "learner_log_interval": 0,
+        },
+    )
+    assert run.run["status"] == "COMPLETED"
+    lrs = run.metrics[M.POLICY_LR]["values"]
+    lr = run.config["lr"]
+    assert lrs[0] == pytest.approx(lr / 100) and all(a < b for a, b in zip(lrs, lrs[1:], strict=False))
+    assert M.TEST_WIN_RATE in run.metrics
