@@ -2,7 +2,9 @@
 
 - `LolmDemoPolicy`: the LLM policy of `lolm_mac`. Demonstration agent-steps are independent
   prompts (the policy is not recurrent), built by the controller's own prompt encoder and run in
-  the policy's length-sorted chunks of `max_prompts_per_forward`, as the PPO epochs run.
+  the policy's length-sorted chunks of `max_prompts_per_forward`, as the PPO epochs run. With
+  `lora_layers: K` the frozen lower layers' output of each demonstration prompt is computed once
+  per run (`DemoLowerCache`, within `lower_cache_mb`) and every later draw runs the top K only.
 - `RnnDemoPolicy`: EPyMARL's `basic_mac` with its RNN agent. Demonstration episodes become an
   EPyMARL `EpisodeBatch` (the run's own scheme) and are unrolled from t = 0 with `mac.forward`, as
   EPyMARL's PPOLearner unrolls its batches; the mac's probabilities are renormalised over the
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from epymarl_llm.learner.losses import masked_log_softmax
+from epymarl_llm.leed.demo_lower_cache import DemoLowerCache
 from epymarl_llm.leed.store import DemoEpisodes
 
 
@@ -29,8 +32,9 @@ def _step_rows(episodes: DemoEpisodes, steps: np.ndarray | None):
 
 
 class LolmDemoPolicy:
-    def __init__(self, mac: Any, max_prompts_per_forward: int):
+    def __init__(self, mac: Any, max_prompts_per_forward: int, lower_cache_mb: int = 0):
         self.mac, self.max_rows = mac, max_prompts_per_forward
+        self.lower_cache = DemoLowerCache(lower_cache_mb)
 
     def log_prob_chunks(
         self, episodes: DemoEpisodes, steps: np.ndarray | None = None
@@ -46,7 +50,9 @@ class LolmDemoPolicy:
         tokens = self.mac.prompt_encoder.encode(obs, avail, torch.as_tensor(n))
         for idx in policy.row_groups(tokens, self.max_rows):
             rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
-            yield masked_log_softmax(policy(rows, chunk_avail), chunk_avail), actions[idx].to(device)
+            lower = self.lower_cache.lower_states(policy, rows)
+            logits = policy(rows, chunk_avail) if lower is None else policy(rows, chunk_avail, lower=lower)
+            yield masked_log_softmax(logits, chunk_avail), actions[idx].to(device)
 
 
 class RnnDemoPolicy:

@@ -16,4 +16,5 @@ from epymarl_llm.leed.expert_loss import ExpertLoss
 class LolmLeedLearner(LolmPPOLearner):
     def __init__(self, mac: Any, scheme: dict, logger: Any, args: Any, critic: Any = None):
         super().__init__(mac, scheme, logger, args, critic=critic)
-        self.extra_loss = ExpertLoss.from_args(args, LolmDemoPolicy(mac, self.config.max_prompts_per_forward), logger)
+        demo_policy = LolmDemoPolicy(mac, self.config.max_prompts_per_forward, self.config.lower_cache_mb)
+        self.extra_loss = ExpertLoss.from_args(args, demo_policy, logger)

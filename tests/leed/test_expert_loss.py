@@ -243,3 +243,41 @@ def test_a_saved_expert_loss_draws_the_same_minibatches_after_loading():
     for _ in range(4):
         assert resumed.accumulate(t_env=0).weight == running.accumulate(t_env=0).weight
     assert [b.tolist() for b in resumed.policy.seen] == [b.tolist() for b in running.policy.seen[3:]]
+
+
+@pytest.mark.parametrize("body", ["tiny", "llama-tiny"])
+def test_cached_lower_states_of_demonstrations_give_the_plain_log_probs_and_gradients(
+    body, tiny_model_dir, llama_tiny_model_dir
+):
+    """lora_layers=K: the demonstrations' frozen lower layers run once per run, and every later draw
+    gives the log-probabilities and LoRA gradients of the whole-body pass."""
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+    from epymarl_llm.prompts import PromptEncoder
+
+    model_dir = tiny_model_dir if body == "tiny" else llama_tiny_model_dir
+    torch.manual_seed(0)
+    cfg = PolicyConfig(llm_model=str(model_dir), device="cpu", action_dim=32, llm_dtype="float32", lora_layers=1)
+    policy = LlmPolicy(cfg)
+    with torch.no_grad():  # a trained-looking adapter, so the top layer's LoRA path counts
+        for name, p in policy.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(std=0.3)
+    mac = SimpleNamespace(policy=policy, prompt_encoder=PromptEncoder(layout(), policy.tokenizer))
+    demos = demo_episodes(n_episodes=2, length=3)
+    plain, cached = LolmDemoPolicy(mac, 4, lower_cache_mb=0), LolmDemoPolicy(mac, 4, lower_cache_mb=64)
+    params = [p for p in policy.parameters() if p.requires_grad]
+
+    def pass_of(demo_policy):
+        policy.zero_grad()
+        chunks = list(demo_policy.log_prob_chunks(demos))
+        sum(logp.gather(-1, a[:, None]).sum() for logp, a in chunks).backward()
+        return torch.cat([logp.detach() for logp, _ in chunks]), [p.grad.clone() for p in params]
+
+    expected_logp, expected_grads = pass_of(plain)
+    for _draw in range(2):  # the first draw fills the cache, the second reads it
+        logp, grads = pass_of(cached)
+        torch.testing.assert_close(logp, expected_logp, atol=1e-5, rtol=1e-5)
+        for got, want in zip(grads, expected_grads, strict=True):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    assert cached.lower_cache.computed == cached.lower_cache.hits > 0  # every chunk: computed once, then read
+    assert plain.lower_cache.hits == plain.lower_cache.computed == 0
