@@ -86,3 +86,16 @@ def test_settings_int8_cannot_serve_are_refused_with_the_fix(make_policy, overri
     with pytest.raises(PolicyConfigError, match=message) as err:
         make_policy(lower_layers_int8=True, **overrides)
     assert "lower_layers_int8=False" in str(err.value)
+
+
+def test_a_checkpoint_of_the_int8_policy_loads_into_the_float32_one(make_policy, step, tmp_path):
+    """Only LoRA and the head are saved; the body's int8 copy is rebuilt from the model's weights."""
+    tokens, avail = step
+    int8 = make_policy(lora_layers=1, lower_layers_int8=True)
+    with torch.no_grad():
+        int8.head.query.weight.mul_(1.5)  # differs from a fresh policy's head
+    int8.save_trainable(tmp_path / "ckpt")
+    plain = make_policy(lora_layers=1)
+    plain.load_trainable(tmp_path / "ckpt")
+    torch.testing.assert_close(plain.head.query.weight, int8.head.query.weight)
+    assert float((_probs(plain, tokens, avail) - _probs(int8, tokens, avail)).abs().max()) < PROB_BOUND
