@@ -8,7 +8,7 @@ time, and an int8 GEMM runs two to three times as fast as a float32 one.
 
 Every pass goes through the same quantized layers: the rollout, the reference (adapter off),
 pi_old and every PPO epoch. So the policy PPO's ratios are taken of is the policy that acted, and
-the ratio of the first epoch is still exactly 1; only the distance to the float32 model changes
+the first epoch's ratio is 1 as without int8; only the distance to the float32 model changes
 (`epymarl-llm bench dtype-error --candidate int8` prints it). The adapted top K layers, the head and LoRA stay
 float32.
 """
