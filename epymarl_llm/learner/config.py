@@ -15,6 +15,7 @@ Positive = Annotated[float, Field(gt=0), Says("{key} must be > 0, got {value!r}"
 NonNegativeInt = Annotated[int, Field(ge=0), Says("{key} must be >= 0, got {value!r}")]
 NonNegative = Annotated[float, Field(ge=0), Says("{key} must be >= 0, got {value!r}")]
 Switch = Annotated[bool, Says("{key} must be True or False, got {value!r}")]
+_MEMORY_MESSAGE = "{key} must be 'auto' or an integer >= 0 (MiB; 0 = off), got {value!r}"
 
 
 @config_dataclass(ConfigError)
@@ -63,6 +64,11 @@ class LearnerConfig:
     log_kl_to_reference: Switch = False
     # Memory bound: at most this many prompts go through the backbone in one forward.
     max_prompts_per_forward: PositiveInt = 64
+    # MiB the saved activations of one gradient forward may take: the update runs fewer prompts at
+    # once than `max_prompts_per_forward` where they would not fit (measured per update,
+    # `chunk_memory`). "auto": half the memory free at the update (the GPU's, or the host's within its
+    # cgroup limit); 0: off (`max_prompts_per_forward` alone, the plain path).
+    update_memory_mb: Annotated[int | str, Says(_MEMORY_MESSAGE)] = "auto"
     # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
     # no-grad pass; off-policy batches and changed weights fall back to the pass.
     pi_old_from_rollout: Switch = True
@@ -77,6 +83,9 @@ class LearnerConfig:
     lower_from_rollout: Switch = True
 
     def __post_init__(self) -> None:
+        memory = self.update_memory_mb
+        if memory != "auto" and (isinstance(memory, bool) or not isinstance(memory, int) or memory < 0):
+            raise ConfigError(_MEMORY_MESSAGE.format(key="update_memory_mb", value=memory))
         if self.kl_mode not in KL_MODES:
             raise ConfigError(
                 f"kl_mode must be one of {KL_MODES} (anneal: eqs. 9-10, fixed: constant "

@@ -20,6 +20,7 @@ import torch
 from epymarl_llm import metric_names as M
 from epymarl_llm import run_summary
 from epymarl_llm.learner import losses, random_states
+from epymarl_llm.learner.chunk_memory import PromptsPerForward, memory_budget_bytes
 from epymarl_llm.learner.config import LearnerConfig
 from epymarl_llm.learner.critics import build_critic
 from epymarl_llm.learner.kl_schedule import KlBetaSchedule
@@ -83,7 +84,10 @@ class LolmPPOLearner:
         self.extra_loss: Any = None
         self.pi_old_source = "pass"  # where the last update's pi_old came from: "pass" or "rollout"
         self.lower_chunks_from_rollout = 0  # the last update's chunks whose lower layers the rollout ran
+        self.prompts_per_forward = self.config.max_prompts_per_forward  # the last update's (`update_memory_mb`)
+        self.chunk_sizer = PromptsPerForward()
         console = getattr(logger, "console_logger", None)
+        self._console = console.info if console is not None else (lambda message: None)
         self.update_progress = UpdateProgress(
             console.info if console is not None else None, run.integration.progress_interval_s
         )
@@ -93,18 +97,20 @@ class LolmPPOLearner:
         started = time.perf_counter()
         policy = self.mac.policy
         rewards = self._team_rewards(batch)
-        inputs = self._update_inputs(batch, t_env)
-        with_reference = self._needs_reference(t_env)
-        rollout_probs = self._rollout_pi_old(batch, inputs.steps, inputs.actions)
         checkpointing = bool(policy.cfg.gradient_checkpointing)
         was_training = policy.training
         # Every dropout of the policy is off (`LlmPolicy`, TRL's rule), so training mode changes one
         # thing only: transformers checkpoints the layers in training mode, and only then.
         policy.train(checkpointing)
-        # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass, or not
-        # at all when the rollout kept their output (`lower_from_rollout`).
-        lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb, self._rollout_lower(batch, inputs.steps))
         try:
+            inputs = self._update_inputs(batch, t_env)  # sizes its chunks in the epochs' mode
+            with_reference = self._needs_reference(t_env)
+            rollout_probs = self._rollout_pi_old(batch, inputs.steps, inputs.actions)
+            # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass, or
+            # not at all when the rollout kept their output (`lower_from_rollout`).
+            lower_cache = LowerStatesCache(
+                policy, self.config.lower_cache_mb, self._rollout_lower(batch, inputs.steps)
+            )
             old = self._old_and_reference(inputs, with_reference, rollout_probs, checkpointing, lower_cache)
             self.lower_chunks_from_rollout = lower_cache.from_rollout
             last = self._epochs(batch, rewards, inputs, old, lower_cache, t_env)
@@ -118,8 +124,28 @@ class LolmPPOLearner:
         inputs = update_inputs(
             batch, self.mac, self.n_agents, self.config.max_prompts_per_forward, self._policy_device()
         )
+        rows = self._prompts_per_forward(inputs)
+        if rows < self.config.max_prompts_per_forward:
+            inputs.chunks = self.mac.policy.row_groups(inputs.tokens, rows)
         self.update_progress.start(t_env, self.config.epochs, len(inputs.chunks), len(inputs.steps))
         return inputs
+
+    def _prompts_per_forward(self, inputs: UpdateInputs) -> int:
+        """`max_prompts_per_forward`, or fewer where the epochs' activations would not fit `update_memory_mb`."""
+        most = self.config.max_prompts_per_forward
+        budget = memory_budget_bytes(self.config.update_memory_mb, inputs.device)
+        if budget is None or most == 1 or len(inputs.steps) < 2:
+            return most
+        sizer = self.chunk_sizer
+        rows = sizer.within(self.mac.policy, inputs.tokens, inputs.avail, budget, most)
+        if rows < most and rows != self.prompts_per_forward:
+            self._console(
+                f"update: {rows} prompts per forward instead of max_prompts_per_forward {most}: a prompt of "
+                f"{sizer.length} tokens keeps {sizer.per_prompt / 2**20:.0f} MiB of activations for the "
+                f"backward, and update_memory_mb {self.config.update_memory_mb} allows {budget / 2**20:.0f} MiB"
+            )
+        self.prompts_per_forward = rows
+        return rows
 
     def _needs_reference(self, t_env: int) -> bool:
         """Whether the adapter-off reference policy runs: for the KL term, or to log the KL alone."""

@@ -64,6 +64,9 @@ def test_resume_continues_where_the_schedule_stopped():
         ({"eps_clip": 1.5}, "eps_clip"),
         ({"lr": -1e-3}, "lr"),
         ({"max_prompts_per_forward": 0}, "max_prompts_per_forward"),
+        ({"update_memory_mb": -1}, "update_memory_mb must be 'auto' or an integer >= 0"),
+        ({"update_memory_mb": "lots"}, "update_memory_mb must be 'auto' or an integer >= 0"),
+        ({"update_memory_mb": True}, "update_memory_mb must be 'auto' or an integer >= 0"),
         ({"common_reward": False}, "common_reward"),
     ],
 )

@@ -12,6 +12,9 @@ from epymarl_llm import metric_names as M
 from epymarl_llm.learner import LolmPPOLearner, losses
 from epymarl_llm.learner.agent_steps import team_masks
 
+# The memory probe of a run's first update: the batch's longest prompt, alone and twice (`update_memory_mb`).
+PROBE_ROWS = 3
+
 
 def live_count(batch, n_agents=3):
     return int(team_masks(batch, n_agents).live.sum())
@@ -35,8 +38,10 @@ def test_train_logs_every_metric_and_only_live_steps_reach_the_backbone(fake):
     live = live_count(batch)
     # 13 filled transitions x 3 agents, minus agent 2 of episode 0 dead for 4 steps
     assert live == (6 + 4 + 3) * 3 - 4
-    # one no-grad pass for the old policy, one for the reference, one per epoch: nothing else
-    assert mac.policy.rows_run == live * (2 + 3)
+    # one no-grad pass for the old policy, one for the reference, one per epoch, and the memory probe
+    assert mac.policy.rows_run == live * (2 + 3) + PROBE_ROWS
+    learner.train(batch, t_env=20, episode_num=6)  # no longer prompt: no probe, nothing else
+    assert mac.policy.rows_run == 2 * live * (2 + 3) + PROBE_ROWS
     assert set(logger.stats) == set(M.LEARNER_METRICS)
     assert logger.stats[M.KL_BETA][0][1] > 0
     assert all(torch.isfinite(torch.tensor(v[0][1])) for k, v in logger.stats.items() if k != M.EXPLAINED_VARIANCE)
@@ -100,7 +105,7 @@ def test_kl_mode_none_skips_the_reference_pass(fake):
     mac, batch, logger = fake.mac(), fake.batch(), fake.logger()
     learner = LolmPPOLearner(mac, {}, logger, fake.args(kl_mode="none", epochs=2))
     learner.train(batch, t_env=0, episode_num=1)
-    assert mac.policy.rows_run == live_count(batch) * (1 + 2)
+    assert mac.policy.rows_run == live_count(batch) * (1 + 2) + PROBE_ROWS
     assert M.KL_TO_REFERENCE not in logger.stats and logger.stats[M.KL_BETA][0][1] == 0.0
 
 
@@ -108,7 +113,7 @@ def test_after_annealing_the_reference_pass_is_skipped(fake):
     mac, batch = fake.mac(), fake.batch()
     learner = LolmPPOLearner(mac, {}, fake.logger(), fake.args(kl_beta_init=0.2, kl_anneal_steps=10, epochs=1))
     learner.train(batch, t_env=50, episode_num=1)
-    assert mac.policy.rows_run == live_count(batch) * 2
+    assert mac.policy.rows_run == live_count(batch) * 2 + PROBE_ROWS
 
 
 def test_save_and_load_resume_the_schedule_and_optimisers(fake, tmp_path):
