@@ -13,9 +13,28 @@ import numpy as np
 import torch
 
 # The fixed cost of one more forward, in padded tokens: kernel launches, the batch-1 prefix cache
-# expansion, the head. A forward of fewer than a few hundred tokens is dominated by it on a GPU,
-# and on a CPU it still costs a few milliseconds; 2048 tokens keeps buckets large enough for both.
+# expansion, the head. A forward of fewer than a few hundred tokens is dominated by it on a GPU.
 FORWARD_OVERHEAD_TOKENS = 2048
+# On a CPU a token costs its matmuls at some 100 GFLOP/s a core, and a forward's fixed cost is the
+# dispatch of some 40 ops a layer (peft's wrappers included) at tens of microseconds each: about
+# 1.5 ms, 1.5e8 FLOP, a layer. In tokens that is this over a token's FLOP in one layer (2 x the
+# layer's weights): 21 tokens for SmolLM2-135M, where 2048 made one 2s3z rollout step compute 5,640
+# padded tokens for 3,154 real ones; the tiny test model stays at 2048.
+CPU_LAYER_OVERHEAD_FLOP = 1.5e8
+MIN_OVERHEAD_TOKENS = 16
+
+
+def forward_overhead_tokens(device_type: str, layer_weights: int | None) -> int:
+    """The fixed cost of one more forward in padded tokens, for a body whose decoder layer has `layer_weights` weights.
+
+    On a GPU, and where the layer's size is unknown, `FORWARD_OVERHEAD_TOKENS`; on a CPU, from the
+    per-layer dispatch cost against a token's FLOP (`CPU_LAYER_OVERHEAD_FLOP`), within
+    [`MIN_OVERHEAD_TOKENS`, `FORWARD_OVERHEAD_TOKENS`]: small bodies keep large buckets.
+    """
+    if device_type != "cpu" or not layer_weights:
+        return FORWARD_OVERHEAD_TOKENS
+    tokens = round(CPU_LAYER_OVERHEAD_FLOP / (2 * layer_weights))
+    return int(min(FORWARD_OVERHEAD_TOKENS, max(MIN_OVERHEAD_TOKENS, tokens)))
 
 
 def length_buckets(
@@ -60,7 +79,9 @@ def padded_tokens(lengths: torch.Tensor, buckets: list[torch.Tensor]) -> int:
     return int(sum(len(b) * int(lengths[b].max()) for b in buckets if len(b)))
 
 
-def row_groups(lengths: torch.Tensor, max_rows: int, buckets: bool = True) -> list[torch.Tensor]:
+def row_groups(
+    lengths: torch.Tensor, max_rows: int, buckets: bool = True, overhead_tokens: int = FORWARD_OVERHEAD_TOKENS
+) -> list[torch.Tensor]:
     """Row indices grouped into forwards of at most `max_rows` rows.
 
     buckets=True: `length_buckets` (neighbours in length share a forward). buckets=False: consecutive
@@ -70,4 +91,4 @@ def row_groups(lengths: torch.Tensor, max_rows: int, buckets: bool = True) -> li
         if max_rows < 1:
             raise ValueError(f"max_rows must be >= 1; got {max_rows}")
         return list(torch.arange(len(lengths)).split(max_rows))
-    return length_buckets(lengths, max_rows)
+    return length_buckets(lengths, max_rows, overhead_tokens)

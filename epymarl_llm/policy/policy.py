@@ -26,7 +26,7 @@ from epymarl_llm.policy.backbone import (
     resolve_dtype,
     run_prefix,
 )
-from epymarl_llm.policy.buckets import row_groups
+from epymarl_llm.policy.buckets import forward_overhead_tokens, row_groups
 from epymarl_llm.policy.cache_api import cache_kwargs, output_cache
 from epymarl_llm.policy.checkpoint import load_trainable, save_trainable
 from epymarl_llm.policy.config import PolicyConfig
@@ -94,6 +94,9 @@ class LlmPolicy(nn.Module):
             and _has_layers(self.model)
             and head_positions_supported(decoder_body(self.model).layers[-1])
         )
+        # Counted before int8 replaces the frozen layers' weights: the layers' float size sets what
+        # one more forward costs in tokens on a CPU (`buckets.forward_overhead_tokens`).
+        self._layer_weights = _decoder_layer_weights(self.model)
         if self.splits_layers:
             self._check_layer_split()
         if cfg.lower_layers_int8:
@@ -353,7 +356,8 @@ class LlmPolicy(nn.Module):
         """
         cached = self.cfg.prefix_cache and batch.prefix_len > 0
         lengths = batch.lengths - (batch.prefix_len if cached else 0)
-        return row_groups(lengths, max_rows or self.cfg.max_prompts_per_forward, self.cfg.length_buckets)
+        overhead = forward_overhead_tokens(self.device.type, self._layer_weights)
+        return row_groups(lengths, max_rows or self.cfg.max_prompts_per_forward, self.cfg.length_buckets, overhead)
 
     def iter_buckets(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:
         """Yields (row indices, those rows trimmed to their longest) for each group of `row_groups`."""
@@ -411,6 +415,14 @@ class LlmPolicy(nn.Module):
         """Load what `save_trainable` wrote (any map: the head has no per-map weights)."""
         load_trainable(self, Path(directory))
         self.weights_changed()
+
+
+def _decoder_layer_weights(model: nn.Module) -> int | None:
+    """The base weights of the first decoder layer (LoRA's left out); None for a body without layers."""
+    if not _has_layers(model):
+        return None
+    layer = decoder_body(model).layers[0]
+    return sum(p.numel() for name, p in layer.named_parameters() if "lora_" not in name)
 
 
 def _has_layers(model: nn.Module) -> bool:

@@ -54,3 +54,31 @@ def test_forward_flops_match_a_hand_count():
     peak, source = flops.device_peak(torch.device("cpu"))
     assert peak is None and "CPU" in source
     assert flops.device_peak(torch.device("cpu"), 1e12)[0] == 1e12
+
+
+def test_a_forward_costs_fewer_tokens_on_a_cpu_the_larger_the_layers():
+    from epymarl_llm.policy.buckets import FORWARD_OVERHEAD_TOKENS, MIN_OVERHEAD_TOKENS, forward_overhead_tokens
+
+    smollm2_layer, small_layer, tiny_layer = 3_540_096, 787_072, 37_024
+    assert forward_overhead_tokens("cpu", smollm2_layer) == 21
+    assert forward_overhead_tokens("cpu", smollm2_layer) < forward_overhead_tokens("cpu", small_layer)
+    assert forward_overhead_tokens("cpu", tiny_layer) <= FORWARD_OVERHEAD_TOKENS
+    assert forward_overhead_tokens("cpu", 10**12) == MIN_OVERHEAD_TOKENS
+    assert forward_overhead_tokens("cuda", smollm2_layer) == FORWARD_OVERHEAD_TOKENS  # launches dominate
+    assert forward_overhead_tokens("cpu", None) == FORWARD_OVERHEAD_TOKENS
+    # one 2s3z rollout step's suffix lengths (the bench's, seed 1): 8 forwards of 3,259 tokens, not 1 of 5,640
+    lengths = torch.tensor([37, 54, 79, 80, 88, 117, 142, 143, 146, 151, 174, 177, 180, 200, 207, 208, 212, 229, 248, 282])
+    cpu = length_buckets(lengths, 64, forward_overhead_tokens("cpu", smollm2_layer))
+    gpu = length_buckets(lengths, 64, FORWARD_OVERHEAD_TOKENS)
+    assert (len(cpu), padded_tokens(lengths, cpu)) == (8, 3259)
+    assert (len(gpu), padded_tokens(lengths, gpu)) == (1, 5640)
+
+
+def test_the_policy_buckets_with_its_own_layers_overhead(make_policy, step):
+    tokens, _ = step
+    policy = make_policy()
+    tiny = policy.row_groups(tokens)
+    policy._layer_weights = 3_540_096  # as large as a SmolLM2 layer
+    large = policy.row_groups(tokens)
+    assert sorted(torch.cat(large).tolist()) == list(range(len(tokens)))
+    assert len(large) > len(tiny)
