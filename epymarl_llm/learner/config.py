@@ -66,8 +66,8 @@ class LearnerConfig:
     max_prompts_per_forward: PositiveInt = 64
     # MiB the saved activations of one gradient forward may take: the update runs fewer prompts at
     # once than `max_prompts_per_forward` where they would not fit (measured per update,
-    # `chunk_memory`). "auto": half the memory free at the update (the GPU's, or the host's within its
-    # cgroup limit); 0: off (`max_prompts_per_forward` alone, the plain path).
+    # `chunk_memory`). "auto": a quarter of the memory free at the update (the GPU's, or the
+    # host's within its cgroup limit); 0: off (`max_prompts_per_forward` alone, the plain path).
     update_memory_mb: Annotated[int | str, Says(_MEMORY_MESSAGE)] = "auto"
     # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
     # no-grad pass; off-policy batches and changed weights fall back to the pass.

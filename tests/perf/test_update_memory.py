@@ -92,6 +92,6 @@ def test_the_budget_is_a_share_of_the_free_memory_within_a_cgroup_limit(tmp_path
     (tmp_path / "memory.current").write_text("400000\n")
     monkeypatch.setattr(chunk_memory, "_CGROUP", tmp_path)
     assert chunk_memory.free_bytes(cpu) == 600000
-    assert chunk_memory.memory_budget_bytes("auto", cpu) == 300000
+    assert chunk_memory.memory_budget_bytes("auto", cpu) == int(600000 * chunk_memory.AUTO_SHARE)
     (tmp_path / "memory.max").write_text("max\n")
     assert chunk_memory.free_bytes(cpu) == free or chunk_memory.free_bytes(cpu) > 600000
