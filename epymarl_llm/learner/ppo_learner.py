@@ -108,9 +108,7 @@ class LolmPPOLearner:
             rollout_probs = self._rollout_pi_old(batch, inputs.steps, inputs.actions)
             # `lora_layers: K`: the frozen lower layers run once per agent-step, in the first pass, or
             # not at all when the rollout kept their output (`lower_from_rollout`).
-            lower_cache = LowerStatesCache(
-                policy, self.config.lower_cache_mb, self._rollout_lower(batch, inputs.steps)
-            )
+            lower_cache = LowerStatesCache(policy, self.config.lower_cache_mb, self._rollout_lower(batch, inputs.steps))
             old = self._old_and_reference(inputs, with_reference, rollout_probs, checkpointing, lower_cache)
             self.lower_chunks_from_rollout = lower_cache.from_rollout
             last = self._epochs(batch, rewards, inputs, old, lower_cache, t_env)

@@ -67,7 +67,9 @@ def test_a_forward_costs_fewer_tokens_on_a_cpu_the_larger_the_layers():
     assert forward_overhead_tokens("cuda", smollm2_layer) == FORWARD_OVERHEAD_TOKENS  # launches dominate
     assert forward_overhead_tokens("cpu", None) == FORWARD_OVERHEAD_TOKENS
     # one 2s3z rollout step's suffix lengths (the bench's, seed 1): 8 forwards of 3,259 tokens, not 1 of 5,640
-    lengths = torch.tensor([37, 54, 79, 80, 88, 117, 142, 143, 146, 151, 174, 177, 180, 200, 207, 208, 212, 229, 248, 282])
+    lengths = torch.tensor(
+        [37, 54, 79, 80, 88, 117, 142, 143, 146, 151, 174, 177, 180, 200, 207, 208, 212, 229, 248, 282]
+    )
     cpu = length_buckets(lengths, 64, forward_overhead_tokens("cpu", smollm2_layer))
     gpu = length_buckets(lengths, 64, FORWARD_OVERHEAD_TOKENS)
     assert (len(cpu), padded_tokens(lengths, cpu)) == (8, 3259)
