@@ -2,7 +2,7 @@
 
 A backward through every decoder layer keeps each layer's activations for every token of the
 forward until the backward frees them. For SmolLM2-135M in float32 that is about 1.6 MiB per suffix
-token, so the default 64 prompts of a 2s3z batch (about 300 tokens each) need some 30 GiB: the
+token, so the default 64 prompts of a 2s3z batch (about 300 tokens each) need some 26 GiB: the
 update is killed for memory on a 24 GiB machine, after the rollout it was given. The number of
 prompts per forward changes nothing but memory and speed (gradients are accumulated chunk by chunk
 into the full-batch step), so it is sized here to the memory the machine has.

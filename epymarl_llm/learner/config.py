@@ -65,8 +65,8 @@ class LearnerConfig:
     # Memory bound: at most this many prompts go through the backbone in one forward.
     max_prompts_per_forward: PositiveInt = 64
     # MiB the saved activations of one gradient forward may take: the update runs fewer prompts at
-    # once than `max_prompts_per_forward` where they would not fit (measured per update,
-    # `chunk_memory`). "auto": a quarter of the memory free at the update (the GPU's, or the
+    # once than `max_prompts_per_forward` where they would not fit (measured at the first update
+    # and again for a longer prompt, `chunk_memory`). "auto": a quarter of the memory free at the update (the GPU's, or the
     # host's within its cgroup limit); 0: off (`max_prompts_per_forward` alone, the plain path).
     update_memory_mb: Annotated[int | str, Says(_MEMORY_MESSAGE)] = "auto"
     # On-policy batches take pi_old from the rollout's probabilities (`RolloutRecord`) instead of a
