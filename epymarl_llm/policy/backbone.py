@@ -52,14 +52,50 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def resolve_dtype(name: str, device: torch.device, cpuinfo: str | None = None) -> torch.dtype:
+def resolve_dtype(
+    name: str, device: torch.device, cpuinfo: str | None = None, layer_weights: Any = None
+) -> torch.dtype:
     """The body's dtype: `name`, or for "auto" what `dtype_choice.auto_dtype` picks on `device`.
 
     The head, LoRA, log-softmax and PPO ratios stay float32 whatever this picks.
+
+    Args:
+        layer_weights: for "auto", one decoder layer's weights, or a function that counts them.
     """
     if name == "auto":
-        return auto_dtype(device, cpuinfo).dtype
+        return auto_dtype(device, cpuinfo, layer_weights).dtype
     return _DTYPES[name]
+
+
+def policy_dtype(cfg: PolicyConfig, device: torch.device) -> torch.dtype:
+    """`cfg.llm_dtype` resolved for this policy, before its body is loaded.
+
+    `auto` may depend on the size of the model's layers (an AMX CPU), counted from its config alone;
+    with `lower_layers_int8` it is float32, the only dtype the int8 layers serve.
+    """
+    if cfg.llm_dtype == "auto" and cfg.lower_layers_int8:
+        return torch.float32
+    return resolve_dtype(cfg.llm_dtype, device, layer_weights=lambda: config_layer_weights(cfg.llm_model))
+
+
+def config_layer_weights(llm_model: str) -> int | None:
+    """The weights of one decoder layer of `llm_model`, built from its config on the meta device.
+
+    Nothing is loaded or allocated. None where the config is not on this machine (a hub name not
+    yet downloaded) or the body has no `layers`: `auto` then stays float32 on a CPU.
+    """
+    try:
+        name = resolve_model(llm_model)
+        path = Path(name).expanduser()
+        config = AutoConfig.from_pretrained(str(path) if path.exists() else name, local_files_only=True)
+        with torch.device("meta"):
+            body = AutoModel.from_config(config)
+    except (OSError, ValueError, ModelLoadError):
+        return None
+    layers = getattr(body, "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
+        return None
+    return sum(p.numel() for p in layers[0].parameters())
 
 
 def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -> tuple[PreTrainedModel, Any]:

@@ -37,8 +37,9 @@ class PolicyConfig:
         llm_model: Hugging Face hub name or local folder of a causal LM.
         llm_init: "pretrained" weights, or "random": same architecture and size, random weights
             (the paper's figure-10 ablation).
-        llm_dtype: backbone weight dtype; "auto" is float32 on CPU and bfloat16 on CUDA. LoRA and
-            head weights are always float32.
+        llm_dtype: backbone weight dtype; "auto" is bfloat16 on CUDA, and on a CPU with AMX-BF16
+            for a model whose decoder layers hold at least 2M weights; float32 elsewhere
+            (`dtype_choice`). LoRA and head weights are always float32.
         llm_attn_implementation: passed to `from_pretrained` ("sdpa", "eager", "flash_attention_2",
             ...); None keeps the transformers default.
         gradient_checkpointing: recompute the backbone's activations in backward (training only).

@@ -21,9 +21,9 @@ from epymarl_llm.policy.backbone import (
     disable_dropout,
     last_token_index,
     load_backbone,
+    policy_dtype,
     pool_spans,
     resolve_device,
-    resolve_dtype,
     run_prefix,
 )
 from epymarl_llm.policy.buckets import forward_overhead_tokens, row_groups
@@ -61,7 +61,7 @@ class LlmPolicy(nn.Module):
         super().__init__()
         self.cfg = cfg
         device = resolve_device(cfg.device)
-        self.backbone_dtype = resolve_dtype(cfg.llm_dtype, device)
+        self.backbone_dtype = policy_dtype(cfg, device)
         body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)

@@ -364,7 +364,7 @@ def _compute(info: tuple[bool, str]) -> list[Check]:
         "llm_dtype=float32",
     )
     auto = v["auto_dtype"]
-    dtype = Check("llm_dtype", OK, f"auto picks {auto['dtype']} here: {auto['reason']}")
+    dtype = Check("llm_dtype", OK, f"auto here: {auto['reason']}")
     if not v["devices"]:
         return [cpu, dtype, Check("cuda", OK, "no CUDA device: runs use the CPU (set use_cuda=False)")]
     gpus = "; ".join(f"{d['name']} {d['memory_gib']} GiB{' bf16' if d['bf16'] else ''}" for d in v["devices"])

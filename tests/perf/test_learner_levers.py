@@ -122,7 +122,9 @@ def test_learner_checkpoints_layers_and_first_ratio_is_exactly_one(make_policy, 
         learner.train(EpisodeTensors(episodes), 0, 0)
         handle.remove()
         recomputed[ckpt] = sum(in_backward)
-        n_chunks = len(mac.policy.row_groups(mac.prompt_encoder.encode(*_live_inputs(episodes, layout)), 16))
+        n_chunks = len(
+            mac.policy.row_groups(mac.prompt_encoder.encode(*_live_inputs(episodes, layout)), 16, with_grad=True)
+        )
         first = torch.cat(ratios[:n_chunks])
         assert bool((first == 1).all()), f"gradient_checkpointing={ckpt}: first epoch's ratio differs from 1"
     assert recomputed[False] == 0 and recomputed[True] > 0
@@ -171,29 +173,79 @@ def test_every_dropout_is_off_in_training_mode_too(make_policy):
 
 
 # --- bf16 on CPUs that have it ----------------------------------------------------------------------------
+AMX = "processor : 0\nflags : fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+AVX512_BF16 = "flags : fpu avx512f avx512_bf16\n"
+AVX2 = "flags : fpu sse avx2 fma\n"
+# One decoder layer: SmolLM2-135M's (bf16 ran 1.76x float32 on an AMX CPU), the small test model's (0.98x).
+SMOLLM2_LAYER, SMALL_LAYER = 3_540_096, 787_072
+
+
+def auto_on_cpu(cpuinfo, layer_weights, environ=None, capability="AVX512"):
+    from epymarl_llm.policy.dtype_choice import auto_dtype
+
+    return auto_dtype(torch.device("cpu"), cpuinfo, layer_weights, environ or {}, capability)
+
+
 def test_auto_dtype_is_bf16_only_where_measured_faster():
-    amx = "processor : 0\nflags : fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
-    avx512 = "flags : fpu avx512f avx512_bf16\n"
-    avx2 = "flags : fpu sse avx2 fma\n"
+    assert auto_on_cpu(AMX, SMOLLM2_LAYER).dtype == torch.bfloat16
+    assert auto_on_cpu(AMX, SMALL_LAYER).dtype == torch.float32
+    assert auto_on_cpu(AMX, None).dtype == torch.float32  # the model's size unknown
+    # native bf16 GEMMs, yet SmolLM2 ran at 0.31x float32 (avx512_bf16 without AMX); emulated on AVX2
+    for flags in (AVX512_BF16, AVX2, ""):
+        assert auto_on_cpu(flags, SMOLLM2_LAYER).dtype == torch.float32
     cpu = torch.device("cpu")
-    # native bf16 GEMMs, yet a whole model ran at 1.17x (AMX) and 0.31x (avx512_bf16) of float32
-    assert backbone.resolve_dtype("auto", cpu, cpuinfo=amx) == torch.float32
-    assert backbone.resolve_dtype("auto", cpu, cpuinfo=avx512) == torch.float32
-    assert backbone.resolve_dtype("auto", cpu, cpuinfo=avx2) == torch.float32
-    assert backbone.resolve_dtype("auto", cpu, cpuinfo="") == torch.float32  # flags unreadable
-    assert backbone.resolve_dtype("float32", cpu, cpuinfo=amx) == torch.float32
-    assert backbone.resolve_dtype("bfloat16", cpu, cpuinfo=avx2) == torch.bfloat16
-    assert backbone.resolve_dtype("auto", torch.device("cuda"), cpuinfo=avx2) == torch.bfloat16
+    assert backbone.resolve_dtype("float32", cpu, cpuinfo=AMX, layer_weights=SMOLLM2_LAYER) == torch.float32
+    assert backbone.resolve_dtype("bfloat16", cpu, cpuinfo=AVX2) == torch.bfloat16
+    assert backbone.resolve_dtype("auto", torch.device("cuda"), cpuinfo=AVX2) == torch.bfloat16
+
+
+def test_auto_dtype_keeps_float32_where_the_kernels_are_capped_below_amx():
+    assert auto_on_cpu(AMX, SMOLLM2_LAYER, capability="AVX2").dtype == torch.float32
+    for isa in ("AVX2", "avx512_core_bf16"):
+        assert auto_on_cpu(AMX, SMOLLM2_LAYER, {"ONEDNN_MAX_CPU_ISA": isa}).dtype == torch.float32
+    for isa in ("AVX512_CORE_AMX", "ALL"):
+        assert auto_on_cpu(AMX, SMOLLM2_LAYER, {"ONEDNN_MAX_CPU_ISA": isa}).dtype == torch.bfloat16
+    assert "ONEDNN_MAX_CPU_ISA" in auto_on_cpu(AMX, SMOLLM2_LAYER, {"ONEDNN_MAX_CPU_ISA": "AVX2"}).reason
+
+
+def test_auto_dtype_counts_the_layer_only_where_it_decides():
+    counted = []
+
+    def count():
+        counted.append(True)
+        return SMOLLM2_LAYER
+
+    for flags in (AVX2, AVX512_BF16):
+        assert auto_on_cpu(flags, count).dtype == torch.float32
+    assert auto_on_cpu(AMX, count, capability="AVX2").dtype == torch.float32
+    assert not counted
+    assert auto_on_cpu(AMX, count).dtype == torch.bfloat16 and counted == [True]
 
 
 def test_each_auto_choice_says_why():
-    from epymarl_llm.policy.dtype_choice import auto_dtype
-
     reasons = {
-        auto_dtype(torch.device("cpu"), cpuinfo=f"flags : {flags}\n").reason
-        for flags in ("avx2", "avx512_bf16", "avx512_bf16 amx_bf16")
+        auto_on_cpu(flags, weights).reason
+        for flags, weights in ((AVX2, None), (AVX512_BF16, None), (AMX, None), (AMX, SMOLLM2_LAYER))
     }
-    assert len(reasons) == 3 and all("bf16" in r for r in reasons)
+    assert len(reasons) == 4 and all("bf16" in r for r in reasons)
+
+
+def test_the_layer_counted_from_the_config_is_the_loaded_one(make_policy, model_dir):
+    policy = make_policy()
+    assert backbone.config_layer_weights(str(model_dir)) == policy._layer_weights
+    assert backbone.config_layer_weights(str(model_dir / "missing")) is None
+
+
+def test_auto_on_an_amx_cpu_picks_by_layer_size_and_int8_keeps_float32(make_policy, monkeypatch):
+    from epymarl_llm.policy import dtype_choice
+
+    monkeypatch.setattr(dtype_choice, "cpu_flags", lambda cpuinfo=None: {"amx_bf16", "amx_tile"})
+    monkeypatch.setattr(dtype_choice, "kernels_capped_below_amx", lambda environ=None, capability=None: None)
+    assert make_policy(llm_dtype="auto").backbone_dtype == torch.float32  # the tiny model's layers
+    monkeypatch.setattr(dtype_choice, "BF16_MIN_LAYER_WEIGHTS", 1)
+    assert make_policy(llm_dtype="auto").backbone_dtype == torch.bfloat16
+    int8 = make_policy(llm_dtype="auto", lora_layers=1, lower_layers_int8=True)
+    assert int8.backbone_dtype == torch.float32
 
 
 def test_bf16_body_gives_fp32_probabilities_close_to_the_fp32_body(make_policy, step):

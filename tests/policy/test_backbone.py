@@ -89,8 +89,8 @@ def test_pool_spans_means_each_span_and_zero_for_absent_targets():
     assert pooled[0, 1].abs().sum() == 0
 
 
-def test_dtype_auto_is_float32_on_cpu_and_bfloat16_body_keeps_float32_lora_head_and_logits(make_policy):
-    assert resolve_dtype("auto", torch.device("cpu"), cpuinfo="flags : avx2") == torch.float32
+def test_dtype_auto_is_float32_on_an_avx2_cpu_and_bfloat16_body_keeps_float32_lora_head_and_logits(make_policy):
+    assert resolve_dtype("auto", torch.device("cpu"), cpuinfo="flags : avx2", layer_weights=10**7) == torch.float32
     assert resolve_dtype("auto", torch.device("cuda")) == torch.bfloat16
     policy = make_policy(llm_dtype="bfloat16")
     body = [p.dtype for n, p in policy.model.named_parameters() if "lora_" not in n]
