@@ -124,7 +124,7 @@ class LolmPPOLearner:
         )
         rows = self._prompts_per_forward(inputs)
         if rows < self.config.max_prompts_per_forward:
-            inputs.chunks = self.mac.policy.row_groups(inputs.tokens, rows)
+            inputs.chunks = self.mac.policy.row_groups(inputs.tokens, rows, with_grad=True)
         self.update_progress.start(t_env, self.config.epochs, len(inputs.chunks), len(inputs.steps))
         return inputs
 

@@ -31,5 +31,5 @@ def update_inputs(batch: Any, mac: Any, n_agents: int, max_prompts_per_forward: 
     masks = team_masks(batch, n_agents)
     steps = gather_live_steps(batch, masks.live)
     tokens = mac.prompt_encoder.encode(steps.obs.cpu(), steps.avail.cpu(), steps.agent_ids.cpu())
-    chunks = mac.policy.row_groups(tokens, max_prompts_per_forward)
+    chunks = mac.policy.row_groups(tokens, max_prompts_per_forward, with_grad=True)
     return UpdateInputs(masks, steps, tokens, chunks, steps.avail.to(device), steps.actions.to(device), device)

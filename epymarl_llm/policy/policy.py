@@ -348,15 +348,22 @@ class LlmPolicy(nn.Module):
         return contextlib.nullcontext()
 
     # ------------------------------------------------------------------ chunks (bounded memory)
-    def row_groups(self, batch: TokenBatch, max_rows: int | None = None) -> list[torch.Tensor]:
+    def row_groups(self, batch: TokenBatch, max_rows: int | None = None, with_grad: bool = False) -> list[torch.Tensor]:
         """Row indices of the forwards this policy runs `batch` in (rollout, and the learner's chunks, with a backward per chunk).
 
         With `cfg.length_buckets`, rows of similar computed length share a forward; the computed
         length is the suffix after the prefix when the prefix is cached. Otherwise consecutive rows.
+
+        Args:
+            with_grad: the forwards are the learner's gradient forwards. Each computes the shared
+                prefix again (its keys and values need the adapter's gradient), so one more forward
+                also costs the prefix's tokens: fewer, fuller forwards.
         """
         cached = self.cfg.prefix_cache and batch.prefix_len > 0
         lengths = batch.lengths - (batch.prefix_len if cached else 0)
         overhead = forward_overhead_tokens(self.device.type, self._layer_weights)
+        if with_grad and cached and not self.cfg.gradient_checkpointing:
+            overhead += batch.prefix_len
         return row_groups(lengths, max_rows or self.cfg.max_prompts_per_forward, self.cfg.length_buckets, overhead)
 
     def iter_buckets(self, batch: TokenBatch, max_rows: int | None = None) -> Iterator[tuple[torch.Tensor, TokenBatch]]:

@@ -84,3 +84,26 @@ def test_the_policy_buckets_with_its_own_layers_overhead(make_policy, step):
     large = policy.row_groups(tokens)
     assert sorted(torch.cat(large).tolist()) == list(range(len(tokens)))
     assert len(large) > len(tiny)
+
+
+def test_gradient_forwards_price_the_prefix_they_compute_again(make_policy, step):
+    from epymarl_llm.policy.buckets import forward_overhead_tokens, length_buckets
+
+    tokens, _ = step
+    policy = make_policy()
+    policy._layer_weights = 3_540_096  # a SmolLM2 layer: 21 tokens a forward on a CPU
+    assert tokens.prefix_len > 0
+    suffixes = tokens.lengths - tokens.prefix_len
+    rollout = policy.row_groups(tokens, 4)
+    update = policy.row_groups(tokens, 4, with_grad=True)
+    overhead = forward_overhead_tokens("cpu", 3_540_096)
+    assert [g.tolist() for g in rollout] == [g.tolist() for g in length_buckets(suffixes, 4, overhead)]
+    priced = length_buckets(suffixes, 4, overhead + tokens.prefix_len)
+    assert [g.tolist() for g in update] == [g.tolist() for g in priced]
+    assert len(update) < len(rollout), "the step's rows should bucket differently with the prefix priced"
+    # without the prefix cache every row computes its prefix itself: nothing more to price
+    plain = make_policy(prefix_cache=False)
+    plain._layer_weights = 3_540_096
+    assert [g.tolist() for g in plain.row_groups(tokens, 4, with_grad=True)] == [
+        g.tolist() for g in plain.row_groups(tokens, 4)
+    ]
