@@ -85,9 +85,11 @@ class LolmPPOLearner:
         self.pi_old_source = "pass"  # where the last update's pi_old came from: "pass" or "rollout"
         self.lower_chunks_from_rollout = 0  # the last update's chunks whose lower layers the rollout ran
         self.prompts_per_forward = self.config.max_prompts_per_forward  # the last update's (`update_memory_mb`)
+        self.memory_budget: int | None = None  # bytes `update_memory_mb` allowed the last sizing
         self.chunk_sizer = PromptsPerForward()
         console = getattr(logger, "console_logger", None)
         self._console = console.info if console is not None else (lambda message: None)
+        self._console(mac.policy.summary())  # which model, in which dtype and why: auto differs by machine
         self.update_progress = UpdateProgress(
             console.info if console is not None else None, run.integration.progress_interval_s
         )
@@ -128,15 +130,22 @@ class LolmPPOLearner:
         self.update_progress.start(t_env, self.config.epochs, len(inputs.chunks), len(inputs.steps))
         return inputs
 
-    def _prompts_per_forward(self, inputs: UpdateInputs) -> int:
-        """`max_prompts_per_forward`, or fewer where the epochs' activations would not fit `update_memory_mb`."""
+    def rows_within_memory(self, tokens: Any, avail: torch.Tensor) -> int:
+        """`max_prompts_per_forward`, or fewer where a gradient forward of `tokens` would not fit `update_memory_mb`."""
         most = self.config.max_prompts_per_forward
-        budget = memory_budget_bytes(self.config.update_memory_mb, inputs.device)
-        if budget is None or most == 1 or len(inputs.steps) < 2:
+        budget = memory_budget_bytes(self.config.update_memory_mb, self._policy_device())
+        self.memory_budget = budget  # what the console message reports
+        if budget is None or most == 1 or len(tokens) < 2:
             return most
+        return self.chunk_sizer.within(self.mac.policy, tokens, avail, budget, most)
+
+    def _prompts_per_forward(self, inputs: UpdateInputs) -> int:
+        """The epochs' prompts per forward (`rows_within_memory`), said on the console when it changes."""
+        most = self.config.max_prompts_per_forward
+        rows = self.rows_within_memory(inputs.tokens, inputs.avail)
         sizer = self.chunk_sizer
-        rows = sizer.within(self.mac.policy, inputs.tokens, inputs.avail, budget, most)
         if rows < most and rows != self.prompts_per_forward:
+            budget = self.memory_budget
             self._console(
                 f"update: {rows} prompts per forward instead of max_prompts_per_forward {most}: a prompt of "
                 f"{sizer.length} tokens keeps {sizer.per_prompt / 2**20:.0f} MiB of activations for the "

@@ -2,7 +2,8 @@
 
 - `LolmDemoPolicy`: the LLM policy of `lolm_mac`. Demonstration agent-steps are independent
   prompts (the policy is not recurrent), built by the controller's own prompt encoder and run in
-  the policy's length-sorted chunks of `max_prompts_per_forward`, as the PPO epochs run. With
+  the policy's length-sorted gradient chunks, as the PPO epochs run: at most
+  `max_prompts_per_forward` prompts, fewer where the learner's `update_memory_mb` says so. With
   `lora_layers: K` the frozen lower layers' output of each demonstration prompt is computed once
   per run (`DemoLowerCache`, within `lower_cache_mb`) and every later draw runs the top K only.
 - `RnnDemoPolicy`: EPyMARL's `basic_mac` with its RNN agent. Demonstration episodes become an
@@ -13,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,17 @@ def _step_rows(episodes: DemoEpisodes, steps: np.ndarray | None):
 
 
 class LolmDemoPolicy:
-    def __init__(self, mac: Any, max_prompts_per_forward: int, lower_cache_mb: int = 0):
+    """The LLM policy's log-probabilities of demonstration steps, in gradient chunks.
+
+    Args:
+        max_prompts_per_forward: prompts per gradient forward, or a function of the prompts
+            (`TokenBatch`) and their availability rows that says how many fit (the learner's
+            `rows_within_memory`).
+    """
+
+    def __init__(
+        self, mac: Any, max_prompts_per_forward: int | Callable[[Any, torch.Tensor], int], lower_cache_mb: int = 0
+    ):
         self.mac, self.max_rows = mac, max_prompts_per_forward
         self.lower_cache = DemoLowerCache(lower_cache_mb)
 
@@ -48,7 +59,8 @@ class LolmDemoPolicy:
         avail = torch.as_tensor(episodes.avail[live] > 0)
         actions = torch.as_tensor(episodes.actions[live]).long()
         tokens = self.mac.prompt_encoder.encode(obs, avail, torch.as_tensor(n))
-        for idx in policy.row_groups(tokens, self.max_rows):
+        max_rows = self.max_rows(tokens, avail.to(device)) if callable(self.max_rows) else self.max_rows
+        for idx in policy.row_groups(tokens, max_rows, with_grad=True):
             rows, chunk_avail = tokens.select(idx).to(device), avail[idx].to(device)
             lower = self.lower_cache.lower_states(policy, rows)
             logits = policy(rows, chunk_avail) if lower is None else policy(rows, chunk_avail, lower=lower)

@@ -16,5 +16,6 @@ from epymarl_llm.leed.expert_loss import ExpertLoss
 class LolmLeedLearner(LolmPPOLearner):
     def __init__(self, mac: Any, scheme: dict, logger: Any, args: Any, critic: Any = None):
         super().__init__(mac, scheme, logger, args, critic=critic)
-        demo_policy = LolmDemoPolicy(mac, self.config.max_prompts_per_forward, self.config.lower_cache_mb)
+        # Demonstration prompts are gradient forwards as the epochs' are: sized to the same memory.
+        demo_policy = LolmDemoPolicy(mac, self.rows_within_memory, self.config.lower_cache_mb)
         self.extra_loss = ExpertLoss.from_args(args, demo_policy, logger)

@@ -22,7 +22,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 from epymarl_llm.policy.cache_api import cache_from_layers, cache_kwargs, layer_kv, output_cache
 from epymarl_llm.policy.causal_check import check_causal_decoder
 from epymarl_llm.policy.config import PolicyConfig
-from epymarl_llm.policy.dtype_choice import auto_dtype
+from epymarl_llm.policy.dtype_choice import DtypeChoice, auto_dtype
 from epymarl_llm.policy.errors import ModelLoadError, PolicyConfigError
 from epymarl_llm.policy.named_models import resolve_model
 
@@ -67,15 +67,18 @@ def resolve_dtype(
     return _DTYPES[name]
 
 
-def policy_dtype(cfg: PolicyConfig, device: torch.device) -> torch.dtype:
-    """`cfg.llm_dtype` resolved for this policy, before its body is loaded.
+def policy_dtype(cfg: PolicyConfig, device: torch.device) -> DtypeChoice:
+    """`cfg.llm_dtype` resolved for this policy before its body is loaded, with the reason a run prints.
 
     `auto` may depend on the size of the model's layers (an AMX CPU), counted from its config alone;
     with `lower_layers_int8` it is float32, the only dtype the int8 layers serve.
     """
-    if cfg.llm_dtype == "auto" and cfg.lower_layers_int8:
-        return torch.float32
-    return resolve_dtype(cfg.llm_dtype, device, layer_weights=lambda: config_layer_weights(cfg.llm_model))
+    if cfg.llm_dtype != "auto":
+        return DtypeChoice(_DTYPES[cfg.llm_dtype], f"llm_dtype={cfg.llm_dtype}")
+    if cfg.lower_layers_int8:
+        return DtypeChoice(torch.float32, "llm_dtype auto: float32, the only dtype lower_layers_int8 serves")
+    choice = auto_dtype(device, layer_weights=lambda: config_layer_weights(cfg.llm_model))
+    return DtypeChoice(choice.dtype, f"llm_dtype auto: {choice.reason}")
 
 
 def config_layer_weights(llm_model: str) -> int | None:

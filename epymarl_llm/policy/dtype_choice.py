@@ -6,7 +6,7 @@ says little (docs/PERFORMANCE.md, "bf16 on CPUs"). Measured on 2s3z, quiet, two 
 - CUDA: bf16 (tensor cores; the head, LoRA and log-softmax stay float32 whatever the body's dtype);
 - a CPU with AMX-BF16 (Sapphire Rapids), a model whose decoder layers hold at least
   `BF16_MIN_LAYER_WEIGHTS`: bf16. SmolLM2-135M (3.5M weights a layer) ran its rollout 1.76x and its
-  every-layer update 1.45x float32's speed;
+  every-layer update 1.45-1.62x float32's speed;
 - the same CPU, smaller layers: float32. The `small` test model (0.8M a layer) ran 0.98x in bf16:
   its elementwise ops and casts outweigh the matmuls AMX speeds up;
 - the same CPU with torch's or oneDNN's kernels capped below AMX (`ATEN_CPU_CAPABILITY`,
@@ -106,7 +106,7 @@ def auto_dtype(
         weights = layer_weights() if callable(layer_weights) else layer_weights
         rule = (
             f"bf16 from {BF16_MIN_LAYER_WEIGHTS / 1e6:g}M weights a decoder layer: SmolLM2-135M's 3.5M ran its "
-            "rollout 1.76x and its update 1.45x float32, the small test model's 0.8M ran 0.98x"
+            "rollout 1.76x and its update 1.45-1.62x float32, the small test model's 0.8M ran 0.98x"
         )
         if weights is None:
             return DtypeChoice(

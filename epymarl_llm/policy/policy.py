@@ -61,7 +61,8 @@ class LlmPolicy(nn.Module):
         super().__init__()
         self.cfg = cfg
         device = resolve_device(cfg.device)
-        self.backbone_dtype = policy_dtype(cfg, device)
+        self.dtype_choice = policy_dtype(cfg, device)  # the body's dtype and why (a run prints it)
+        self.backbone_dtype = self.dtype_choice.dtype
         body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
@@ -102,6 +103,14 @@ class LlmPolicy(nn.Module):
         if cfg.lower_layers_int8:
             check_int8_applicable(self.first_adapted_layer, device, self.backbone_dtype)
             quantize_lower_layers(decoder_body(self.model).layers, self.first_adapted_layer)
+
+    def summary(self) -> str:
+        """One line for a run's log: the model, the body's dtype and why, the adapted layers."""
+        dtype = str(self.backbone_dtype).removeprefix("torch.")
+        return (
+            f"LLM policy: {self.cfg.llm_model}, {self.n_layers} layers, body in {dtype} "
+            f"({self.dtype_choice.reason}), LoRA on layers {self.first_adapted_layer}-{self.n_layers - 1}"
+        )
 
     @property
     def device(self) -> torch.device:

@@ -80,6 +80,10 @@ class ReferencePolicy(nn.Module):
     def device(self) -> torch.device:
         return self.head.query.weight.device
 
+    def summary(self) -> str:
+        """The run's one line about its policy, as `LlmPolicy.summary` writes it."""
+        return f"reference implementation of {self.cfg.llm_model}, body in {str(self.backbone_dtype).removeprefix('torch.')}"
+
     def forward(self, batch: TokenBatch, avail: torch.Tensor) -> torch.Tensor:
         """(M, 6 + n_targets) float32 masked logits of the LoRA policy."""
         return self._logits(self.model, batch, avail)

@@ -90,6 +90,9 @@ class FakePolicy(nn.Module):
             h = h + x @ self.lora_A @ self.lora_B
         return torch.tanh(h)
 
+    def summary(self):
+        return "a fake policy"
+
     def row_groups(self, batch, max_rows, with_grad=False):
         return row_groups(batch.lengths, max_rows)
 

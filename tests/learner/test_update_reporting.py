@@ -20,7 +20,8 @@ def test_the_update_prints_the_epoch_and_minibatch_it_reached(fake):
     # max_prompts_per_forward=4 cuts the batch's live agent-steps into many minibatches.
     learner = LolmPPOLearner(fake.mac(), {}, logger, fake.args(epochs=2, progress_interval_s=1e-9))
     learner.train(fake.batch(), t_env=10, episode_num=3)
-    lines = logger.console_logger.lines
+    summary, *lines = logger.console_logger.lines
+    assert summary == "a fake policy"  # the policy's own line, once, when the learner is built
     assert lines[0].startswith("update at t_env 10: pi_old/reference pass, minibatch 1/")
     assert any(line.startswith("update at t_env 10: epoch 2/2, minibatch ") for line in lines)
     n = int(lines[0].split("minibatch 1/")[1].split()[0])
@@ -37,7 +38,7 @@ def test_the_run_summary_gets_each_update_and_checkpoint(fake, tmp_path):
     batch = fake.batch()
     learner.train(batch, t_env=10, episode_num=3)
     learner.train(batch, t_env=20, episode_num=6)
-    assert logger.console_logger.lines == []  # progress_interval_s: 0
+    assert logger.console_logger.lines == ["a fake policy"]  # progress_interval_s: 0: no progress lines
     live = (6 + 4 + 3) * 3 - 4  # as test_ppo_learner counts them
     assert summary.updates == 2 and summary.update_agent_steps == 2 * live and summary.update_s > 0
     assert summary.beta == learner.kl_schedule.beta(20) and summary.kl_to_reference is not None

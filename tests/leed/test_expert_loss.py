@@ -281,3 +281,40 @@ def test_cached_lower_states_of_demonstrations_give_the_plain_log_probs_and_grad
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
     assert cached.lower_cache.computed == cached.lower_cache.hits > 0  # every chunk: computed once, then read
     assert plain.lower_cache.hits == plain.lower_cache.computed == 0
+
+
+def test_demonstration_chunks_hold_the_prompts_the_learners_memory_sizing_allows(lolm_mac):
+    demos = demo_episodes(n_episodes=2, length=3)
+    asked = []
+
+    def one_prompt(tokens, avail):  # as `LolmPPOLearner.rows_within_memory` under a tight budget
+        asked.append(len(tokens))
+        return 1
+
+    def taken_log_probs(demo_policy):
+        with torch.no_grad():
+            chunks = list(demo_policy.log_prob_chunks(demos))
+        return chunks, sum(float(logp.gather(-1, a[:, None]).sum()) for logp, a in chunks)
+
+    sized, sized_total = taken_log_probs(LolmDemoPolicy(lolm_mac, one_prompt))
+    plain, plain_total = taken_log_probs(LolmDemoPolicy(lolm_mac, max_prompts_per_forward=16))
+    live = int(demos.live().sum())
+    assert asked == [live] and len(sized) == live and all(len(a) == 1 for _, a in sized)
+    assert len(plain) < len(sized)
+    assert abs(sized_total - plain_total) < 1e-4 * live
+
+
+def test_the_learner_sizes_any_prompts_to_its_memory_budget(tiny_model_dir):
+    from epymarl_llm.policy import LlmPolicy, PolicyConfig
+    from epymarl_llm.prompts import PromptEncoder
+    from tests.perf.perf_learners import learner_for
+
+    policy = LlmPolicy(PolicyConfig(llm_model=str(tiny_model_dir), device="cpu", action_dim=32, llm_dtype="float32"))
+    encoder = PromptEncoder(layout(), policy.tokenizer)
+    demos = demo_episodes(n_episodes=1, length=3)
+    live = demos.live()
+    avail = torch.as_tensor(demos.avail[live] > 0)
+    tokens = encoder.encode(torch.as_tensor(demos.obs[live]), avail, torch.as_tensor(live.nonzero()[2]))
+    for memory_mb, rows in ((0, 16), (1, 1), (10**6, 16)):  # off; 1 MiB: one tiny prompt at most; ample
+        learner, _ = learner_for(policy, layout(), update_memory_mb=memory_mb)
+        assert learner.rows_within_memory(tokens, avail) == rows

@@ -246,6 +246,8 @@ def test_auto_on_an_amx_cpu_picks_by_layer_size_and_int8_keeps_float32(make_poli
     assert make_policy(llm_dtype="auto").backbone_dtype == torch.bfloat16
     int8 = make_policy(llm_dtype="auto", lora_layers=1, lower_layers_int8=True)
     assert int8.backbone_dtype == torch.float32
+    assert "body in float32" in int8.summary() and "lower_layers_int8" in int8.summary()
+    assert "body in bfloat16 (llm_dtype=bfloat16)" in make_policy(llm_dtype="bfloat16").summary()
 
 
 def test_bf16_body_gives_fp32_probabilities_close_to_the_fp32_body(make_policy, step):

@@ -77,6 +77,7 @@ def test_an_update_within_a_small_budget_equals_the_plain_update(make_policy):
         chunk_counts.append(learner.update_progress.minibatches)
     assert chunk_counts[1] > chunk_counts[0]
     assert any("prompts per forward instead of max_prompts_per_forward 16" in line for line in said)
+    assert any(line.startswith("LLM policy:") and "body in float32" in line for line in said)
     for name in updates[0]:
         torch.testing.assert_close(updates[1][name], updates[0][name], atol=1e-5, rtol=1e-3)
 
