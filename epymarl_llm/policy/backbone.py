@@ -67,18 +67,35 @@ def resolve_dtype(
     return _DTYPES[name]
 
 
-def policy_dtype(cfg: PolicyConfig, device: torch.device) -> DtypeChoice:
-    """`cfg.llm_dtype` resolved for this policy before its body is loaded, with the reason a run prints.
+def policy_dtype(cfg: PolicyConfig, device: torch.device, layer_weights: int | None = None) -> DtypeChoice:
+    """`cfg.llm_dtype` resolved for this policy, with the reason a run prints.
 
-    `auto` may depend on the size of the model's layers (an AMX CPU), counted from its config alone;
-    with `lower_layers_int8` it is float32, the only dtype the int8 layers serve.
+    `auto` may depend on the size of the model's layers (an AMX CPU): `layer_weights` when given
+    (a loaded body's), else counted from the model's config before loading. With `lower_layers_int8`
+    it is float32, the only dtype the int8 layers serve.
     """
     if cfg.llm_dtype != "auto":
         return DtypeChoice(_DTYPES[cfg.llm_dtype], f"llm_dtype={cfg.llm_dtype}")
     if cfg.lower_layers_int8:
         return DtypeChoice(torch.float32, "llm_dtype auto: float32, the only dtype lower_layers_int8 serves")
-    choice = auto_dtype(device, layer_weights=lambda: config_layer_weights(cfg.llm_model))
-    return DtypeChoice(choice.dtype, f"llm_dtype auto: {choice.reason}")
+    weights = layer_weights if layer_weights is not None else (lambda: config_layer_weights(cfg.llm_model))
+    choice = auto_dtype(device, layer_weights=weights)
+    return DtypeChoice(choice.dtype, f"llm_dtype auto: {choice.reason}", choice.needs_layer_size)
+
+
+def settle_dtype(
+    cfg: PolicyConfig, device: torch.device, choice: DtypeChoice, body: PreTrainedModel
+) -> tuple[DtypeChoice, PreTrainedModel]:
+    """The choice again with the loaded body's layer size where it needed one, and the body in it.
+
+    A hub model's config is on the machine only once it has been downloaded: the first run's
+    choice is made here, so that it equals every later run's.
+    """
+    layers = getattr(body, "layers", None)
+    if not choice.needs_layer_size or not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
+        return choice, body
+    settled = policy_dtype(cfg, device, layer_weights=sum(p.numel() for p in layers[0].parameters()))
+    return settled, body.to(settled.dtype)
 
 
 def config_layer_weights(llm_model: str) -> int | None:

@@ -38,6 +38,8 @@ class DtypeChoice:
 
     dtype: torch.dtype
     reason: str
+    # The choice would depend on the model's layer size, which was unknown: decide again once loaded.
+    needs_layer_size: bool = False
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -112,6 +114,7 @@ def auto_dtype(
             return DtypeChoice(
                 torch.float32,
                 f"bf16 or float32 by the model: the CPU has AMX-BF16 ({rule}); float32 where the layers' size is unknown",
+                needs_layer_size=True,
             )
         if weights >= BF16_MIN_LAYER_WEIGHTS:
             return DtypeChoice(

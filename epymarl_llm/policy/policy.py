@@ -25,6 +25,7 @@ from epymarl_llm.policy.backbone import (
     pool_spans,
     resolve_device,
     run_prefix,
+    settle_dtype,
 )
 from epymarl_llm.policy.buckets import forward_overhead_tokens, row_groups
 from epymarl_llm.policy.cache_api import cache_kwargs, output_cache
@@ -61,9 +62,10 @@ class LlmPolicy(nn.Module):
         super().__init__()
         self.cfg = cfg
         device = resolve_device(cfg.device)
-        self.dtype_choice = policy_dtype(cfg, device)  # the body's dtype and why (a run prints it)
+        choice = policy_dtype(cfg, device)
+        body, self.tokenizer = load_backbone(cfg, device, choice.dtype)
+        self.dtype_choice, body = settle_dtype(cfg, device, choice, body)  # the body's dtype and why (a run prints it)
         self.backbone_dtype = self.dtype_choice.dtype
-        body, self.tokenizer = load_backbone(cfg, device, self.backbone_dtype)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
         self.hidden_size = int(body.config.hidden_size)

@@ -250,6 +250,19 @@ def test_auto_on_an_amx_cpu_picks_by_layer_size_and_int8_keeps_float32(make_poli
     assert "body in bfloat16 (llm_dtype=bfloat16)" in make_policy(llm_dtype="bfloat16").summary()
 
 
+def test_auto_decides_once_loaded_where_the_config_was_not_on_the_machine(make_policy, monkeypatch):
+    from epymarl_llm.policy import dtype_choice
+
+    monkeypatch.setattr(dtype_choice, "cpu_flags", lambda cpuinfo=None: {"amx_bf16", "amx_tile"})
+    monkeypatch.setattr(dtype_choice, "kernels_capped_below_amx", lambda environ=None, capability=None: None)
+    monkeypatch.setattr(dtype_choice, "BF16_MIN_LAYER_WEIGHTS", 1)
+    monkeypatch.setattr(backbone, "config_layer_weights", lambda llm_model: None)  # a hub model not downloaded yet
+    policy = make_policy(llm_dtype="auto")
+    assert policy.backbone_dtype == torch.bfloat16 and not policy.dtype_choice.needs_layer_size
+    assert {p.dtype for n, p in policy.model.named_parameters() if "lora_" not in n} == {torch.bfloat16}
+    assert "bf16: the CPU has AMX-BF16" in policy.summary()
+
+
 def test_bf16_body_gives_fp32_probabilities_close_to_the_fp32_body(make_policy, step):
     tokens, avail = step
     fp32, bf16 = make_policy(llm_dtype="float32"), make_policy(llm_dtype="bfloat16")
