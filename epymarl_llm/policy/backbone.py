@@ -91,11 +91,19 @@ def settle_dtype(
     A hub model's config is on the machine only once it has been downloaded: the first run's
     choice is made here, so that it equals every later run's.
     """
-    layers = getattr(body, "layers", None)
-    if not choice.needs_layer_size or not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
+    weights = first_layer_weights(body)
+    if not choice.needs_layer_size or weights is None:
         return choice, body
-    settled = policy_dtype(cfg, device, layer_weights=sum(p.numel() for p in layers[0].parameters()))
+    settled = policy_dtype(cfg, device, layer_weights=weights)
     return settled, body.to(settled.dtype)
+
+
+def first_layer_weights(body: torch.nn.Module) -> int | None:
+    """The weights of a body's first decoder layer (`body.layers[0]`); None for a body without layers."""
+    layers = getattr(body, "layers", None)
+    if not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
+        return None
+    return sum(p.numel() for p in layers[0].parameters())
 
 
 def config_layer_weights(llm_model: str) -> int | None:
@@ -112,10 +120,7 @@ def config_layer_weights(llm_model: str) -> int | None:
             body = AutoModel.from_config(config)
     except (OSError, ValueError, ModelLoadError):
         return None
-    layers = getattr(body, "layers", None)
-    if not isinstance(layers, torch.nn.ModuleList) or len(layers) == 0:
-        return None
-    return sum(p.numel() for p in layers[0].parameters())
+    return first_layer_weights(body)
 
 
 def load_backbone(cfg: PolicyConfig, device: torch.device, dtype: torch.dtype) -> tuple[PreTrainedModel, Any]:
