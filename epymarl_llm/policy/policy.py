@@ -19,6 +19,7 @@ from epymarl_llm.policy.backbone import (
     body_hidden,
     body_hidden_after_prefix,
     disable_dropout,
+    first_layer_weights,
     last_token_index,
     load_backbone,
     policy_dtype,
@@ -66,6 +67,9 @@ class LlmPolicy(nn.Module):
         body, self.tokenizer = load_backbone(cfg, device, choice.dtype)
         self.dtype_choice, body = settle_dtype(cfg, device, choice, body)  # the body's dtype and why (a run prints it)
         self.backbone_dtype = self.dtype_choice.dtype
+        # Counted before LoRA wraps the layers and int8 replaces the frozen ones' weights: the layers'
+        # float size sets what one more forward costs in tokens on a CPU (`buckets.forward_overhead_tokens`).
+        self._layer_weights = first_layer_weights(body)
         self.model = apply_lora(body, cfg)  # peft.PeftModel around the frozen body
         disable_dropout(self.model)  # one policy for rollout, pi_old and PPO epochs (TRL's rule)
         self.hidden_size = int(body.config.hidden_size)
@@ -97,9 +101,6 @@ class LlmPolicy(nn.Module):
             and _has_layers(self.model)
             and head_positions_supported(decoder_body(self.model).layers[-1])
         )
-        # Counted before int8 replaces the frozen layers' weights: the layers' float size sets what
-        # one more forward costs in tokens on a CPU (`buckets.forward_overhead_tokens`).
-        self._layer_weights = _decoder_layer_weights(self.model)
         if self.splits_layers:
             self._check_layer_split()
         if cfg.lower_layers_int8:
@@ -433,14 +434,6 @@ class LlmPolicy(nn.Module):
         """Load what `save_trainable` wrote (any map: the head has no per-map weights)."""
         load_trainable(self, Path(directory))
         self.weights_changed()
-
-
-def _decoder_layer_weights(model: nn.Module) -> int | None:
-    """The base weights of the first decoder layer (LoRA's left out); None for a body without layers."""
-    if not _has_layers(model):
-        return None
-    layer = decoder_body(model).layers[0]
-    return sum(p.numel() for name, p in layer.named_parameters() if "lora_" not in name)
 
 
 def _has_layers(model: nn.Module) -> bool:
